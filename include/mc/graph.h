@@ -1,0 +1,41 @@
+/* include/mc/graph.h: the neuron graph, a symmetric adjacency distributed over the ranks in row blocks. */
+#pragma once
+#include <petscmat.h>
+#include "mc/config.h"
+#include "mc/model.h"
+
+typedef struct {
+  Mat       adj;           /* N x N symmetric MPIAIJ adjacency, >= 0, zero diagonal; owned */
+  PetscInt  n_nodes;       /* N, global */
+  PetscInt  n_groups;      /* unit layers that are graph nodes, in forward order */
+  PetscInt *group_offset;  /* n_groups + 1 global node offsets: group g holds [offset[g], offset[g+1]) */
+  PetscInt *group_layer;   /* n_groups: unit-layer number of group g (0 = model input, i = i-th weight layer) */
+  /* Dense blocks between consecutive groups, replicated on every rank (they come from replicated weights):
+     block b couples group b and group b + 1 and is n_{b} x n_{b+1}, row-major; NULL for graphs that do
+     not come from layer blocks (synthetic sparse graphs). Shuffles permute these. */
+  PetscInt   n_blocks;
+  PetscReal **block;       /* n_blocks arrays; owned */
+} MCGraph;
+
+/* mc_graph_build - The |weight| graph of `model` (METHOD.md section 2) for cfg->graph_kind = weights:
+   MLP: nodes are input features, every Dense layer's units and the logits, edges |W|.
+   CNN: nodes are the output channels of every Conv2D layer; edge (i, j) is the cfg->graph_conv_norm of
+   kernel slice K[:, :, i, j], after BatchNorm folding when cfg->graph_fold_batchnorm; with
+   cfg->graph_include_dense_head the Dense layers after the convolutions join.
+   Each rank computes and inserts only the rows it owns.
+   Errors: PETSC_ERR_USER_INPUT if the model has no weight layer, or graph.kind = activations (not
+   implemented yet). Collective on comm. Caller owns *out; release with mc_graph_destroy(). */
+PetscErrorCode mc_graph_build(MPI_Comm comm, const MCConfig *cfg, const MCModel *model, MCGraph **out);
+
+/* mc_graph_from_blocks - A graph from group sizes and dense inter-group blocks (as in MCGraph). Takes
+   ownership of the arrays passed (block[], the arrays it points to, group sizes are copied).
+   Collective on comm. Caller owns *out. */
+PetscErrorCode mc_graph_from_blocks(MPI_Comm comm, PetscInt n_groups, const PetscInt group_size[], const PetscInt group_layer[],
+                                    PetscReal **block, MCGraph **out);
+
+/* mc_graph_node_info - For global node id i, its unit layer and unit index within that layer.
+   Not collective. */
+void mc_graph_node_info(const MCGraph *g, PetscInt i, PetscInt *layer, PetscInt *unit);
+
+/* mc_graph_destroy - Free *g; sets it to NULL; does nothing on NULL. Collective. */
+PetscErrorCode mc_graph_destroy(MCGraph **g);

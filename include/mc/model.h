@@ -1,0 +1,115 @@
+/* include/mc/model.h: a trained network in one normalised, sequential, in-memory layout.
+
+   Every reader (Keras .h5, safetensors, the native HDF5 file) converts to this layout, so nothing
+   downstream knows where a model came from:
+   - tensors are channels-last: an activation is H x W x C (a flat vector is 1 x 1 x n);
+   - Dense weight is W[n_in][n_out] (Keras order; PyTorch's [out][in] is transposed on read);
+   - Conv2D kernel is K[kh][kw][c_in][c_out] (Keras HWIO; PyTorch OIHW is permuted on read);
+   - a Dense layer after a Flatten reads its inputs in H, W, C order (PyTorch's C, H, W rows are permuted
+     on read);
+   - weights are single precision, as trained. */
+#pragma once
+#include <petscsys.h>
+
+typedef enum {
+  MC_LAYER_DENSE,
+  MC_LAYER_CONV2D,
+  MC_LAYER_MAXPOOL2D,
+  MC_LAYER_AVGPOOL2D,
+  MC_LAYER_FLATTEN,
+  MC_LAYER_ACTIVATION, /* element-wise, `act` says which */
+  MC_LAYER_BATCHNORM,  /* inference mode, per channel (last axis) */
+  MC_LAYER_DROPOUT,    /* identity at inference */
+  MC_LAYER_SOFTMAX,    /* over the last axis */
+  MC_N_LAYER_TYPES
+} MCLayerType;
+
+typedef enum {
+  MC_ACT_LINEAR,
+  MC_ACT_RELU,
+  MC_ACT_SIGMOID,
+  MC_ACT_TANH,
+  MC_ACT_SOFTMAX,
+  MC_ACT_ELU,
+  MC_ACT_SELU,
+  MC_ACT_SOFTPLUS,
+  MC_ACT_GELU,
+  MC_ACT_LEAKY_RELU, /* slope in `alpha` */
+  MC_N_ACTS
+} MCActivation;
+
+typedef enum { MC_PAD_VALID, MC_PAD_SAME } MCPadding;
+
+typedef struct {
+  MCLayerType  type;
+  char         name[128]; /* the layer's name in the source file */
+  PetscInt     in_shape[3];  /* H, W, C of the input (1, 1, n for vectors) */
+  PetscInt     out_shape[3]; /* H, W, C of the output */
+
+  /* Dense and Conv2D: `act` is applied after the bias (Keras' fused activation; LINEAR if none).
+     ACTIVATION layers use `act` alone. */
+  MCActivation act;
+  float        alpha; /* leaky ReLU slope */
+
+  /* Dense: n_in x n_out; Conv2D: kh x kw x c_in x c_out (n_in = c_in, n_out = c_out). */
+  PetscInt n_in, n_out;
+  float   *weight; /* owned */
+  float   *bias;   /* n_out entries, owned, NULL when the layer has none */
+
+  /* Conv2D and pooling geometry. */
+  PetscInt  kh, kw;             /* kernel or pool window */
+  PetscInt  stride_h, stride_w; /* strides (pooling defaults to the window) */
+  MCPadding padding;
+
+  /* BatchNorm: n_out channels; NULL gamma means scale = 1, NULL beta means centre = 0. */
+  float *gamma, *beta, *moving_mean, *moving_var; /* owned */
+  float  eps;                                     /* Keras 1e-3, PyTorch 1e-5 */
+
+  float rate; /* Dropout rate (unused at inference) */
+} MCLayer;
+
+typedef struct {
+  PetscInt input_shape[3]; /* H, W, C of one example */
+  PetscInt n_layers;
+  MCLayer *layers; /* n_layers entries, owned */
+  char     source[PETSC_MAX_PATH_LEN]; /* file the model was read from */
+  char     format[32];                 /* "keras", "safetensors", "native", "synthetic" */
+} MCModel;
+
+/* mc_model_create - An empty model with room for n_layers layers (zeroed) and the given input shape.
+   Not collective. Caller owns *out; release with mc_model_destroy(). */
+PetscErrorCode mc_model_create(PetscInt n_layers, const PetscInt input_shape[3], MCModel **out);
+
+/* mc_model_destroy - Free *m and every tensor it owns; sets *m = NULL; does nothing on NULL. */
+PetscErrorCode mc_model_destroy(MCModel **m);
+
+/* mc_model_finalize_shapes - Propagate shapes from input_shape through every layer (fills in_shape,
+   out_shape, and n_in of Dense/Conv2D from the incoming shape) and check that every tensor fits: a Dense
+   whose n_in differs from the incoming size, a Conv2D whose c_in differs from the incoming channels, a
+   BatchNorm whose width differs, a window larger than its input, all raise PETSC_ERR_USER_INPUT naming the
+   layer, the expected and the actual size. Also rejects NaN or Inf in any tensor, naming layer and tensor.
+   `comm` is used for the error only (pass PETSC_COMM_SELF on a reading rank). */
+PetscErrorCode mc_model_finalize_shapes(MPI_Comm comm, MCModel *m);
+
+/* mc_model_bcast - Broadcast a model from rank 0 to every rank of comm. On rank 0 *m is the model read;
+   on other ranks *m is NULL on entry and a new model on return (caller owns it). Collective. */
+PetscErrorCode mc_model_bcast(MPI_Comm comm, MCModel **m);
+
+/* Units: a "weight layer" is a Dense or Conv2D layer. Unit layers are numbered 0 = the model input (its
+   features, H*W*C of them, for an MLP), i = the outputs of the i-th weight layer (1-based).
+
+   mc_model_weight_layers - number of weight layers and, if idx is not NULL, their indices into layers[]
+   (idx must have room for n_layers entries). Not collective. */
+PetscInt mc_model_weight_layers(const MCModel *m, PetscInt idx[]);
+
+/* mc_model_layer_type_name / mc_model_activation_name - names as written in configs and files
+   ("dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "activation", "batchnorm", "dropout",
+   "softmax"; "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "softplus", "gelu",
+   "leaky_relu"). mc_model_activation_parse returns PETSC_FALSE for an unknown name. */
+const char *mc_model_layer_type_name(MCLayerType t);
+const char *mc_model_activation_name(MCActivation a);
+PetscBool   mc_model_activation_parse(const char *name, MCActivation *a);
+PetscBool   mc_model_layer_type_parse(const char *name, MCLayerType *t);
+
+/* mc_model_print - One line per layer (type, shapes, parameters) through PetscPrintf on comm. Collective. */
+PetscErrorCode mc_model_print(MPI_Comm comm, const MCModel *m);

@@ -1,0 +1,103 @@
+/* include/mc/sys.h: error and compatibility macros, logging stages and events, random streams. */
+#pragma once
+#include <petscsys.h>
+#include <stdint.h>
+
+#if PETSC_VERSION_LT(3, 19, 0)
+  #define PETSC_SUCCESS 0
+#endif
+
+/* Log stages, one per pipeline phase, and events, one per kernel. Set once by mc_sys_register_logging(). */
+typedef enum {
+  MC_STAGE_LOAD,
+  MC_STAGE_GRAPH,
+  MC_STAGE_SPECTRAL,
+  MC_STAGE_KMEANS,
+  MC_STAGE_NULL,
+  MC_STAGE_LESION,
+  MC_STAGE_COHERENCE,
+  MC_STAGE_REPORT,
+  MC_N_STAGES
+} MCStage;
+
+typedef enum {
+  MC_EVENT_MODEL_READ,
+  MC_EVENT_GRAPH_ASSEMBLE,
+  MC_EVENT_EPS_SOLVE,
+  MC_EVENT_KMEANS_SEED,
+  MC_EVENT_KMEANS_ITER,
+  MC_EVENT_FORWARD,
+  MC_EVENT_FARM_TASK,
+  MC_EVENT_WRITE,
+  MC_N_EVENTS
+} MCEvent;
+
+/* Ids filled once by mc_sys_register_logging(); read-only afterwards. */
+extern PetscLogStage MC_STAGES[MC_N_STAGES];
+extern PetscLogEvent MC_EVENTS[MC_N_EVENTS];
+
+/* mc_sys_initialize - Install modclust's error handler and register log stages and events.
+   Call once right after PetscInitialize(). Collective on PETSC_COMM_WORLD. */
+PetscErrorCode mc_sys_initialize(void);
+
+/* mc_sys_stage_push / mc_sys_stage_pop - Enter and leave a log stage. Collective. */
+PetscErrorCode mc_sys_stage_push(MCStage stage);
+PetscErrorCode mc_sys_stage_pop(void);
+
+/* mc_sys_finish - Agree on the exit status across comm after the pipeline returned `ierr` on this rank.
+   Waits up to `timeout_s` seconds for every rank to arrive; if they do, *status is 0 when every rank
+   succeeded and 1 otherwise, and the caller may finalize normally. If some rank never arrives (it is stuck
+   in a collective that a failed rank left), the whole job is aborted with MPI_Abort, so no rank hangs.
+   Collective on comm. Never raises. */
+int mc_sys_finish(MPI_Comm comm, PetscErrorCode ierr, double timeout_s);
+
+/* mc_sys_rank0_status - After rank 0 alone ran a step that returned `ierr0` (0 on other ranks), broadcast
+   the outcome and fail on every rank if it failed. The message was already printed by rank 0.
+   Collective on comm. */
+PetscErrorCode mc_sys_rank0_status(MPI_Comm comm, PetscErrorCode ierr0);
+
+/* MC_ERR_REPORTED - error code for "already reported on another rank": the handler stays silent. */
+#define MC_ERR_REPORTED PETSC_ERR_NOT_CONVERGED + 1000
+
+/* mc_sys_version_string - Human-readable versions of the tool, git hash, PETSc, SLEPc, HDF5 and MPI into
+   buf (size n). Not collective; legal before MPI_Init. */
+void mc_sys_version_string(char *buf, size_t n);
+
+/* mc_sys_warn_launcher - Warn (rank 0) when the job runs on one rank but the environment says the launcher
+   started more (a wrong mpirun). Collective. */
+PetscErrorCode mc_sys_warn_launcher(MPI_Comm comm);
+
+/* ---- Random streams: Philox4x32-10 keyed by (seed, stream), stream = (purpose tag, task id). ----
+   A task gets the same numbers on any rank and for any rank count. Nothing that reaches a result uses
+   rand() or PetscRandom. */
+typedef enum {
+  MC_STREAM_KMEANS = 1,   /* task = restart index */
+  MC_STREAM_SHUFFLE = 2,  /* task = shuffle index * 4096 + block */
+  MC_STREAM_LESION = 3,   /* task = draw index */
+  MC_STREAM_COHERENCE = 4,
+  MC_STREAM_DATA = 5,     /* data subsets */
+  MC_STREAM_SYNTH = 6,    /* synthetic networks */
+  MC_STREAM_INIT = 7,     /* weight initialisation */
+  MC_STREAM_TRAIN = 8     /* minibatch order, dropout */
+} MCStreamTag;
+
+typedef struct {
+  uint32_t key[2];    /* seed */
+  uint32_t ctr[4];    /* [0..1] block counter, [2] tag, [3] task */
+  uint32_t buf[4];    /* last generated block */
+  int      n_buf;     /* unread words left in buf */
+} MCRng;
+
+/* mc_rng_init - Start the stream (seed, tag, task) at its first draw. Not collective. */
+void mc_rng_init(MCRng *r, uint64_t seed, MCStreamTag tag, uint64_t task);
+/* mc_rng_u32 / mc_rng_u64 - next raw 32 / 64 random bits. */
+uint32_t mc_rng_u32(MCRng *r);
+uint64_t mc_rng_u64(MCRng *r);
+/* mc_rng_uniform - uniform double in [0, 1) with 53 random bits. */
+double mc_rng_uniform(MCRng *r);
+/* mc_rng_below - unbiased integer in [0, n), n >= 1 (rejection sampling). */
+uint64_t mc_rng_below(MCRng *r, uint64_t n);
+/* mc_rng_normal - standard normal (Box-Muller, both values consumed one at a time). */
+double mc_rng_normal(MCRng *r);
+/* mc_rng_permute - a uniform random permutation of perm[0..n) in place (Fisher-Yates from the end). */
+void mc_rng_permute(MCRng *r, PetscInt n, PetscInt perm[]);

@@ -1,0 +1,118 @@
+/* src/sys/log.c: error handler, log stages and events, agreed exit. */
+#include <string.h>
+#include <time.h>
+#include "mc/sys.h"
+
+PetscLogStage MC_STAGES[MC_N_STAGES];
+PetscLogEvent MC_EVENTS[MC_N_EVENTS];
+
+/* One clear line per error instead of PETSc's traceback banner: the message raised at the point of failure
+   (PETSC_ERROR_INITIAL) is printed once; the frames that pass it upwards stay silent. For a collective
+   error only rank 0 of the communicator prints. -mc_traceback restores PETSc's full traceback. */
+static PetscErrorCode error_handler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n,
+                                    PetscErrorType p, const char *mess, void *ctx)
+{
+  PetscMPIInt rank = 0, crank = 0, csize = 1;
+
+  if (p != PETSC_ERROR_INITIAL || n == MC_ERR_REPORTED) return n;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (comm != MPI_COMM_NULL) {
+    MPI_Comm_rank(comm, &crank);
+    MPI_Comm_size(comm, &csize);
+  }
+  if (csize > 1 && crank != 0) return n;
+  if (!mess || !mess[0]) {
+    const char *text = NULL;
+    PetscErrorMessage(n, &text, NULL);
+    mess = text ? text : "unknown error";
+  }
+  if (rank == 0) fprintf(stderr, "modclust-mpi: error: %s\n", mess);
+  else fprintf(stderr, "modclust-mpi: error (rank %d): %s\n", (int)rank, mess);
+  if (ctx) fprintf(stderr, "  raised in %s() at %s:%d\n", fun, file, line);
+  fflush(stderr);
+  return n;
+}
+
+PetscErrorCode mc_sys_initialize(void)
+{
+  static const char *stage_names[MC_N_STAGES] = {"Load", "Graph", "Spectral", "KMeans", "Null", "Lesion", "Coherence", "Report"};
+  static const char *event_names[MC_N_EVENTS] = {"mcModelRead", "mcGraphAssemble", "mcEPSSolve", "mcKMeansSeed",
+                                                 "mcKMeansIter", "mcForward",       "mcFarmTask", "mcWrite"};
+  PetscClassId classid;
+  PetscBool    traceback = PETSC_FALSE, verbose = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-mc_traceback", &traceback, NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-mc_error_location", &verbose, NULL));
+  if (!traceback) PetscCall(PetscPushErrorHandler(error_handler, verbose ? (void *)1 : NULL));
+  for (int s = 0; s < MC_N_STAGES; ++s) PetscCall(PetscLogStageRegister(stage_names[s], &MC_STAGES[s]));
+  PetscCall(PetscClassIdRegister("modclust", &classid));
+  for (int e = 0; e < MC_N_EVENTS; ++e) PetscCall(PetscLogEventRegister(event_names[e], classid, &MC_EVENTS[e]));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_sys_stage_push(MCStage stage)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogStagePush(MC_STAGES[stage]));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_sys_stage_pop(void)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogStagePop());
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_sys_rank0_status(MPI_Comm comm, PetscErrorCode ierr0)
+{
+  PetscMPIInt   rank;
+  int           code = (int)ierr0;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm));
+  /* Rank 0 printed the message when the error was raised; the others fail quietly. */
+  PetscCheck(code == 0, comm, MC_ERR_REPORTED, " ");
+  PetscFunctionReturn(0);
+}
+
+int mc_sys_finish(MPI_Comm comm, PetscErrorCode ierr, double timeout_s)
+{
+  int             mine = ierr ? 1 : 0, any = 0, done = 0;
+  MPI_Request     req;
+  struct timespec t0, t, nap = {0, 1000000};
+
+  if (MPI_Iallreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm, &req) != MPI_SUCCESS) MPI_Abort(comm, 1);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (done) return any;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if ((double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) > timeout_s) break;
+    nanosleep(&nap, NULL);
+  }
+  /* Some rank is stuck in a collective that a failed rank left: end the job rather than hang. */
+  fprintf(stderr, "modclust-mpi: ranks did not agree on the exit status within %g s; aborting the job\n", timeout_s);
+  MPI_Abort(comm, 1);
+  return 1;
+}
+
+PetscErrorCode mc_sys_warn_launcher(MPI_Comm comm)
+{
+  PetscMPIInt size;
+  const char *vars[] = {"SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  if (size != 1) PetscFunctionReturn(0);
+  for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); ++i) {
+    const char *v = getenv(vars[i]);
+    if (v && atoi(v) > 1) {
+      PetscCall(PetscPrintf(comm, "warning: running on 1 rank but %s=%s: is the MPI launcher the one this build uses?\n", vars[i], v));
+      break;
+    }
+  }
+  PetscFunctionReturn(0);
+}
