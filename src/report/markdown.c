@@ -1,0 +1,100 @@
+/* src/report/markdown.c: report.md, the readable report, and clusters.csv, one row per unit. */
+#include <stdio.h>
+#include "mc/sys.h"
+#include "report_impl.h"
+
+static PetscErrorCode open_file(const char *path, FILE **fp)
+{
+  PetscFunctionBeginUser;
+  *fp = fopen(path, "w");
+  PetscCheck(*fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode close_file(const char *path, FILE *fp)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!ferror(fp) && fclose(fp) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);
+  PetscFunctionReturn(0);
+}
+
+/* The name of a unit layer: "input" or the model layer's own name. */
+static const char *layer_name(const MCModel *m, PetscInt unit_layer, PetscInt *widx)
+{
+  if (unit_layer == 0) return "input";
+  if (unit_layer - 1 < mc_model_weight_layers(m, widx)) return m->layers[widx[unit_layer - 1]].name;
+  return "?";
+}
+
+PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
+{
+  const MCClustering *c = run->clustering;
+  const MCGraph      *g = run->graph;
+  PetscInt           *size, *by_group, *widx;
+  FILE               *fp;
+  PetscReal           gap = 0;
+  PetscInt            gap_at = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(mc__report_cluster_sizes(run, &size, &by_group));
+  PetscCall(PetscMalloc1(run->model->n_layers + 1, &widx));
+  PetscCall(open_file(path, &fp));
+  fprintf(fp, "# modclust-mpi report\n\n");
+  fprintf(fp, "- model: `%s` (%s, %" PetscInt_FMT " layers)\n", run->model->source, run->model->format, run->model->n_layers);
+  fprintf(fp, "- graph: %s, %" PetscInt_FMT " nodes, %" PetscInt_FMT " removed (degree 0)\n", run->cfg->graph_kind, g->n_nodes, c->n_removed);
+  fprintf(fp, "- clustering: k = %" PetscInt_FMT ", seed %" PetscInt64_FMT ", %" PetscInt_FMT " k-means restarts (best: %" PetscInt_FMT ")\n", c->k, run->cfg->cluster_seed,
+          (PetscInt)run->cfg->cluster_n_init, c->best_restart);
+  fprintf(fp, "- ranks: %d; tool %s (git %s)\n\n", (int)run->n_ranks, MC_VERSION, MC_GIT_HASH);
+
+  fprintf(fp, "## n-cut\n\n**%.6g** over %" PetscInt_FMT " clusters. The n-cut ranges from 0 (clusters with no edges between them) to k; ", (double)c->ncut, c->k);
+  fprintf(fp, "lower means more modular. Whether this is lower than chance is the clusterability test ([clusterability] n_shuffles).\n\n");
+
+  fprintf(fp, "## Spectrum\n\nThe %" PetscInt_FMT " smallest eigenvalues of the normalised Laplacian (%" PetscInt_FMT " converged, largest residual %.1e). ", c->k,
+          c->n_converged, (double)c->max_residual);
+  fprintf(fp, "A large gap after the j-th eigenvalue suggests j well-separated modules.\n\n| # | eigenvalue | gap to next |\n|---:|---:|---:|\n");
+  for (PetscInt i = 0; i < c->k; ++i) {
+    PetscReal d = i + 1 < c->k ? c->eigenvalues[i + 1] - c->eigenvalues[i] : 0;
+    if (i > 0 && d > gap) {
+      gap    = d;
+      gap_at = i + 1;
+    }
+    if (i + 1 < c->k) fprintf(fp, "| %" PetscInt_FMT " | %.6f | %.6f |\n", i + 1, (double)c->eigenvalues[i], (double)d);
+    else fprintf(fp, "| %" PetscInt_FMT " | %.6f | |\n", i + 1, (double)c->eigenvalues[i]);
+  }
+  if (gap_at > 0) fprintf(fp, "\nLargest gap (after the first): after eigenvalue %" PetscInt_FMT " (%.4f).\n", gap_at, (double)gap);
+
+  fprintf(fp, "\n## Clusters by layer\n\nUnits of each cluster in each layer (clusters numbered by their first unit).\n\n| cluster | size |");
+  for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, " %s |", layer_name(run->model, g->group_layer[grp], widx));
+  fprintf(fp, "\n|---:|---:|");
+  for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, "---:|");
+  fprintf(fp, "\n");
+  for (PetscInt l = 0; l < c->k; ++l) {
+    fprintf(fp, "| %" PetscInt_FMT " | %" PetscInt_FMT " |", l, size[l]);
+    for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, " %" PetscInt_FMT " |", by_group[l * g->n_groups + grp]);
+    fprintf(fp, "\n");
+  }
+  fprintf(fp, "\nEvery unit's label is in `clusters.csv` and `results.h5` (`/clusters/labels`, -1 = removed).\n");
+  PetscCall(close_file(path, fp));
+  PetscCall(PetscFree(widx));
+  PetscCall(PetscFree(size));
+  PetscCall(PetscFree(by_group));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__report_write_csv(const MCRun *run, const char *path)
+{
+  const MCGraph *g = run->graph;
+  FILE          *fp;
+
+  PetscFunctionBeginUser;
+  PetscCall(open_file(path, &fp));
+  fprintf(fp, "node,unit_name,layer,unit,label\n");
+  for (PetscInt i = 0; i < g->n_nodes; ++i) {
+    PetscInt layer, unit;
+    mc_graph_node_info(g, i, &layer, &unit);
+    fprintf(fp, "%" PetscInt_FMT ",%" PetscInt_FMT ":%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT "\n", i, layer, unit, layer, unit,
+            run->clustering->labels[i]);
+  }
+  PetscCall(close_file(path, fp));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,130 @@
+/* src/report/summary.c: summary.json (machine-readable, NaN as null) and the short stdout summary. */
+#include <math.h>
+#include <stdio.h>
+#include <cjson/cJSON.h>
+#include "mc/sys.h"
+#include "report_impl.h"
+
+PetscErrorCode mc__report_cluster_sizes(const MCRun *run, PetscInt **size, PetscInt **by_group)
+{
+  const MCClustering *c = run->clustering;
+  const MCGraph      *g = run->graph;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscCalloc1(c->k, size));
+  PetscCall(PetscCalloc1(c->k * g->n_groups, by_group));
+  for (PetscInt grp = 0; grp < g->n_groups; ++grp) {
+    for (PetscInt i = g->group_offset[grp]; i < g->group_offset[grp + 1]; ++i) {
+      PetscInt l = c->labels[i];
+      if (l < 0) continue;
+      (*size)[l]++;
+      (*by_group)[l * g->n_groups + grp]++;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* JSON has no NaN or infinity: write null instead. */
+static cJSON *json_real(PetscReal v)
+{
+  return isfinite((double)v) ? cJSON_CreateNumber((double)v) : cJSON_CreateNull();
+}
+
+static PetscErrorCode add(cJSON *obj, const char *name, cJSON *item)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(item && cJSON_AddItemToObject(obj, name, item), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json (%s)", name);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__report_write_json(const MCRun *run, const char *path)
+{
+  const MCClustering *c = run->clustering;
+  const MCGraph      *g = run->graph;
+  cJSON              *root, *model, *graph, *groups, *clus, *eig, *list, *timing;
+  PetscInt           *size, *by_group;
+  MatInfo             info;
+  char               *text;
+  FILE               *fp;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatGetInfo(g->adj, MAT_GLOBAL_SUM, &info));
+  PetscCall(mc__report_cluster_sizes(run, &size, &by_group));
+  PetscCheck(root = cJSON_CreateObject(), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
+  PetscCall(add(root, "tool", cJSON_CreateString("modclust-mpi")));
+  PetscCall(add(root, "version", cJSON_CreateString(MC_VERSION)));
+  PetscCall(add(root, "git_hash", cJSON_CreateString(MC_GIT_HASH)));
+  PetscCall(add(root, "n_ranks", cJSON_CreateNumber(run->n_ranks)));
+  PetscCall(add(root, "seed", cJSON_CreateNumber((double)run->cfg->cluster_seed)));
+
+  PetscCall(add(root, "model", model = cJSON_CreateObject()));
+  PetscCall(add(model, "path", cJSON_CreateString(run->model->source)));
+  PetscCall(add(model, "format", cJSON_CreateString(run->model->format)));
+  PetscCall(add(model, "n_layers", cJSON_CreateNumber(run->model->n_layers)));
+
+  PetscCall(add(root, "graph", graph = cJSON_CreateObject()));
+  PetscCall(add(graph, "kind", cJSON_CreateString(run->cfg->graph_kind)));
+  PetscCall(add(graph, "n_nodes", cJSON_CreateNumber(g->n_nodes)));
+  PetscCall(add(graph, "n_edges", cJSON_CreateNumber(info.nz_used / 2)));
+  PetscCall(add(graph, "n_removed", cJSON_CreateNumber(c->n_removed)));
+  PetscCall(add(graph, "groups", groups = cJSON_CreateArray()));
+  for (PetscInt grp = 0; grp < g->n_groups; ++grp) {
+    cJSON *o = cJSON_CreateObject();
+    PetscCheck(o && cJSON_AddItemToArray(groups, o), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
+    PetscCall(add(o, "layer", cJSON_CreateNumber(g->group_layer[grp])));
+    PetscCall(add(o, "n_units", cJSON_CreateNumber(g->group_offset[grp + 1] - g->group_offset[grp])));
+  }
+
+  PetscCall(add(root, "clustering", clus = cJSON_CreateObject()));
+  PetscCall(add(clus, "k", cJSON_CreateNumber(c->k)));
+  PetscCall(add(clus, "ncut", json_real(c->ncut)));
+  PetscCall(add(clus, "inertia", json_real(c->inertia)));
+  PetscCall(add(clus, "n_converged", cJSON_CreateNumber(c->n_converged)));
+  PetscCall(add(clus, "max_residual", json_real(c->max_residual)));
+  PetscCall(add(clus, "eigenvalues", eig = cJSON_CreateArray()));
+  for (PetscInt i = 0; i < c->k; ++i) PetscCheck(cJSON_AddItemToArray(eig, json_real(c->eigenvalues[i])), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
+  PetscCall(add(clus, "clusters", list = cJSON_CreateArray()));
+  for (PetscInt l = 0; l < c->k; ++l) {
+    cJSON *o = cJSON_CreateObject(), *per = cJSON_CreateArray();
+    PetscCheck(o && per && cJSON_AddItemToArray(list, o), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
+    PetscCall(add(o, "id", cJSON_CreateNumber(l)));
+    PetscCall(add(o, "size", cJSON_CreateNumber(size[l])));
+    PetscCall(add(o, "units_per_layer", per));
+    for (PetscInt grp = 0; grp < g->n_groups; ++grp)
+      PetscCheck(cJSON_AddItemToArray(per, cJSON_CreateNumber(by_group[l * g->n_groups + grp])), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
+  }
+
+  PetscCall(add(root, "seconds", timing = cJSON_CreateObject()));
+  {
+    PetscLogDouble now;
+    PetscCall(PetscTime(&now));
+    PetscCall(add(timing, "total", cJSON_CreateNumber(now - run->t_start)));
+  }
+
+  PetscCheck(text = cJSON_Print(root), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot print summary.json");
+  PetscCheck(fp = fopen(path, "w"), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
+  PetscCheck(fputs(text, fp) >= 0 && fputc('\n', fp) != EOF && fclose(fp) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);
+  cJSON_free(text);
+  cJSON_Delete(root);
+  PetscCall(PetscFree(size));
+  PetscCall(PetscFree(by_group));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCRun *run)
+{
+  const MCClustering *c = run->clustering;
+  const MCGraph      *g = run->graph;
+  PetscLogDouble      now;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscTime(&now));
+  PetscCall(PetscPrintf(comm, "modclust-mpi: %s (%s, %" PetscInt_FMT " layers)\n", run->model->source, run->model->format, run->model->n_layers));
+  PetscCall(PetscPrintf(comm, "  graph     %" PetscInt_FMT " nodes in %" PetscInt_FMT " layers, %" PetscInt_FMT " removed (degree 0)\n", g->n_nodes, g->n_groups, c->n_removed));
+  PetscCall(PetscPrintf(comm, "  spectrum  eigenvalues %.4g .. %.4g (%" PetscInt_FMT " converged, max residual %.1e)\n", (double)c->eigenvalues[0],
+                        (double)c->eigenvalues[c->k - 1], c->n_converged, (double)c->max_residual));
+  PetscCall(PetscPrintf(comm, "  clusters  k = %" PetscInt_FMT ", n-cut = %.6g (0 = perfectly separable, %" PetscInt_FMT " = no structure)\n", c->k, (double)c->ncut, c->k));
+  PetscCall(PetscPrintf(comm, "  output    %s/ (results.h5, summary.json, report.md, clusters.csv) in %.2f s on %d rank%s\n", run->cfg->output_dir,
+                        now - run->t_start, (int)run->n_ranks, run->n_ranks > 1 ? "s" : ""));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,30 @@
+/* src/run/stages.c: which stages a configuration asks for, and their options. */
+#include <string.h>
+#include "mc/run.h"
+
+PetscErrorCode mc_run_check_stages(MPI_Comm comm, const MCConfig *cfg)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!strcmp(cfg->graph_kind, "weights"), comm, PETSC_ERR_SUP,
+             "[graph] kind = %s is not implemented yet; use kind = weights", cfg->graph_kind);
+  PetscCheck(!cfg->importance_enabled, comm, PETSC_ERR_SUP, "[importance] enabled = true: the importance (lesion) test is not implemented yet; set it to false");
+  PetscCheck(!cfg->coherence_enabled, comm, PETSC_ERR_SUP, "[coherence] enabled = true: the coherence tests are not implemented yet; set it to false");
+  PetscCheck(cfg->clusterability_n_shuffles == 0, comm, PETSC_ERR_SUP,
+             "[clusterability] n_shuffles = %" PetscInt64_FMT ": the clusterability null is not implemented yet; set it to 0", cfg->clusterability_n_shuffles);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_run_cluster_opts(const MCConfig *cfg, MCClusterOpts *opts)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(opts, sizeof(*opts)));
+  opts->k              = (PetscInt)cfg->cluster_k;
+  opts->n_init         = (PetscInt)cfg->cluster_n_init;
+  opts->max_iter       = (PetscInt)cfg->cluster_max_iter;
+  opts->tol            = cfg->cluster_tol;
+  opts->eig_tol        = cfg->cluster_eig_tol;
+  opts->eig_max_it     = (PetscInt)cfg->cluster_eig_max_it;
+  opts->seed           = (uint64_t)cfg->cluster_seed;
+  opts->options_prefix = NULL;
+  PetscFunctionReturn(0);
+}

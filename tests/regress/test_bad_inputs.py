@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Bad input, table-driven: one clear message naming the file, key or value, a non-zero exit on every
+rank, no hang, and nothing left in the output directory."""
+import json
+import os
+import shutil
+import struct
+import sys
+
+import numpy as np
+
+import mcrun
+
+work = os.path.abspath("bad_inputs")
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+os.chdir(work)
+NP = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+
+
+def safetensors(path, tensors, truncate=0):
+    """Write a safetensors file by hand (Debian has no safetensors package)."""
+    header, blobs, off = {}, [], 0
+    for name, arr in tensors.items():
+        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    data = struct.pack("<Q", len(h)) + h + b"".join(blobs)
+    with open(path, "wb") as f:
+        f.write(data[: len(data) - truncate] if truncate else data)
+
+
+rng = np.random.default_rng(0)
+mlp = {"0.weight": rng.normal(size=(32, 64)), "0.bias": np.zeros(32), "2.weight": rng.normal(size=(10, 32)),
+       "2.bias": np.zeros(10)}
+safetensors("good.safetensors", mlp)
+nan = dict(mlp)
+nan["2.weight"] = mlp["2.weight"].copy()
+nan["2.weight"][3, 4] = np.nan
+safetensors("nan.safetensors", nan)
+safetensors("truncated.safetensors", mlp, truncate=100)
+mismatch = dict(mlp)
+mismatch["2.weight"] = rng.normal(size=(10, 31))
+safetensors("mismatch.safetensors", mismatch)
+mcrun.synth(os.path.join(work, "planted.h5"), [16, 12, 8], 2)
+with open("planted.h5", "rb") as f:
+    blob = f.read()
+with open("truncated.h5", "wb") as f:
+    f.write(blob[: len(blob) // 2])
+with open("garbage.bin", "wb") as f:
+    f.write(b"this is not a model file at all" * 10)
+os.makedirs("existing_out")
+
+GOOD = "[model]\npath = good.safetensors\ninfer = mlp\n[cluster]\nk = 4\n"
+mcrun.write_config("good.ini", GOOD)
+mcrun.write_config("typo.ini", "[model]\npath = good.safetensors\ninfer = mlp\n[cluster]\nn_clusterz = 4\n")
+mcrun.write_config("badsection.ini", "[modle]\npath = good.safetensors\n")
+mcrun.write_config("dupkey.ini", "[model]\npath = good.safetensors\npath = other.safetensors\n")
+mcrun.write_config("nopath.ini", "[cluster]\nk = 4\n")
+
+# (name, config, overrides, fragments that must all appear in the message)
+CASES = [
+    ("missing config", "nosuch.ini", [], ["nosuch.ini"]),
+    ("unknown key", "typo.ini", [], ["typo.ini:5", "n_clusterz"]),
+    ("unknown section", "badsection.ini", [], ["badsection.ini:1", "modle"]),
+    ("duplicate key", "dupkey.ini", [], ["dupkey.ini:3", "path"]),
+    ("model path required", "nopath.ini", [], ["path"]),
+    ("bad override value", "good.ini", ["cluster.k=abc"], ["cluster", "k", "abc"]),
+    ("k below range", "good.ini", ["cluster.k=1"], ["k", "1"]),
+    ("k above node count", "good.ini", ["cluster.k=5000"], ["5000"]),
+    ("missing model", "good.ini", ["model.path=nosuch.safetensors"], ["nosuch.safetensors"]),
+    ("truncated safetensors", "good.ini", ["model.path=truncated.safetensors"], ["truncated.safetensors"]),
+    ("NaN weights", "good.ini", ["model.path=nan.safetensors"], ["nan.safetensors", "2.weight"]),
+    ("shape mismatch", "good.ini", ["model.path=mismatch.safetensors"], ["mismatch.safetensors"]),
+    ("truncated HDF5", "good.ini", ["model.path=truncated.h5", "model.infer=none"], ["truncated.h5"]),
+    ("not a model", "good.ini", ["model.path=garbage.bin"], ["garbage.bin"]),
+    ("output exists", "good.ini", ["output.dir=existing_out"], ["existing_out", "overwrite"]),
+    ("stage not implemented", "good.ini", ["importance.enabled=true"], ["importance", "not implemented"]),
+]
+
+failures = []
+for name, cfg, overrides, fragments in CASES:
+    out = "out_" + name.replace(" ", "_")
+    args = [cfg, *(["output.dir=" + out] if not any(o.startswith("output.dir") for o in overrides) else []), *overrides]
+    try:
+        code, stdout, stderr = mcrun.run(NP, args, timeout=60)
+    except Exception as e:  # a hang is a failure, not a stuck CI job
+        failures.append(f"{name}: {e}")
+        continue
+    msgs = [l for l in stderr.splitlines() if l.startswith("modclust-mpi: error")]
+    problems = []
+    if code == 0:
+        problems.append("exit status 0")
+    if len(msgs) != 1:
+        problems.append(f"{len(msgs)} error lines instead of one")
+    text = " ".join(msgs)
+    problems += [f"message lacks {f!r}" for f in fragments if f not in text]
+    if out != "out_output_exists" and os.path.exists(out):
+        problems.append("output directory left behind")
+    if any(e.startswith(out + ".partial") for e in os.listdir(".")):
+        problems.append("staging directory left behind")
+    status = "ok" if not problems else "FAIL: " + "; ".join(problems)
+    print(f"{name:24s} {status}\n    {msgs[0] if msgs else stderr.strip()[:300]}")
+    if problems:
+        failures.append(f"{name}: {'; '.join(problems)}\n--- stderr\n{stderr}")
+
+# The good config really works, so the failures above are about the inputs.
+mcrun.run_ok(NP, ["good.ini", "output.dir=out_good"])
+if failures:
+    sys.exit("FAILED:\n" + "\n".join(failures))
+print(f"{len(CASES)} bad inputs rejected cleanly on {NP} ranks")
