@@ -58,7 +58,7 @@ typedef struct {
 
   /* Conv2D and pooling geometry. */
   PetscInt  kh, kw;             /* kernel or pool window */
-  PetscInt  stride_h, stride_w; /* strides (pooling defaults to the window) */
+  PetscInt  stride_h, stride_w; /* strides; 0 = default (conv 1, pooling the window), set by finalize */
   MCPadding padding;
 
   /* BatchNorm: n_out channels; NULL gamma means scale = 1, NULL beta means centre = 0. */
@@ -101,6 +101,10 @@ PetscErrorCode mc_model_bcast(MPI_Comm comm, MCModel **m);
    mc_model_weight_layers - number of weight layers and, if idx is not NULL, their indices into layers[]
    (idx must have room for n_layers entries). Not collective. */
 PetscInt mc_model_weight_layers(const MCModel *m, PetscInt idx[]);
+
+/* mc_model_weight_count - number of floats in layer l's weight tensor: Dense n_in * n_out, Conv2D
+   kh * kw * n_in * n_out, 0 for other layers. Not collective. */
+PetscInt mc_model_weight_count(const MCLayer *l);
 
 /* mc_model_layer_type_name / mc_model_activation_name - names as written in configs and files
    ("dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "activation", "batchnorm", "dropout",

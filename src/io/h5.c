@@ -1,0 +1,351 @@
+/* src/io/h5.c: small HDF5 helpers shared by the model and dataset readers and the native writer. */
+#include <stdio.h>
+#include <string.h>
+#include "io/io_impl.h"
+
+void mc_io_hdf5_version(unsigned v[3])
+{
+  v[0] = v[1] = v[2] = 0;
+  (void)H5get_libversion(&v[0], &v[1], &v[2]);
+}
+
+void mc__io_h5_silence(void)
+{
+  /* HDF5 prints its error stack on every failed call; our messages name the file and the object. */
+  (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+PetscErrorCode mc__io_h5_is_hdf5(const char *path, PetscBool *is_h5)
+{
+  static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  unsigned char              buf[8];
+  FILE                      *fp;
+
+  PetscFunctionBeginUser;
+  *is_h5 = PETSC_FALSE;
+  fp     = fopen(path, "rb");
+  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s", path);
+  /* The superblock sits at 0, 512, 1024, 2048, ... when the file has a user block. */
+  for (long off = 0; off <= (1L << 20); off = off ? 2 * off : 512) {
+    if (fseek(fp, off, SEEK_SET) != 0 || fread(buf, 1, 8, fp) != 8) break;
+    if (memcmp(buf, sig, 8) == 0) {
+      *is_h5 = PETSC_TRUE;
+      break;
+    }
+  }
+  fclose(fp);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_open_read(const char *path, hid_t *file)
+{
+  PetscFunctionBeginUser;
+  mc__io_h5_silence();
+  /* Default file-access properties: HDF5 1.10.8 honours HDF5_USE_FILE_LOCKING=FALSE by itself. */
+  *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  PetscCheck(*file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+             "cannot open %s as an HDF5 file (missing, unreadable, truncated or corrupt; on NFS or Lustre try HDF5_USE_FILE_LOCKING=FALSE)", path);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_exists(hid_t loc, const char *path, PetscBool *exists)
+{
+  char  buf[PETSC_MAX_PATH_LEN];
+  char *p;
+
+  PetscFunctionBeginUser;
+  *exists = PETSC_FALSE;
+  PetscCall(PetscStrncpy(buf, path, sizeof(buf)));
+  /* H5Lexists fails (rather than returning 0) when an intermediate group is missing: walk the prefixes. */
+  p = buf;
+  if (*p == '/') ++p;
+  for (;;) {
+    char  *slash = strchr(p, '/');
+    htri_t e;
+
+    if (slash) *slash = '\0';
+    e = H5Lexists(loc, buf, H5P_DEFAULT);
+    if (e <= 0) PetscFunctionReturn(0);
+    if (!slash) break;
+    *slash = '/';
+    p      = slash + 1;
+  }
+  *exists = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_attr_exists(hid_t loc, const char *name, PetscBool *exists)
+{
+  htri_t e;
+
+  PetscFunctionBeginUser;
+  e = H5Aexists(loc, name);
+  MCCallHDF5(e);
+  *exists = e > 0 ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+/* Read every string element of an open attribute into a new array of strings. */
+static PetscErrorCode attr_read_strings(const char *file, const char *what, const char *name, hid_t attr, PetscInt *n, char ***out)
+{
+  hid_t    ftype, space, mtype;
+  hssize_t npts;
+  char   **s;
+
+  PetscFunctionBeginUser;
+  MCCallHDF5(ftype = H5Aget_type(attr));
+  PetscCheck(H5Tget_class(ftype) == H5T_STRING, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s is not a string", file, name, what);
+  MCCallHDF5(space = H5Aget_space(attr));
+  MCCallHDF5(npts = H5Sget_simple_extent_npoints(space));
+  PetscCall(PetscCalloc1(npts + 1, &s));
+  if (H5Tis_variable_str(ftype) > 0) {
+    char **vs;
+
+    MCCallHDF5(mtype = H5Tcopy(H5T_C_S1));
+    MCCallHDF5(H5Tset_size(mtype, H5T_VARIABLE));
+    MCCallHDF5(H5Tset_cset(mtype, H5Tget_cset(ftype)));
+    PetscCall(PetscCalloc1(npts + 1, &vs));
+    PetscCheck(H5Aread(attr, mtype, vs) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read attribute %s of %s", file, name, what);
+    for (hssize_t i = 0; i < npts; ++i) PetscCall(PetscStrallocpy(vs[i] ? vs[i] : "", &s[i]));
+    MCCallHDF5(H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, vs));
+    PetscCall(PetscFree(vs));
+  } else {
+    size_t sz = H5Tget_size(ftype);
+    char  *buf;
+
+    MCCallHDF5(mtype = H5Tcopy(H5T_C_S1));
+    MCCallHDF5(H5Tset_size(mtype, sz));
+    MCCallHDF5(H5Tset_strpad(mtype, H5T_STR_NULLPAD));
+    MCCallHDF5(H5Tset_cset(mtype, H5Tget_cset(ftype)));
+    PetscCall(PetscCalloc1(sz * (size_t)npts + 1, &buf));
+    PetscCheck(H5Aread(attr, mtype, buf) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read attribute %s of %s", file, name, what);
+    for (hssize_t i = 0; i < npts; ++i) {
+      size_t len = strnlen(buf + (size_t)i * sz, sz);
+
+      PetscCall(PetscMalloc1(len + 1, &s[i]));
+      memcpy(s[i], buf + (size_t)i * sz, len);
+      s[i][len] = '\0';
+      /* Space-padded strings (Fortran style) lose their padding. */
+      while (len > 0 && s[i][len - 1] == ' ') s[i][--len] = '\0';
+    }
+    PetscCall(PetscFree(buf));
+  }
+  MCCallHDF5(H5Tclose(mtype));
+  MCCallHDF5(H5Sclose(space));
+  MCCallHDF5(H5Tclose(ftype));
+  *n   = (PetscInt)npts;
+  *out = s;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_strings_free(PetscInt n, char ***s)
+{
+  PetscFunctionBeginUser;
+  if (!*s) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < n; ++i) PetscCall(PetscFree((*s)[i]));
+  PetscCall(PetscFree(*s));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_attr_string(const char *file, hid_t loc, const char *what, const char *name, char **out)
+{
+  hid_t     attr;
+  PetscBool has = PETSC_FALSE;
+  PetscInt  n;
+  char    **s;
+
+  PetscFunctionBeginUser;
+  PetscCall(mc__io_h5_attr_exists(loc, name, &has));
+  PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s is missing", file, name, what);
+  MCCallHDF5(attr = H5Aopen(loc, name, H5P_DEFAULT));
+  PetscCall(attr_read_strings(file, what, name, attr, &n, &s));
+  MCCallHDF5(H5Aclose(attr));
+  PetscCheck(n == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s has %" PetscInt_FMT " strings, expected one", file, name, what, n);
+  *out = s[0];
+  s[0] = NULL;
+  PetscCall(mc__io_strings_free(n, &s));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_attr_strings(const char *file, hid_t loc, const char *what, const char *name, PetscInt *n, char ***out)
+{
+  PetscBool has = PETSC_FALSE;
+  hid_t     attr;
+
+  PetscFunctionBeginUser;
+  PetscCall(mc__io_h5_attr_exists(loc, name, &has));
+  if (has) {
+    MCCallHDF5(attr = H5Aopen(loc, name, H5P_DEFAULT));
+    PetscCall(attr_read_strings(file, what, name, attr, n, out));
+    MCCallHDF5(H5Aclose(attr));
+    PetscFunctionReturn(0);
+  }
+  /* Keras splits attributes over 64 KB into name0, name1, ... (in order, no gaps). */
+  *n   = 0;
+  *out = NULL;
+  for (int chunk = 0;; ++chunk) {
+    char     cname[256];
+    PetscInt m;
+    char   **part, **all;
+
+    snprintf(cname, sizeof(cname), "%s%d", name, chunk);
+    PetscCall(mc__io_h5_attr_exists(loc, cname, &has));
+    if (!has) {
+      PetscCheck(chunk > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s is missing (neither %s nor %s0)", file, name, what, name, name);
+      break;
+    }
+    MCCallHDF5(attr = H5Aopen(loc, cname, H5P_DEFAULT));
+    PetscCall(attr_read_strings(file, what, cname, attr, &m, &part));
+    MCCallHDF5(H5Aclose(attr));
+    PetscCall(PetscCalloc1(*n + m + 1, &all));
+    for (PetscInt i = 0; i < *n; ++i) all[i] = (*out)[i];
+    for (PetscInt i = 0; i < m; ++i) all[*n + i] = part[i];
+    PetscCall(PetscFree(part));
+    PetscCall(PetscFree(*out));
+    *out = all;
+    *n += m;
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode attr_read_numbers(const char *file, hid_t loc, const char *what, const char *name, PetscInt max, PetscInt *n, hid_t mtype, void *v)
+{
+  PetscBool has = PETSC_FALSE;
+  hid_t     attr, ftype, space;
+  hssize_t  npts;
+  H5T_class_t cls;
+
+  PetscFunctionBeginUser;
+  PetscCall(mc__io_h5_attr_exists(loc, name, &has));
+  PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s is missing", file, name, what);
+  MCCallHDF5(attr = H5Aopen(loc, name, H5P_DEFAULT));
+  MCCallHDF5(ftype = H5Aget_type(attr));
+  cls = H5Tget_class(ftype);
+  PetscCheck(cls == H5T_INTEGER || cls == H5T_FLOAT, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s is not numeric", file, name, what);
+  MCCallHDF5(space = H5Aget_space(attr));
+  MCCallHDF5(npts = H5Sget_simple_extent_npoints(space));
+  PetscCheck(npts <= max, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s has %lld values, expected at most %" PetscInt_FMT, file, name, what,
+             (long long)npts, max);
+  PetscCheck(H5Aread(attr, mtype, v) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read attribute %s of %s", file, name, what);
+  MCCallHDF5(H5Sclose(space));
+  MCCallHDF5(H5Tclose(ftype));
+  MCCallHDF5(H5Aclose(attr));
+  *n = (PetscInt)npts;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_attr_ints(const char *file, hid_t loc, const char *what, const char *name, PetscInt max, PetscInt *n, long long v[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(attr_read_numbers(file, loc, what, name, max, n, H5T_NATIVE_LLONG, v));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_attr_reals(const char *file, hid_t loc, const char *what, const char *name, PetscInt max, PetscInt *n, double v[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(attr_read_numbers(file, loc, what, name, max, n, H5T_NATIVE_DOUBLE, v));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_read_floats(const char *file, hid_t loc, const char *path, PetscInt *ndim, PetscInt dims[], float **data)
+{
+  PetscBool   has = PETSC_FALSE;
+  hid_t       dset, space, ftype;
+  int         rank;
+  hsize_t     hd[H5S_MAX_RANK];
+  size_t      count = 1;
+  H5T_class_t cls;
+
+  PetscFunctionBeginUser;
+  PetscCall(mc__io_h5_exists(loc, path, &has));
+  PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is missing", file, path);
+  dset = H5Dopen2(loc, path, H5P_DEFAULT);
+  PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s is not a dataset", file, path);
+  MCCallHDF5(ftype = H5Dget_type(dset));
+  cls = H5Tget_class(ftype);
+  PetscCheck(cls == H5T_FLOAT || cls == H5T_INTEGER, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is not numeric", file, path);
+  MCCallHDF5(space = H5Dget_space(dset));
+  MCCallHDF5(rank = H5Sget_simple_extent_ndims(space));
+  PetscCheck(rank <= MC_IO_MAX_DIMS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s has %d dimensions, at most %d are supported", file, path, rank,
+             MC_IO_MAX_DIMS);
+  MCCallHDF5(H5Sget_simple_extent_dims(space, hd, NULL));
+  for (int i = 0; i < rank; ++i) {
+    dims[i] = (PetscInt)hd[i];
+    count *= (size_t)hd[i];
+  }
+  *ndim = rank;
+  PetscCall(PetscMalloc1(count ? count : 1, data));
+  /* HDF5 converts any stored float (half, double) or integer type to native float. */
+  PetscCheck(H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ,
+             "%s: cannot read dataset %s (truncated or corrupt file?)", file, path);
+  MCCallHDF5(H5Sclose(space));
+  MCCallHDF5(H5Tclose(ftype));
+  MCCallHDF5(H5Dclose(dset));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_write_attr_string(const char *file, hid_t loc, const char *name, const char *value)
+{
+  hid_t t, s, a;
+
+  PetscFunctionBeginUser;
+  MCCallHDF5(t = H5Tcopy(H5T_C_S1));
+  MCCallHDF5(H5Tset_size(t, H5T_VARIABLE));
+  MCCallHDF5(H5Tset_cset(t, H5T_CSET_UTF8));
+  MCCallHDF5(s = H5Screate(H5S_SCALAR));
+  a = H5Acreate2(loc, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(a >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute %s", file, name);
+  PetscCheck(H5Awrite(a, t, &value) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute %s", file, name);
+  MCCallHDF5(H5Aclose(a));
+  MCCallHDF5(H5Sclose(s));
+  MCCallHDF5(H5Tclose(t));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_write_attr_ints(const char *file, hid_t loc, const char *name, PetscInt n, const long long v[])
+{
+  hid_t   s, a;
+  hsize_t dim = (hsize_t)n;
+
+  PetscFunctionBeginUser;
+  if (n == 0) MCCallHDF5(s = H5Screate(H5S_SCALAR));
+  else MCCallHDF5(s = H5Screate_simple(1, &dim, NULL));
+  a = H5Acreate2(loc, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(a >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute %s", file, name);
+  PetscCheck(H5Awrite(a, H5T_NATIVE_LLONG, v) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute %s", file, name);
+  MCCallHDF5(H5Aclose(a));
+  MCCallHDF5(H5Sclose(s));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_write_attr_real(const char *file, hid_t loc, const char *name, double v)
+{
+  hid_t s, a;
+
+  PetscFunctionBeginUser;
+  MCCallHDF5(s = H5Screate(H5S_SCALAR));
+  a = H5Acreate2(loc, name, H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(a >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute %s", file, name);
+  PetscCheck(H5Awrite(a, H5T_NATIVE_DOUBLE, &v) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute %s", file, name);
+  MCCallHDF5(H5Aclose(a));
+  MCCallHDF5(H5Sclose(s));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_write_floats(const char *file, hid_t loc, const char *name, PetscInt ndim, const PetscInt dims[], const float *data)
+{
+  hid_t   s, d;
+  hsize_t hd[MC_IO_MAX_DIMS];
+
+  PetscFunctionBeginUser;
+  PetscCheck(ndim >= 1 && ndim <= MC_IO_MAX_DIMS, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "%s: dataset %s: bad rank %" PetscInt_FMT, file, name, ndim);
+  for (PetscInt i = 0; i < ndim; ++i) hd[i] = (hsize_t)dims[i];
+  MCCallHDF5(s = H5Screate_simple((int)ndim, hd, NULL));
+  d = H5Dcreate2(loc, name, H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(d >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot create dataset %s", file, name);
+  PetscCheck(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write dataset %s", file, name);
+  MCCallHDF5(H5Dclose(d));
+  MCCallHDF5(H5Sclose(s));
+  PetscFunctionReturn(0);
+}

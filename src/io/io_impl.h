@@ -1,0 +1,66 @@
+/* src/io/io_impl.h: internals shared by the io module's readers and writers (not installed). */
+#pragma once
+#include <hdf5.h>
+#include "mc/io.h"
+
+/* MCCallHDF5 - raise PETSC_ERR_LIB on PETSC_COMM_SELF when an HDF5 call returns a negative value. */
+#define MCCallHDF5(expr) \
+  do { \
+    if ((expr) < 0) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call failed: %s", #expr); \
+  } while (0)
+
+/* Largest tensor rank the readers handle. */
+#define MC_IO_MAX_DIMS 4
+
+/* ---- h5.c: small HDF5 helpers. All are "not collective" (one reading rank) and raise on
+   PETSC_COMM_SELF with messages naming `file` (the path, for messages only) and the object. ---- */
+
+/* Turn off HDF5's own error-stack printing; our messages replace it. */
+void mc__io_h5_silence(void);
+
+/* Whether `path` starts with the HDF5 signature (at offset 0 or a power-of-two user-block offset). */
+PetscErrorCode mc__io_h5_is_hdf5(const char *path, PetscBool *is_h5);
+
+/* Open an existing file read-only; PETSC_ERR_FILE_OPEN naming the file when it cannot be opened. */
+PetscErrorCode mc__io_h5_open_read(const char *path, hid_t *file);
+
+/* Whether the object at `path` (relative to loc) exists, following intermediate groups. */
+PetscErrorCode mc__io_h5_exists(hid_t loc, const char *path, PetscBool *exists);
+
+/* Whether attribute `name` exists on loc. */
+PetscErrorCode mc__io_h5_attr_exists(hid_t loc, const char *name, PetscBool *exists);
+
+/* Read the scalar (or one-element) string attribute `name` (fixed- or variable-length) into a new
+   PetscMalloc'd string (*out, free with PetscFree). `what` names loc in messages. */
+PetscErrorCode mc__io_h5_attr_string(const char *file, hid_t loc, const char *what, const char *name, char **out);
+
+/* Read a 1-D string-array attribute `name` (fixed- or variable-length; a scalar counts as one entry),
+   or the split form name0, name1, ... that Keras writes for large attributes, concatenated.
+   *out is an array of *n PetscMalloc'd strings; free with mc__io_strings_free(). */
+PetscErrorCode mc__io_h5_attr_strings(const char *file, hid_t loc, const char *what, const char *name, PetscInt *n, char ***out);
+PetscErrorCode mc__io_strings_free(PetscInt n, char ***s);
+
+/* Read an integer or floating-point attribute of at most `max` elements (converted to long long or
+   double); *n receives the element count. */
+PetscErrorCode mc__io_h5_attr_ints(const char *file, hid_t loc, const char *what, const char *name, PetscInt max, PetscInt *n, long long v[]);
+PetscErrorCode mc__io_h5_attr_reals(const char *file, hid_t loc, const char *what, const char *name, PetscInt max, PetscInt *n, double v[]);
+
+/* Read the floating-point (or integer) dataset `path` under loc as float: *ndim, dims[] (room for
+   MC_IO_MAX_DIMS) and a new PetscMalloc'd array *data (free with PetscFree). */
+PetscErrorCode mc__io_h5_read_floats(const char *file, hid_t loc, const char *path, PetscInt *ndim, PetscInt dims[], float **data);
+
+/* Writers: a variable-length UTF-8 string attribute, an int64 attribute of n values (n = 0: scalar of
+   v[0]), a double attribute (scalar), and a float dataset of the given dims. */
+PetscErrorCode mc__io_h5_write_attr_string(const char *file, hid_t loc, const char *name, const char *value);
+PetscErrorCode mc__io_h5_write_attr_ints(const char *file, hid_t loc, const char *name, PetscInt n, const long long v[]);
+PetscErrorCode mc__io_h5_write_attr_real(const char *file, hid_t loc, const char *name, double v);
+PetscErrorCode mc__io_h5_write_floats(const char *file, hid_t loc, const char *name, PetscInt ndim, const PetscInt dims[], const float *data);
+
+/* ---- Model readers, each run by one rank; *out is a new model with shapes finalized. ---- */
+PetscErrorCode mc__io_model_read_native(const char *path, MCModel **out);
+PetscErrorCode mc__io_model_read_keras(const char *path, MCModel **out);
+PetscErrorCode mc__io_model_read_safetensors(const MCConfig *cfg, const char *path, MCModel **out);
+
+/* ---- Dataset readers, run by one rank. ---- */
+PetscErrorCode mc__io_dataset_read_idx(const char *dir, const char *split, MCDataset **out);
+PetscErrorCode mc__io_dataset_read_h5(const char *path, const char *split, MCDataset **out);

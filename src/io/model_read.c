@@ -1,0 +1,97 @@
+/* src/io/model_read.c: model format detection, rank-0 read and broadcast. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "io/io_impl.h"
+#include "mc/sys.h"
+
+typedef enum { FMT_NATIVE, FMT_KERAS, FMT_SAFETENSORS } ModelFormat;
+
+/* Decide the format from the content: HDF5 signature -> native (root attribute format) or Keras
+   (model_config or layer_names); u64 little-endian length + '{' -> safetensors. */
+static PetscErrorCode detect_format(const char *path, ModelFormat *fmt)
+{
+  PetscBool     is_h5 = PETSC_FALSE;
+  unsigned char buf[9];
+  FILE         *fp;
+  size_t        got;
+
+  PetscFunctionBeginUser;
+  PetscCall(mc__io_h5_is_hdf5(path, &is_h5));
+  if (is_h5) {
+    hid_t     file;
+    PetscBool has = PETSC_FALSE;
+
+    PetscCall(mc__io_h5_open_read(path, &file));
+    PetscCall(mc__io_h5_attr_exists(file, "format", &has));
+    if (has) {
+      *fmt = FMT_NATIVE;
+    } else {
+      PetscBool cfg = PETSC_FALSE, names = PETSC_FALSE, names0 = PETSC_FALSE, mw = PETSC_FALSE;
+
+      PetscCall(mc__io_h5_attr_exists(file, "model_config", &cfg));
+      PetscCall(mc__io_h5_attr_exists(file, "layer_names", &names));
+      PetscCall(mc__io_h5_attr_exists(file, "layer_names0", &names0));
+      PetscCall(mc__io_h5_exists(file, "model_weights", &mw));
+      PetscCheck(cfg || names || names0 || mw, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                 "%s is an HDF5 file but neither a modclust model (root attribute format) nor a Keras model (root attribute model_config or layer_names)", path);
+      *fmt = FMT_KERAS;
+    }
+    MCCallHDF5(H5Fclose(file));
+    PetscFunctionReturn(0);
+  }
+  fp = fopen(path, "rb");
+  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open model file %s", path);
+  got = fread(buf, 1, sizeof(buf), fp);
+  fclose(fp);
+  PetscCheck(got == sizeof(buf) && buf[8] == '{', PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s is not a model file this tool reads (expected Keras .h5, safetensors or a modclust HDF5 model)", path);
+  *fmt = FMT_SAFETENSORS;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode read_on_rank0(const MCConfig *cfg, MCModel **out)
+{
+  const char *path = cfg->model_path;
+  struct stat st;
+  ModelFormat fmt = FMT_NATIVE;
+
+  PetscFunctionBeginUser;
+  PetscCheck(path[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "no model given: set model.path in the [model] section or on the command line (model.path=FILE)");
+  PetscCheck(stat(path, &st) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "model file %s does not exist (model.path)", path);
+  PetscCheck(S_ISREG(st.st_mode), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "model path %s is not a regular file (model.path)", path);
+  if (!cfg->model_format[0] || !strcmp(cfg->model_format, "auto")) PetscCall(detect_format(path, &fmt));
+  else if (!strcmp(cfg->model_format, "keras")) fmt = FMT_KERAS;
+  else if (!strcmp(cfg->model_format, "safetensors")) fmt = FMT_SAFETENSORS;
+  else if (!strcmp(cfg->model_format, "native")) fmt = FMT_NATIVE;
+  else SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "model.format = %s is not one of auto, keras, safetensors, native", cfg->model_format);
+  switch (fmt) {
+  case FMT_NATIVE:
+    PetscCall(mc__io_model_read_native(path, out));
+    break;
+  case FMT_KERAS:
+    PetscCall(mc__io_model_read_keras(path, out));
+    break;
+  case FMT_SAFETENSORS:
+    PetscCall(mc__io_model_read_safetensors(cfg, path, out));
+    break;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_io_model_read(MPI_Comm comm, const MCConfig *cfg, MCModel **out)
+{
+  PetscMPIInt    rank;
+  PetscErrorCode ierr = 0;
+  MCModel       *m    = NULL;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_MODEL_READ], 0, 0, 0, 0));
+  if (rank == 0) ierr = read_on_rank0(cfg, &m);
+  PetscCall(mc_sys_rank0_status(comm, ierr));
+  PetscCall(mc_model_bcast(comm, &m));
+  PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_MODEL_READ], 0, 0, 0, 0));
+  *out = m;
+  PetscFunctionReturn(0);
+}
