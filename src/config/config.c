@@ -329,11 +329,12 @@ static PetscErrorCode enter_section(Parser *p, const char *section, PetscInt lin
   where_of(p, line, where, sizeof(where));
   *layer = -1;
   if (!strncmp(section, "layer.", 6) || !strcmp(section, "layer")) {
-    const char *d = section + 6;
-    size_t      nd = strlen(section) >= 6 ? strspn(d, "0123456789") : 0;
+    /* N: 1 to 6 decimal digits, no leading zero (so [layer.01] cannot alias [layer.1]). */
+    const char *d  = strcmp(section, "layer") ? section + 6 : "";
+    size_t      nd = strspn(d, "0123456789");
     PetscInt    idx;
 
-    PetscCheck(strlen(section) > 6 && nd == strlen(d) && nd <= 6 && !(d[0] == '0' && nd > 1), p->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(nd > 0 && nd == strlen(d) && nd <= 6 && !(d[0] == '0' && nd > 1), p->comm, PETSC_ERR_USER_INPUT,
                "%s: invalid layer section [%s]; layer sections are [layer.0], [layer.1], [layer.2], ...", where, section);
     idx = (PetscInt)atol(d);
     for (PetscInt i = 0; i < p->n_layers; ++i) {
