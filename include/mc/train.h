@@ -1,0 +1,60 @@
+/* include/mc/train.h: modclust-train - architectures, dataset variants, and the trainer (softmax cross-entropy,
+   Adam, minibatches, dropout, L1/L2, polynomial-decay magnitude pruning), seeded and deterministic. */
+#pragma once
+#include <petscsys.h>
+#include "mc/model.h"
+#include "mc/io.h"
+#include "mc/sys.h"
+
+#define MC_TRAIN_ENUM_LEN 32
+
+/* The [train] section of a training configuration; fields and defaults in src/train/train.def. */
+typedef struct {
+#define MC_TRAIN_KEY(key, TYPE, def, lo, hi, choices, doc) MC_TRAIN_FIELD_##TYPE(key)
+#define MC_TRAIN_FIELD_STRING(f) char f[PETSC_MAX_PATH_LEN];
+#define MC_TRAIN_FIELD_INT(f)    PetscInt64 f;
+#define MC_TRAIN_FIELD_REAL(f)   PetscReal f;
+#define MC_TRAIN_FIELD_BOOL(f)   PetscBool f;
+#define MC_TRAIN_FIELD_ENUM(f)   char f[MC_TRAIN_ENUM_LEN];
+#include "../../src/train/train.def"
+#undef MC_TRAIN_KEY
+  char path[PETSC_MAX_PATH_LEN]; /* the config file, as given */
+} MCTrainConfig;
+
+/* mc_train_config_parse - Defaults, then the INI `text` (one [train] section; `name` used in messages and to
+   resolve a relative `data` path), then `n_overrides` "train.key=value" overrides. Errors (PETSC_ERR_USER_INPUT):
+   "name:line: message" for syntax errors, unknown sections or keys, duplicates, bad or out-of-range values.
+   Not collective (comm is used for errors only; every rank must pass the same text). */
+PetscErrorCode mc_train_config_parse(MPI_Comm comm, const char *name, const char *text, int n_overrides, const char *const overrides[], MCTrainConfig *tc);
+
+/* mc_train_config_load - Rank 0 reads `path`, broadcasts it, every rank parses it. Collective on comm. */
+PetscErrorCode mc_train_config_load(MPI_Comm comm, const char *path, int n_overrides, const char *const overrides[], MCTrainConfig *tc);
+
+/* mc_train_config_print - The effective configuration as INI to fp. Not collective. */
+PetscErrorCode mc_train_config_print(FILE *fp, const MCTrainConfig *tc);
+
+/* mc_train_model_create - The architecture of tc (arch, widths, dropout) for examples of input_shape and
+   n_classes outputs (final Dense with softmax), Glorot-uniform kernels and zero biases drawn from the stream
+   (tc->seed, MC_STREAM_INIT, weight-layer index). Not collective. Caller owns *out (mc_model_destroy). */
+PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt input_shape[3], PetscInt n_classes, MCModel **out);
+
+/* mc_train_dataset_variant - A new dataset from `base`: "plain" (a copy of the first n examples), "halves",
+   "halves_same", "stacked", "stacked_same" (METHOD.md section 11). Example i pairs base example i with a
+   partner drawn from the stream (seed, MC_STREAM_DATA, split_tag) (same class for *_same); n = 0 keeps all.
+   Not collective. Caller owns *out (mc_io_dataset_destroy). */
+PetscErrorCode mc_train_dataset_variant(const MCDataset *base, const char *variant, PetscInt n, uint64_t seed, PetscInt split_tag, MCDataset **out);
+
+/* Result of a training run. */
+typedef struct {
+  PetscInt  epochs_done, steps;
+  PetscReal final_loss;      /* mean training loss (cross-entropy + penalties) of the last epoch */
+  PetscReal train_accuracy;  /* on the last epoch's minibatches, training mode */
+  PetscReal test_accuracy;   /* after training, inference mode; NaN without a test set */
+  PetscReal sparsity;        /* fraction of zero kernel weights */
+  PetscReal seconds;
+} MCTrainResult;
+
+/* mc_train_run - Train `model` in place on `train` (test may be NULL), printing one line per epoch through
+   PetscPrintf on PETSC_COMM_SELF when verbose. Single-rank and deterministic: the same config and data give
+   bitwise the same weights. Not collective. */
+PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDataset *train, const MCDataset *test, PetscBool verbose, MCTrainResult *res);

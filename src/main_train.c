@@ -1,0 +1,120 @@
+/* src/main_train.c: modclust-train CONFIG.ini [train.key=value ...] [-petsc_option ...]
+   Trains an MLP or the paper's small CNN (see docs/training.md) and writes a native modclust model file. */
+#include <stdio.h>
+#include <string.h>
+#include "mc/forward.h"
+#include "mc/io.h"
+#include "mc/sys.h"
+#include "mc/train.h"
+
+static const char help[] = "modclust-train: train a reference network and write a native modclust HDF5 model.\n";
+
+static void usage(FILE *fp)
+{
+  fputs("usage: modclust-train [--help|--version|--print-config] CONFIG.ini [train.key=value ...] [-petsc_option ...]\n"
+        "  Trains the network described by the [train] section of CONFIG.ini (keys: docs/training.md) on one rank,\n"
+        "  evaluates it on the test set across all ranks and writes train.output (native modclust HDF5).\n",
+        fp);
+}
+
+static PetscErrorCode run(MPI_Comm comm, const char *path, int n_ov, const char *const ov[], PetscBool print_only)
+{
+  MCTrainConfig  tc;
+  MCDataset     *base_tr = NULL, *base_te = NULL, *tr = NULL, *te = NULL;
+  MCModel       *model = NULL;
+  MCForward     *f     = NULL;
+  MCTrainResult  res;
+  PetscMPIInt    rank, size;
+  PetscErrorCode ierr = 0;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(mc_train_config_load(comm, path, n_ov, ov, &tc));
+  if (rank == 0) PetscCall(mc_train_config_print(stdout, &tc));
+  if (print_only) PetscFunctionReturn(0);
+  PetscCall(mc_io_dataset_read(comm, tc.data, "train", &base_tr));
+  PetscCall(mc_io_dataset_read(comm, tc.data, "test", &base_te));
+  PetscCall(mc_train_dataset_variant(base_tr, tc.variant, (PetscInt)tc.n_train, (uint64_t)tc.seed, 0, &tr));
+  PetscCall(mc_train_dataset_variant(base_te, tc.variant, (PetscInt)tc.n_test, (uint64_t)tc.seed, 1, &te));
+  PetscCall(mc_io_dataset_destroy(&base_tr));
+  PetscCall(mc_io_dataset_destroy(&base_te));
+  PetscCall(PetscPrintf(comm, "train: %" PetscInt_FMT " examples %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT ", test: %" PetscInt_FMT ", %" PetscInt_FMT " classes (%s)\n", tr->n, tr->shape[0], tr->shape[1], tr->shape[2], te->n, tr->n_classes, tc.variant));
+  /* Training runs on rank 0 (small nets: one rank is faster than synchronising gradients). */
+  if (rank == 0) {
+    ierr = mc_train_model_create(&tc, tr->shape, PetscMax(tr->n_classes, te->n_classes), &model);
+    if (!ierr) ierr = mc_model_print(PETSC_COMM_SELF, model);
+    if (!ierr) ierr = mc_train_run(&tc, model, tr, te, PETSC_TRUE, &res);
+    if (!ierr) ierr = mc_io_model_write_native(model, tc.output);
+  }
+  PetscCall(mc_sys_rank0_status(comm, ierr));
+  /* Final evaluation split across the ranks. */
+  PetscCall(mc_model_bcast(comm, &model));
+  PetscCall(mc_forward_create(model, (PetscInt)tc.eval_batch, &f));
+  {
+    PetscInt  nc = model->layers[model->n_layers - 1].out_shape[2], *cor, *tot, sc = 0, st = 0;
+    PetscCall(PetscMalloc2(nc, &cor, nc, &tot));
+    PetscCall(mc_forward_evaluate(comm, f, te->n, te->x, te->y, nc, cor, tot));
+    for (PetscInt c = 0; c < nc; ++c) sc += cor[c], st += tot[c];
+    PetscCall(PetscPrintf(comm, "test accuracy %.4f (%" PetscInt_FMT "/%" PetscInt_FMT ", evaluated on %d ranks); per class:", (double)sc / (double)st, sc, st, (int)size));
+    for (PetscInt c = 0; c < nc; ++c) PetscCall(PetscPrintf(comm, " %.3f", tot[c] ? (double)cor[c] / (double)tot[c] : 0.0));
+    PetscCall(PetscPrintf(comm, "\n"));
+    PetscCall(PetscFree2(cor, tot));
+  }
+  if (rank == 0) PetscCall(PetscPrintf(PETSC_COMM_SELF, "final: loss %.9g train_acc %.6f sparsity %.4f steps %" PetscInt_FMT " time %.1f s\nwrote %s\n", (double)res.final_loss, (double)res.train_accuracy, (double)res.sparsity, res.steps, (double)res.seconds, tc.output));
+  PetscCall(mc_forward_destroy(&f));
+  PetscCall(mc_model_destroy(&model));
+  PetscCall(mc_io_dataset_destroy(&tr));
+  PetscCall(mc_io_dataset_destroy(&te));
+  PetscFunctionReturn(0);
+}
+
+int main(int argc, char **argv)
+{
+  const char   *path = NULL;
+  const char  **ov   = NULL;
+  int           n_ov = 0, n_keep = 1, status;
+  PetscBool     print_only = PETSC_FALSE;
+  char        **keep;
+  PetscErrorCode ierr;
+
+  /* Our words leave argv before PetscInitialize, so PETSc sees only its options. */
+  keep = (char **)calloc((size_t)argc + 1, sizeof(char *));
+  ov   = (const char **)calloc((size_t)argc + 1, sizeof(char *));
+  if (!keep || !ov) return 1;
+  keep[0] = argv[0];
+  for (int i = 1; i < argc; ++i) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
+      return 0;
+    } else if (!strcmp(argv[i], "--version")) {
+      char buf[1024];
+      mc_sys_version_string(buf, sizeof(buf));
+      fputs(buf, stdout);
+      return 0;
+    } else if (!strcmp(argv[i], "--print-config")) print_only = PETSC_TRUE;
+    else if (argv[i][0] == '-') {
+      keep[n_keep++] = argv[i];
+      if (i + 1 < argc && argv[i + 1][0] != '-' && !strchr(argv[i + 1], '=') && !strstr(argv[i + 1], ".ini")) keep[n_keep++] = argv[++i];
+    } else if (strchr(argv[i], '=')) ov[n_ov++] = argv[i];
+    else if (!path) path = argv[i];
+    else {
+      fprintf(stderr, "modclust-train: error: unexpected argument '%s'.\n", argv[i]);
+      return 1;
+    }
+  }
+  if (!path) {
+    usage(stderr);
+    return 1;
+  }
+  argc = n_keep;
+  argv = keep;
+  PetscCall(PetscInitialize(&argc, &argv, NULL, help));
+  ierr = mc_sys_initialize();
+  if (!ierr) ierr = run(PETSC_COMM_WORLD, path, n_ov, ov, print_only);
+  status = mc_sys_finish(PETSC_COMM_WORLD, ierr, 30.0);
+  free(ov);
+  if (PetscFinalize()) return 1;
+  free(keep);
+  return status;
+}

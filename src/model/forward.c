@@ -1,0 +1,581 @@
+/* src/model/forward.c: batched single-precision forward pass with layer caches, lesion masks and restart. */
+#include <math.h>
+#include <string.h>
+#include <cblas.h>
+#include "model/nn_impl.h"
+
+/* im2col scratch budget (floats); a conv layer is processed in chunks of examples that fit it. */
+#define MC_NN_COL_BUDGET (4 * 1024 * 1024)
+
+static PetscInt shape_size(const PetscInt s[3])
+{
+  return s[0] * s[1] * s[2];
+}
+
+/* Keras' rules: valid -> floor((n - k)/s) + 1 with no padding; same -> ceil(n/s), padding split with the
+   smaller half before. */
+static void axis_geom(PetscInt n, PetscInt k, PetscInt s, MCPadding pad, PetscInt *o, PetscInt *p)
+{
+  if (pad == MC_PAD_SAME) {
+    PetscInt total;
+    *o    = (n + s - 1) / s;
+    total = (*o - 1) * s + k - n;
+    if (total < 0) total = 0;
+    *p = total / 2;
+  } else {
+    *o = n >= k ? (n - k) / s + 1 : 0;
+    *p = 0;
+  }
+}
+
+PetscInt mc__nn_chunk(const MCForward *f, PetscInt i)
+{
+  const MCLayer *L    = &f->model->layers[i];
+  PetscInt       rows = f->geom[i].oh * f->geom[i].ow;
+  PetscInt       c    = f->n_col / (rows * L->kh * L->kw * L->in_shape[2]);
+  return c < 1 ? 1 : c;
+}
+
+void mc__nn_im2col(const MCLayer *L, const MCWinGeom *g, PetscInt n_ex, const float *x, float *col)
+{
+  const PetscInt H = L->in_shape[0], W = L->in_shape[1], C = L->in_shape[2];
+  const PetscInt K = L->kh * L->kw * C;
+
+  for (PetscInt e = 0; e < n_ex; ++e) {
+    const float *xe = x + e * H * W * C;
+    for (PetscInt oh = 0; oh < g->oh; ++oh) {
+      for (PetscInt ow = 0; ow < g->ow; ++ow) {
+        float *row = col + ((e * g->oh + oh) * g->ow + ow) * K;
+        for (PetscInt a = 0; a < L->kh; ++a) {
+          PetscInt ih = oh * L->stride_h - g->pt + a;
+          for (PetscInt b = 0; b < L->kw; ++b) {
+            PetscInt iw  = ow * L->stride_w - g->pl + b;
+            float   *dst = row + (a * L->kw + b) * C;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) memset(dst, 0, (size_t)C * sizeof(float));
+            else memcpy(dst, xe + (ih * W + iw) * C, (size_t)C * sizeof(float));
+          }
+        }
+      }
+    }
+  }
+}
+
+void mc__nn_col2im(const MCLayer *L, const MCWinGeom *g, PetscInt n_ex, const float *col, float *dx)
+{
+  const PetscInt H = L->in_shape[0], W = L->in_shape[1], C = L->in_shape[2];
+  const PetscInt K = L->kh * L->kw * C;
+
+  for (PetscInt e = 0; e < n_ex; ++e) {
+    float *de = dx + e * H * W * C;
+    for (PetscInt oh = 0; oh < g->oh; ++oh) {
+      for (PetscInt ow = 0; ow < g->ow; ++ow) {
+        const float *row = col + ((e * g->oh + oh) * g->ow + ow) * K;
+        for (PetscInt a = 0; a < L->kh; ++a) {
+          PetscInt ih = oh * L->stride_h - g->pt + a;
+          if (ih < 0 || ih >= H) continue;
+          for (PetscInt b = 0; b < L->kw; ++b) {
+            PetscInt     iw  = ow * L->stride_w - g->pl + b;
+            const float *src = row + (a * L->kw + b) * C;
+            float       *d;
+            if (iw < 0 || iw >= W) continue;
+            d = de + (ih * W + iw) * C;
+            for (PetscInt c = 0; c < C; ++c) d[c] += src[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+PetscErrorCode mc_forward_create(const MCModel *model, PetscInt max_batch, MCForward **out)
+{
+  MCForward *f;
+  PetscInt   nl = model->n_layers, col_need = 0;
+  PetscInt   cur[3];
+
+  PetscFunctionBeginUser;
+  PetscCheck(max_batch >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Forward batch size must be at least 1, got %" PetscInt_FMT ".", max_batch);
+  PetscCheck(nl >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "The model from '%s' has no layers.", model->source);
+  PetscCall(PetscNew(&f));
+  f->model     = model;
+  f->max_batch = max_batch;
+  f->n_layers  = nl;
+  f->in_size0  = shape_size(model->input_shape);
+  f->dirty     = 0;
+  PetscCall(PetscCalloc1(nl, &f->in_size));
+  PetscCall(PetscCalloc1(nl, &f->out_size));
+  PetscCall(PetscCalloc1(nl, &f->geom));
+  PetscCall(PetscCalloc1(nl, &f->out));
+  PetscCall(PetscCalloc1(nl, &f->own_out));
+  PetscCall(PetscCalloc1(nl, &f->pre));
+  PetscCall(PetscCalloc1(nl, &f->bn_scale));
+  PetscCall(PetscCalloc1(nl, &f->bn_shift));
+  PetscCall(PetscCalloc1(nl, &f->in_mask));
+  PetscCall(PetscCalloc1(nl, &f->n_in_mask));
+  PetscCall(PetscCalloc1(nl, &f->in_mask_c));
+  PetscCall(PetscCalloc1(nl, &f->pre_mask));
+  PetscCall(PetscCalloc1(nl, &f->n_pre_mask));
+  PetscCall(PetscCalloc1(nl, &f->drop));
+  f->max_size = f->in_size0;
+  for (int d = 0; d < 3; ++d) cur[d] = model->input_shape[d];
+  for (PetscInt i = 0; i < nl; ++i) {
+    const MCLayer *L = &model->layers[i];
+    PetscInt       o[3];
+    for (int d = 0; d < 3; ++d) {
+      PetscCheck(L->in_shape[d] == cur[d], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s' expects input %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT " but receives %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT " (shapes not finalized?).", i, L->name, L->in_shape[0], L->in_shape[1], L->in_shape[2], cur[0], cur[1], cur[2]);
+      o[d] = cur[d];
+    }
+    switch (L->type) {
+    case MC_LAYER_DENSE:
+      PetscCheck(L->n_in == shape_size(cur) && L->weight, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Dense layer %" PetscInt_FMT " '%s' has %" PetscInt_FMT " inputs but receives %" PetscInt_FMT ".", i, L->name, L->n_in, shape_size(cur));
+      o[0] = 1, o[1] = 1, o[2] = L->n_out;
+      break;
+    case MC_LAYER_CONV2D:
+    case MC_LAYER_MAXPOOL2D:
+    case MC_LAYER_AVGPOOL2D:
+      PetscCheck(L->kh >= 1 && L->kw >= 1 && L->stride_h >= 1 && L->stride_w >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s' has a bad window %" PetscInt_FMT "x%" PetscInt_FMT " or stride %" PetscInt_FMT "x%" PetscInt_FMT ".", i, L->name, L->kh, L->kw, L->stride_h, L->stride_w);
+      axis_geom(cur[0], L->kh, L->stride_h, L->padding, &f->geom[i].oh, &f->geom[i].pt);
+      axis_geom(cur[1], L->kw, L->stride_w, L->padding, &f->geom[i].ow, &f->geom[i].pl);
+      PetscCheck(f->geom[i].oh >= 1 && f->geom[i].ow >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s': window larger than its input.", i, L->name);
+      o[0] = f->geom[i].oh, o[1] = f->geom[i].ow;
+      if (L->type == MC_LAYER_CONV2D) {
+        PetscCheck(L->n_in == cur[2] && L->weight, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Conv2D layer %" PetscInt_FMT " '%s' has %" PetscInt_FMT " input channels but receives %" PetscInt_FMT ".", i, L->name, L->n_in, cur[2]);
+        o[2] = L->n_out;
+        {
+          PetscInt rows = o[0] * o[1], k = L->kh * L->kw * cur[2];
+          PetscInt need = rows * k * PetscMin(max_batch, PetscMax(1, MC_NN_COL_BUDGET / (rows * k)));
+          col_need      = PetscMax(col_need, need);
+        }
+      }
+      break;
+    case MC_LAYER_FLATTEN:
+      o[0] = 1, o[1] = 1, o[2] = shape_size(cur);
+      break;
+    case MC_LAYER_BATCHNORM:
+      PetscCheck(L->moving_mean && L->moving_var, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "BatchNorm layer %" PetscInt_FMT " '%s' has no moving statistics.", i, L->name);
+      PetscCall(PetscMalloc1(cur[2], &f->bn_scale[i]));
+      PetscCall(PetscMalloc1(cur[2], &f->bn_shift[i]));
+      break;
+    case MC_LAYER_ACTIVATION:
+    case MC_LAYER_DROPOUT:
+    case MC_LAYER_SOFTMAX:
+      break;
+    default:
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s' has a type the engine cannot run.", i, L->name);
+    }
+    for (int d = 0; d < 3; ++d) PetscCheck(L->out_shape[d] == o[d], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s' declares output %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT " but computes %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT ".", i, L->name, L->out_shape[0], L->out_shape[1], L->out_shape[2], o[0], o[1], o[2]);
+    f->in_size[i]  = shape_size(cur);
+    f->out_size[i] = shape_size(o);
+    f->max_size    = PetscMax(f->max_size, f->out_size[i]);
+    if (L->type == MC_LAYER_FLATTEN) {
+      f->out[i] = i == 0 ? NULL : f->out[i - 1]; /* layer 0: set to x at run time */
+    } else {
+      PetscCall(PetscMalloc1(max_batch * f->out_size[i], &f->out[i]));
+      f->own_out[i] = PETSC_TRUE;
+    }
+    if ((L->type == MC_LAYER_DENSE || L->type == MC_LAYER_CONV2D) && L->act != MC_ACT_LINEAR) PetscCall(PetscMalloc1(max_batch * f->out_size[i], &f->pre[i]));
+    if (L->type == MC_LAYER_DROPOUT) PetscCall(PetscMalloc1(max_batch * f->out_size[i], &f->drop[i]));
+    for (int d = 0; d < 3; ++d) cur[d] = o[d];
+  }
+  /* A Flatten aliasing an earlier Flatten-of-input chain is resolved at run time; others are fixed now. */
+  f->n_col = col_need;
+  if (col_need) PetscCall(PetscMalloc1(col_need, &f->col));
+  PetscCall(PetscMalloc1(max_batch * f->max_size, &f->masked));
+  *out = f;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_forward_destroy(MCForward **fp)
+{
+  MCForward *f = *fp;
+
+  PetscFunctionBeginUser;
+  if (!f) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < f->n_layers; ++i) {
+    if (f->own_out[i]) PetscCall(PetscFree(f->out[i]));
+    PetscCall(PetscFree(f->pre[i]));
+    PetscCall(PetscFree(f->bn_scale[i]));
+    PetscCall(PetscFree(f->bn_shift[i]));
+    PetscCall(PetscFree(f->in_mask[i]));
+    PetscCall(PetscFree(f->pre_mask[i]));
+    PetscCall(PetscFree(f->drop[i]));
+  }
+  PetscCall(PetscFree(f->in_size));
+  PetscCall(PetscFree(f->out_size));
+  PetscCall(PetscFree(f->geom));
+  PetscCall(PetscFree(f->out));
+  PetscCall(PetscFree(f->own_out));
+  PetscCall(PetscFree(f->pre));
+  PetscCall(PetscFree(f->bn_scale));
+  PetscCall(PetscFree(f->bn_shift));
+  PetscCall(PetscFree(f->in_mask));
+  PetscCall(PetscFree(f->n_in_mask));
+  PetscCall(PetscFree(f->in_mask_c));
+  PetscCall(PetscFree(f->pre_mask));
+  PetscCall(PetscFree(f->n_pre_mask));
+  PetscCall(PetscFree(f->drop));
+  PetscCall(PetscFree(f->masked));
+  PetscCall(PetscFree(f->col));
+  PetscCall(PetscFree(f->dcol));
+  PetscCall(PetscFree(f->ga));
+  PetscCall(PetscFree(f->gb));
+  PetscCall(PetscFree(*fp));
+  PetscFunctionReturn(0);
+}
+
+/* Element-wise activation z -> y (may alias); softmax over the last axis of width c. */
+static void act_forward(MCActivation act, float alpha, PetscInt n, PetscInt c, const float *z, float *y)
+{
+  const float selu_a = 1.6732632423543772848f, selu_s = 1.0507009873554804934f;
+
+  switch (act) {
+  case MC_ACT_LINEAR:
+    if (y != z) memcpy(y, z, (size_t)n * sizeof(float));
+    break;
+  case MC_ACT_RELU:
+    for (PetscInt j = 0; j < n; ++j) y[j] = z[j] > 0.0f ? z[j] : 0.0f;
+    break;
+  case MC_ACT_SIGMOID:
+    for (PetscInt j = 0; j < n; ++j) y[j] = 1.0f / (1.0f + expf(-z[j]));
+    break;
+  case MC_ACT_TANH:
+    for (PetscInt j = 0; j < n; ++j) y[j] = tanhf(z[j]);
+    break;
+  case MC_ACT_ELU:
+    for (PetscInt j = 0; j < n; ++j) y[j] = z[j] > 0.0f ? z[j] : expm1f(z[j]);
+    break;
+  case MC_ACT_SELU:
+    for (PetscInt j = 0; j < n; ++j) y[j] = selu_s * (z[j] > 0.0f ? z[j] : selu_a * expm1f(z[j]));
+    break;
+  case MC_ACT_SOFTPLUS:
+    for (PetscInt j = 0; j < n; ++j) y[j] = z[j] > 0.0f ? z[j] + log1pf(expf(-z[j])) : log1pf(expf(z[j]));
+    break;
+  case MC_ACT_GELU:
+    for (PetscInt j = 0; j < n; ++j) y[j] = 0.5f * z[j] * (1.0f + erff(z[j] * 0.70710678118654752f));
+    break;
+  case MC_ACT_LEAKY_RELU:
+    for (PetscInt j = 0; j < n; ++j) y[j] = z[j] > 0.0f ? z[j] : alpha * z[j];
+    break;
+  case MC_ACT_SOFTMAX:
+    for (PetscInt r = 0; r < n / c; ++r) {
+      const float *zr = z + r * c;
+      float       *yr = y + r * c;
+      float        m  = zr[0];
+      double       s  = 0.0;
+      for (PetscInt j = 1; j < c; ++j) m = zr[j] > m ? zr[j] : m;
+      for (PetscInt j = 0; j < c; ++j) {
+        yr[j] = expf(zr[j] - m);
+        s += yr[j];
+      }
+      for (PetscInt j = 0; j < c; ++j) yr[j] = (float)(yr[j] / s);
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+/* Zero the masked channels (index modulo c) of n rows of width w. */
+static void apply_mask(PetscInt n, PetscInt w, PetscInt c, PetscInt n_mask, const PetscInt *mask, float *v)
+{
+  for (PetscInt r = 0; r < n; ++r)
+    for (PetscInt p = 0; p < w; p += c)
+      for (PetscInt k = 0; k < n_mask; ++k) v[r * w + p + mask[k]] = 0.0f;
+}
+
+static PetscErrorCode run_layer(MCForward *f, PetscInt i, PetscInt n)
+{
+  const MCLayer *L   = &f->model->layers[i];
+  const float   *in  = i == 0 ? f->x : f->out[i - 1];
+  float         *out = f->out[i];
+  PetscInt       ni = f->in_size[i], no = f->out_size[i];
+  PetscInt       C   = L->in_shape[2];
+
+  PetscFunctionBeginUser;
+  if (f->n_in_mask[i]) {
+    memcpy(f->masked, in, (size_t)(n * ni) * sizeof(float));
+    apply_mask(n, ni, f->in_mask_c[i], f->n_in_mask[i], f->in_mask[i], f->masked);
+    in = f->masked;
+  }
+  switch (L->type) {
+  case MC_LAYER_DENSE:
+  case MC_LAYER_CONV2D: {
+    float   *z  = f->pre[i] ? f->pre[i] : out;
+    PetscInt co = L->n_out;
+    for (PetscInt r = 0; r < n * no / co; ++r) {
+      if (L->bias) memcpy(z + r * co, L->bias, (size_t)co * sizeof(float));
+      else memset(z + r * co, 0, (size_t)co * sizeof(float));
+    }
+    if (L->type == MC_LAYER_DENSE) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)co, (int)ni, 1.0f, in, (int)ni, L->weight, (int)co, 1.0f, z, (int)co);
+    } else {
+      const MCWinGeom *g     = &f->geom[i];
+      PetscInt         K     = L->kh * L->kw * C, rows = g->oh * g->ow;
+      PetscInt         chunk = mc__nn_chunk(f, i);
+      for (PetscInt e0 = 0; e0 < n; e0 += chunk) {
+        PetscInt ne = PetscMin(chunk, n - e0);
+        mc__nn_im2col(L, g, ne, in + e0 * ni, f->col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(ne * rows), (int)co, (int)K, 1.0f, f->col, (int)K, L->weight, (int)co, 1.0f, z + e0 * no, (int)co);
+      }
+    }
+    if (f->n_pre_mask[i]) apply_mask(n, no, co, f->n_pre_mask[i], f->pre_mask[i], z);
+    if (f->pre[i]) act_forward(L->act, L->alpha, n * no, co, z, out);
+  } break;
+  case MC_LAYER_MAXPOOL2D:
+  case MC_LAYER_AVGPOOL2D: {
+    const MCWinGeom *g = &f->geom[i];
+    PetscInt         H = L->in_shape[0], W = L->in_shape[1];
+    PetscBool        is_max = L->type == MC_LAYER_MAXPOOL2D ? PETSC_TRUE : PETSC_FALSE;
+    for (PetscInt e = 0; e < n; ++e) {
+      const float *xe = in + e * ni;
+      for (PetscInt oh = 0; oh < g->oh; ++oh) {
+        PetscInt h0 = PetscMax(0, oh * L->stride_h - g->pt), h1 = PetscMin(H, oh * L->stride_h - g->pt + L->kh);
+        for (PetscInt ow = 0; ow < g->ow; ++ow) {
+          PetscInt w0 = PetscMax(0, ow * L->stride_w - g->pl), w1 = PetscMin(W, ow * L->stride_w - g->pl + L->kw);
+          float   *o  = out + e * no + (oh * g->ow + ow) * C;
+          for (PetscInt c = 0; c < C; ++c) o[c] = is_max ? -INFINITY : 0.0f;
+          for (PetscInt h = h0; h < h1; ++h)
+            for (PetscInt w = w0; w < w1; ++w) {
+              const float *v = xe + (h * W + w) * C;
+              if (is_max)
+                for (PetscInt c = 0; c < C; ++c) o[c] = v[c] > o[c] ? v[c] : o[c];
+              else
+                for (PetscInt c = 0; c < C; ++c) o[c] += v[c];
+            }
+          /* Padding is excluded from the average (Keras' 'same' pooling). */
+          if (!is_max)
+            for (PetscInt c = 0; c < C; ++c) o[c] /= (float)((h1 - h0) * (w1 - w0));
+        }
+      }
+    }
+  } break;
+  case MC_LAYER_FLATTEN:
+    if (i == 0) f->out[0] = (float *)in; /* aliases the (possibly masked) input */
+    else if (in != f->out[i - 1]) memcpy(out, in, (size_t)(n * no) * sizeof(float));
+    break;
+  case MC_LAYER_BATCHNORM:
+    /* Folded per run (C values), so parameters changed between runs (training, tests) take effect. */
+    for (PetscInt c = 0; c < C; ++c) {
+      float s           = (L->gamma ? L->gamma[c] : 1.0f) / sqrtf(L->moving_var[c] + L->eps);
+      f->bn_scale[i][c] = s;
+      f->bn_shift[i][c] = (L->beta ? L->beta[c] : 0.0f) - L->moving_mean[c] * s;
+    }
+    for (PetscInt r = 0; r < n * ni / C; ++r)
+      for (PetscInt c = 0; c < C; ++c) out[r * C + c] = in[r * C + c] * f->bn_scale[i][c] + f->bn_shift[i][c];
+    break;
+  case MC_LAYER_ACTIVATION:
+    act_forward(L->act, L->alpha, n * ni, C, in, out);
+    break;
+  case MC_LAYER_SOFTMAX:
+    act_forward(MC_ACT_SOFTMAX, 0.0f, n * ni, C, in, out);
+    break;
+  case MC_LAYER_DROPOUT:
+    if (f->train && L->rate > 0.0f) {
+      float keep = 1.0f - L->rate, scale = keep > 0.0f ? 1.0f / keep : 0.0f;
+      for (PetscInt j = 0; j < n * ni; ++j) {
+        float m      = mc_rng_uniform(f->rng) < (double)keep ? scale : 0.0f;
+        f->drop[i][j] = m;
+        out[j]        = in[j] * m;
+      }
+    } else {
+      for (PetscInt j = 0; j < n * ni; ++j) f->drop[i][j] = 1.0f;
+      memcpy(out, in, (size_t)(n * ni) * sizeof(float));
+    }
+    break;
+  default:
+    break;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_forward_run(MCForward *f, PetscInt n, const float x[], PetscInt from)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(n >= 1 && n <= f->max_batch, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Forward pass of %" PetscInt_FMT " examples, but the engine holds 1 to %" PetscInt_FMT ".", n, f->max_batch);
+  if (from == MC_FORWARD_RESUME) from = f->have_run ? f->dirty : 0;
+  PetscCheck(from >= 0 && from <= f->n_layers, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Forward restart layer %" PetscInt_FMT " outside 0..%" PetscInt_FMT ".", from, f->n_layers);
+  if (from == 0) {
+    if (x) f->x = x;
+    PetscCheck(f->x, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Forward pass from layer 0 needs an input.");
+  } else {
+    PetscCheck(f->have_run && n == f->n, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Forward restart at layer %" PetscInt_FMT " needs a previous full pass of the same %" PetscInt_FMT " examples.", from, n);
+  }
+  if (from < f->n_layers) PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_FORWARD], 0, 0, 0, 0));
+  for (PetscInt i = from; i < f->n_layers; ++i) PetscCall(run_layer(f, i, n));
+  if (from < f->n_layers) PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_FORWARD], 0, 0, 0, 0));
+  f->n = n;
+  if (from == 0) f->have_run = PETSC_TRUE;
+  f->dirty = f->n_layers;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_forward_output(MCForward *f, PetscInt layer, const float **y, PetscInt *width)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(layer >= -1 && layer < f->n_layers, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " outside -1..%" PetscInt_FMT ".", layer, f->n_layers - 1);
+  if (y) *y = layer < 0 ? f->x : f->out[layer];
+  if (width) *width = layer < 0 ? f->in_size0 : f->out_size[layer];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_forward_preact(MCForward *f, PetscInt layer, const float **z, PetscInt *width)
+{
+  const MCLayer *L;
+
+  PetscFunctionBeginUser;
+  PetscCheck(layer >= 0 && layer < f->n_layers, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " outside 0..%" PetscInt_FMT ".", layer, f->n_layers - 1);
+  L = &f->model->layers[layer];
+  if (L->type == MC_LAYER_DENSE || L->type == MC_LAYER_CONV2D) {
+    if (z) *z = f->pre[layer] ? f->pre[layer] : f->out[layer];
+    if (width) *width = f->out_size[layer];
+  } else PetscCall(mc_forward_output(f, layer - 1, z, width));
+  PetscFunctionReturn(0);
+}
+
+PetscInt mc_forward_n_layers(const MCForward *f)
+{
+  return f->n_layers;
+}
+
+PetscInt mc_forward_n_unit_layers(const MCForward *f)
+{
+  PetscInt c = 1;
+  for (PetscInt i = 0; i < f->n_layers; ++i) c += (f->model->layers[i].type == MC_LAYER_DENSE || f->model->layers[i].type == MC_LAYER_CONV2D) ? 1 : 0;
+  return c;
+}
+
+PetscErrorCode mc_forward_unit_layer(const MCForward *f, PetscInt u, PetscInt *layer, PetscInt *n_units, PetscInt *width)
+{
+  PetscInt c = 0;
+
+  PetscFunctionBeginUser;
+  PetscCheck(u >= 0 && u < mc_forward_n_unit_layers(f), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Unit layer %" PetscInt_FMT " outside 0..%" PetscInt_FMT ".", u, mc_forward_n_unit_layers(f) - 1);
+  if (u == 0) {
+    if (layer) *layer = -1;
+    if (n_units) *n_units = f->model->input_shape[2];
+    if (width) *width = f->in_size0;
+    PetscFunctionReturn(0);
+  }
+  for (PetscInt i = 0; i < f->n_layers; ++i) {
+    const MCLayer *L = &f->model->layers[i];
+    if (L->type != MC_LAYER_DENSE && L->type != MC_LAYER_CONV2D) continue;
+    if (++c == u) {
+      if (layer) *layer = i;
+      if (n_units) *n_units = L->n_out;
+      if (width) *width = f->out_size[i];
+      break;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Merge sorted unique `add` into the sorted unique list (*list, *n). */
+static PetscErrorCode merge_units(PetscInt **list, PetscInt *n, PetscInt n_add, const PetscInt add[])
+{
+  PetscInt *m;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(*n + n_add, &m));
+  if (*n) PetscCall(PetscArraycpy(m, *list, *n));
+  if (n_add) PetscCall(PetscArraycpy(m + *n, add, n_add));
+  *n += n_add;
+  PetscCall(PetscSortRemoveDupsInt(n, m));
+  PetscCall(PetscFree(*list));
+  *list = m;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_forward_lesion_set(MCForward *f, PetscInt u, PetscInt n_units, const PetscInt units[], MCLesionMode mode, PetscInt *restart)
+{
+  PetscInt layer, nu, at;
+
+  PetscFunctionBeginUser;
+  PetscCall(mc_forward_unit_layer(f, u, &layer, &nu, NULL));
+  for (PetscInt k = 0; k < n_units; ++k) PetscCheck(units[k] >= 0 && units[k] < nu, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Lesion of unit %" PetscInt_FMT " in unit layer %" PetscInt_FMT ", which has %" PetscInt_FMT " units.", units[k], u, nu);
+  if (mode == MC_LESION_INCOMING && u >= 1) {
+    at = layer;
+    PetscCall(merge_units(&f->pre_mask[at], &f->n_pre_mask[at], n_units, units));
+  } else {
+    for (at = layer + 1; at < f->n_layers; ++at)
+      if (f->model->layers[at].type == MC_LAYER_DENSE || f->model->layers[at].type == MC_LAYER_CONV2D) break;
+    PetscCheck(at < f->n_layers, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Unit layer %" PetscInt_FMT " feeds no Dense or Conv2D layer, so its outgoing weights cannot be lesioned.", u);
+    PetscCheck(f->in_size[at] % nu == 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " reads %" PetscInt_FMT " values, not a multiple of the %" PetscInt_FMT " units of unit layer %" PetscInt_FMT ".", at, f->in_size[at], nu, u);
+    f->in_mask_c[at] = nu;
+    PetscCall(merge_units(&f->in_mask[at], &f->n_in_mask[at], n_units, units));
+  }
+  f->dirty = PetscMin(f->dirty, at);
+  if (restart) *restart = at;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_forward_lesion_clear(MCForward *f, PetscInt *restart)
+{
+  PetscInt first = f->n_layers;
+
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < f->n_layers; ++i) {
+    if (f->n_in_mask[i] || f->n_pre_mask[i]) first = PetscMin(first, i);
+    PetscCall(PetscFree(f->in_mask[i]));
+    PetscCall(PetscFree(f->pre_mask[i]));
+    f->n_in_mask[i] = f->n_pre_mask[i] = 0;
+  }
+  f->dirty = PetscMin(f->dirty, first);
+  if (restart) *restart = first;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_forward_set_training(MCForward *f, PetscBool train, MCRng *rng)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!train || rng, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Training mode needs a random stream for dropout.");
+  f->train = train;
+  f->rng   = rng;
+  f->dirty = 0;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_forward_predict(MCForward *f, PetscInt pred[])
+{
+  PetscInt     w = f->out_size[f->n_layers - 1];
+  const float *y = f->out[f->n_layers - 1];
+
+  PetscFunctionBeginUser;
+  for (PetscInt r = 0; r < f->n; ++r) {
+    PetscInt best = 0;
+    for (PetscInt j = 1; j < w; ++j)
+      if (y[r * w + j] > y[r * w + best]) best = j;
+    pred[r] = best;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_forward_evaluate(MPI_Comm comm, MCForward *f, PetscInt n, const float x[], const PetscInt y[], PetscInt n_classes, PetscInt correct[], PetscInt total[])
+{
+  PetscMPIInt rank, size, nc;
+  PetscInt    lo, hi, *pred;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  lo = (PetscInt)(((long long)n * rank) / size);
+  hi = (PetscInt)(((long long)n * (rank + 1)) / size);
+  PetscCall(PetscArrayzero(correct, n_classes));
+  PetscCall(PetscArrayzero(total, n_classes));
+  PetscCall(PetscMalloc1(f->max_batch, &pred));
+  for (PetscInt b = lo; b < hi; b += f->max_batch) {
+    PetscInt nb = PetscMin(f->max_batch, hi - b);
+    PetscCall(mc_forward_run(f, nb, x + b * f->in_size0, 0));
+    PetscCall(mc_forward_predict(f, pred));
+    for (PetscInt r = 0; r < nb; ++r) {
+      PetscInt c = y[b + r];
+      PetscCheck(c >= 0 && c < n_classes, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Label %" PetscInt_FMT " of example %" PetscInt_FMT " outside 0..%" PetscInt_FMT ".", c, b + r, n_classes - 1);
+      total[c]++;
+      if (pred[r] == c) correct[c]++;
+    }
+  }
+  PetscCall(PetscFree(pred));
+  PetscCall(PetscMPIIntCast(n_classes, &nc));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, correct, nc, MPIU_INT, MPI_SUM, comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, total, nc, MPIU_INT, MPI_SUM, comm));
+  PetscFunctionReturn(0);
+}

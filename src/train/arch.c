@@ -1,0 +1,128 @@
+/* src/train/arch.c: the architectures modclust-train builds (the paper's MLP and small CNN). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mc/train.h"
+
+static PetscErrorCode parse_widths(const MCTrainConfig *tc, PetscInt max, PetscInt *n, PetscInt w[])
+{
+  const char *p = tc->widths;
+
+  PetscFunctionBeginUser;
+  *n = 0;
+  while (*p) {
+    char *end;
+    long  v = strtol(p, &end, 10);
+    PetscCheck(end != p && v >= 1 && v <= 1000000, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: train.widths = '%s' must be positive integers separated by commas.", tc->path, tc->widths);
+    PetscCheck(*n < max, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: train.widths = '%s' has more than %" PetscInt_FMT " entries.", tc->path, tc->widths, max);
+    w[(*n)++] = (PetscInt)v;
+    p         = end;
+    while (*p == ',' || *p == ' ') p++;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Glorot-uniform kernel (Keras' default): U(-a, a), a = sqrt(6 / (fan_in + fan_out)), zero bias. */
+static PetscErrorCode init_weight_layer(MCLayer *L, PetscInt fan_in, PetscInt fan_out, PetscInt count, uint64_t seed, PetscInt wl)
+{
+  MCRng  r;
+  double a = sqrt(6.0 / (double)(fan_in + fan_out));
+
+  PetscFunctionBeginUser;
+  mc_rng_init(&r, seed, MC_STREAM_INIT, (uint64_t)wl);
+  PetscCall(PetscMalloc1(count, &L->weight));
+  PetscCall(PetscCalloc1(L->n_out, &L->bias));
+  for (PetscInt j = 0; j < count; ++j) L->weight[j] = (float)(a * (2.0 * mc_rng_uniform(&r) - 1.0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt input_shape[3], PetscInt n_classes, MCModel **out)
+{
+  PetscInt  nw, w[64], nl = 0, li = 0, wl = 0;
+  MCModel  *m;
+  PetscBool drop = tc->dropout > 0 ? PETSC_TRUE : PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCall(parse_widths(tc, 64, &nw, w));
+  if (!strcmp(tc->arch, "mlp")) {
+    nl = 1 + nw * (drop ? 2 : 1) + 1;
+  } else {
+    PetscCheck(nw == 4, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: train.arch = cnn needs train.widths = c1,c2,c3,dense (4 numbers), got '%s'.", tc->path, tc->widths);
+    nl = 3 + 2 + 1 + 1 + 1 + (drop ? 3 : 0);
+  }
+  PetscCall(mc_model_create(nl, input_shape, &m));
+  PetscCall(PetscStrncpy(m->format, "native", sizeof(m->format)));
+  PetscCall(PetscSNPrintf(m->source, sizeof(m->source), "modclust-train %s", tc->path));
+#define NEXT(T, nm) (m->layers[li].type = (T), PetscSNPrintf(m->layers[li].name, sizeof(m->layers[li].name), "%s", nm), &m->layers[li++])
+  if (!strcmp(tc->arch, "mlp")) {
+    PetscInt fan = input_shape[0] * input_shape[1] * input_shape[2];
+    (void)NEXT(MC_LAYER_FLATTEN, "flatten");
+    for (PetscInt k = 0; k <= nw; ++k) {
+      char     nm[32];
+      MCLayer *L;
+      PetscCall(PetscSNPrintf(nm, sizeof(nm), "dense_%" PetscInt_FMT, k));
+      L        = NEXT(MC_LAYER_DENSE, nm);
+      L->n_in  = fan;
+      L->n_out = k < nw ? w[k] : n_classes;
+      L->act   = k < nw ? MC_ACT_RELU : MC_ACT_SOFTMAX;
+      PetscCall(init_weight_layer(L, fan, L->n_out, fan * L->n_out, (uint64_t)tc->seed, wl++));
+      fan = L->n_out;
+      if (k < nw && drop) {
+        PetscCall(PetscSNPrintf(nm, sizeof(nm), "dropout_%" PetscInt_FMT, k));
+        L       = NEXT(MC_LAYER_DROPOUT, nm);
+        L->rate = (float)tc->dropout;
+      }
+    }
+  } else {
+    PetscInt cin = input_shape[2], h = input_shape[0], wd = input_shape[1];
+    for (PetscInt k = 0; k < 3; ++k) {
+      char     nm[32];
+      MCLayer *L;
+      PetscCall(PetscSNPrintf(nm, sizeof(nm), "conv2d_%" PetscInt_FMT, k));
+      L        = NEXT(MC_LAYER_CONV2D, nm);
+      L->kh    = L->kw = 3;
+      L->stride_h = L->stride_w = 1;
+      L->padding  = MC_PAD_SAME;
+      L->n_in     = cin;
+      L->n_out    = w[k];
+      L->act      = MC_ACT_RELU;
+      PetscCall(init_weight_layer(L, 9 * cin, 9 * w[k], 9 * cin * w[k], (uint64_t)tc->seed, wl++));
+      cin = w[k];
+      if (k >= 1) {
+        PetscCall(PetscSNPrintf(nm, sizeof(nm), "max_pooling2d_%" PetscInt_FMT, k - 1));
+        L     = NEXT(MC_LAYER_MAXPOOL2D, nm);
+        L->kh = L->kw = 2;
+        L->stride_h = L->stride_w = 2;
+        h /= 2, wd /= 2;
+        if (drop) {
+          PetscCall(PetscSNPrintf(nm, sizeof(nm), "dropout_%" PetscInt_FMT, k - 1));
+          L       = NEXT(MC_LAYER_DROPOUT, nm);
+          L->rate = (float)(tc->dropout / 2);
+        }
+      }
+    }
+    (void)NEXT(MC_LAYER_FLATTEN, "flatten");
+    {
+      MCLayer *L = NEXT(MC_LAYER_DENSE, "dense_0");
+      PetscInt fan = h * wd * cin;
+      L->n_in  = fan;
+      L->n_out = w[3];
+      L->act   = MC_ACT_RELU;
+      PetscCall(init_weight_layer(L, fan, w[3], fan * w[3], (uint64_t)tc->seed, wl++));
+      if (drop) {
+        L       = NEXT(MC_LAYER_DROPOUT, "dropout_2");
+        L->rate = (float)tc->dropout;
+      }
+      L        = NEXT(MC_LAYER_DENSE, "dense_1");
+      L->n_in  = w[3];
+      L->n_out = n_classes;
+      L->act   = MC_ACT_SOFTMAX;
+      PetscCall(init_weight_layer(L, w[3], n_classes, w[3] * n_classes, (uint64_t)tc->seed, wl++));
+    }
+  }
+#undef NEXT
+  PetscCheck(li == nl, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Architecture built %" PetscInt_FMT " layers, expected %" PetscInt_FMT ".", li, nl);
+  PetscCall(mc_model_finalize_shapes(PETSC_COMM_SELF, m));
+  *out = m;
+  PetscFunctionReturn(0);
+}

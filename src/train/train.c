@@ -1,0 +1,219 @@
+/* src/train/train.c: the trainer - softmax cross-entropy, Adam, minibatches, dropout, L1/L2 and
+   polynomial-decay magnitude pruning, on one rank and deterministic for a seed. */
+#include <math.h>
+#include <string.h>
+#include "mc/forward.h"
+#include "mc/train.h"
+
+/* Per weight layer: Adam moments of kernel and bias, and the pruning mask of the kernel (1 keep, 0 pruned). */
+typedef struct {
+  PetscInt n_w, n_b;
+  float   *mw, *vw, *mb, *vb;
+  unsigned char *keep; /* NULL without pruning */
+} Slot;
+
+/* k-th smallest (0-based) of v[0..n) by quickselect; v is reordered. */
+static float select_kth(float *v, PetscInt n, PetscInt k)
+{
+  PetscInt lo = 0, hi = n - 1;
+  while (lo < hi) {
+    float    pivot = v[lo + (hi - lo) / 2];
+    PetscInt i = lo, j = hi;
+    while (i <= j) {
+      while (v[i] < pivot) i++;
+      while (v[j] > pivot) j--;
+      if (i <= j) {
+        float t = v[i];
+        v[i++]  = v[j];
+        v[j--]  = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return v[k];
+}
+
+/* Prune the floor(s * n) smallest-magnitude entries of w (ties broken by index), zeroing them. */
+static PetscErrorCode prune_layer(float *w, PetscInt n, double s, unsigned char *keep, float *scratch)
+{
+  PetscInt k = (PetscInt)floor(s * (double)n), below = 0, at_thr;
+  float    thr;
+
+  PetscFunctionBeginUser;
+  for (PetscInt j = 0; j < n; ++j) keep[j] = 1;
+  if (k <= 0) PetscFunctionReturn(0);
+  for (PetscInt j = 0; j < n; ++j) scratch[j] = fabsf(w[j]);
+  thr = select_kth(scratch, n, k - 1);
+  for (PetscInt j = 0; j < n; ++j)
+    if (fabsf(w[j]) < thr) keep[j] = 0, w[j] = 0.0f, below++;
+  at_thr = k - below;
+  for (PetscInt j = 0; j < n && at_thr > 0; ++j)
+    if (keep[j] && fabsf(w[j]) == thr) keep[j] = 0, w[j] = 0.0f, at_thr--;
+  PetscFunctionReturn(0);
+}
+
+static void adam(PetscInt n, float *w, const float *g, float *m, float *v, double b1, double b2, double lr_t, double eps)
+{
+  for (PetscInt j = 0; j < n; ++j) {
+    m[j] = (float)(b1 * m[j] + (1.0 - b1) * g[j]);
+    v[j] = (float)(b2 * v[j] + (1.0 - b2) * (double)g[j] * g[j]);
+    w[j] -= (float)(lr_t * m[j] / (sqrt((double)v[j]) + eps));
+  }
+}
+
+PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDataset *train, const MCDataset *test, PetscBool verbose, MCTrainResult *res)
+{
+  const PetscInt n = train->n, sz = train->shape[0] * train->shape[1] * train->shape[2];
+  const PetscInt B = (PetscInt)tc->batch, epochs = (PetscInt)tc->epochs;
+  const PetscInt spe = (n + B - 1) / B, T = spe * epochs;
+  PetscInt       top = -1, nc, *perm, *yb, step = 0, max_w = 0;
+  MCForward     *f;
+  MCGrads       *g;
+  Slot          *slot;
+  float         *xb, *dz, *scratch = NULL;
+  double         t0 = MPI_Wtime();
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(res, sizeof(*res)));
+  for (PetscInt i = 0; i < model->n_layers; ++i)
+    if (model->layers[i].type == MC_LAYER_DENSE || model->layers[i].type == MC_LAYER_CONV2D) top = i;
+  PetscCheck(top >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "The model has no Dense or Conv2D layer to train.");
+  PetscCheck(model->layers[top].act == MC_ACT_SOFTMAX || model->layers[top].act == MC_ACT_LINEAR, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "The last weight layer '%s' must have a softmax or linear activation for cross-entropy training.", model->layers[top].name);
+  for (PetscInt i = top + 1; i < model->n_layers; ++i) PetscCheck(model->layers[i].type == MC_LAYER_SOFTMAX || model->layers[i].type == MC_LAYER_FLATTEN, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer '%s' after the last weight layer is not a softmax.", model->layers[i].name);
+  for (PetscInt i = 0; i < model->n_layers; ++i) PetscCheck(model->layers[i].type != MC_LAYER_BATCHNORM, PETSC_COMM_SELF, PETSC_ERR_SUP, "Training BatchNorm layers is not supported (layer '%s').", model->layers[i].name);
+  nc = model->layers[top].n_out;
+  PetscCheck(train->n_classes <= nc, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "The dataset %s has %" PetscInt_FMT " classes but the model only %" PetscInt_FMT " outputs.", train->source, train->n_classes, nc);
+  PetscCheck(sz == model->input_shape[0] * model->input_shape[1] * model->input_shape[2], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Examples of %s have %" PetscInt_FMT " values but the model takes %" PetscInt_FMT ".", train->source, sz, model->input_shape[0] * model->input_shape[1] * model->input_shape[2]);
+
+  PetscCall(mc_forward_create(model, PetscMax(B, (PetscInt)tc->eval_batch), &f));
+  PetscCall(mc_grads_create(model, &g));
+  PetscCall(PetscCalloc1(model->n_layers, &slot));
+  for (PetscInt i = 0; i < model->n_layers; ++i) {
+    MCLayer *L = &model->layers[i];
+    if (L->type != MC_LAYER_DENSE && L->type != MC_LAYER_CONV2D) continue;
+    slot[i].n_w = mc_model_weight_count(L);
+    slot[i].n_b = L->bias ? L->n_out : 0;
+    max_w       = PetscMax(max_w, slot[i].n_w);
+    PetscCall(PetscCalloc1(slot[i].n_w, &slot[i].mw));
+    PetscCall(PetscCalloc1(slot[i].n_w, &slot[i].vw));
+    if (slot[i].n_b) PetscCall(PetscCalloc1(slot[i].n_b, &slot[i].mb));
+    if (slot[i].n_b) PetscCall(PetscCalloc1(slot[i].n_b, &slot[i].vb));
+    if (tc->prune) PetscCall(PetscMalloc1(slot[i].n_w, &slot[i].keep));
+  }
+  if (tc->prune) PetscCall(PetscMalloc1(max_w, &scratch));
+  PetscCall(PetscMalloc1(n, &perm));
+  PetscCall(PetscMalloc1(B, &yb));
+  PetscCall(PetscMalloc1(B * sz, &xb));
+  PetscCall(PetscMalloc1(B * nc, &dz));
+
+  for (PetscInt ep = 0; ep < epochs; ++ep) {
+    MCRng  order, drop;
+    double loss_sum = 0.0, pen = 0.0;
+    PetscInt correct = 0;
+
+    for (PetscInt i = 0; i < n; ++i) perm[i] = i;
+    mc_rng_init(&order, (uint64_t)tc->seed, MC_STREAM_TRAIN, (uint64_t)(2 * ep));
+    mc_rng_init(&drop, (uint64_t)tc->seed, MC_STREAM_TRAIN, (uint64_t)(2 * ep + 1));
+    mc_rng_permute(&order, n, perm);
+    PetscCall(mc_forward_set_training(f, PETSC_TRUE, &drop));
+    for (PetscInt s = 0; s < spe; ++s, ++step) {
+      PetscInt     nb = PetscMin(B, n - s * B);
+      const float *z;
+      double       b1t, b2t, lr_t;
+
+      if (tc->prune && step % tc->prune_every == 0 && step <= T) {
+        double frac = 1.0 - (double)step / (double)T, sp = tc->prune_final + (tc->prune_initial - tc->prune_final) * frac * frac * frac;
+        for (PetscInt i = 0; i < model->n_layers; ++i)
+          if (slot[i].n_w) {
+            PetscCall(prune_layer(model->layers[i].weight, slot[i].n_w, sp, slot[i].keep, scratch));
+            for (PetscInt j = 0; j < slot[i].n_w; ++j)
+              if (!slot[i].keep[j]) slot[i].mw[j] = slot[i].vw[j] = 0.0f;
+          }
+      }
+      for (PetscInt r = 0; r < nb; ++r) {
+        PetscInt e = perm[s * B + r];
+        PetscCall(PetscArraycpy(xb + r * sz, train->x + e * sz, sz));
+        yb[r] = train->y[e];
+      }
+      PetscCall(mc_forward_run(f, nb, xb, 0));
+      PetscCall(mc_forward_preact(f, top, &z, NULL));
+      /* Softmax cross-entropy on the logits; gradient (p - onehot) / nb w.r.t. the logits. */
+      for (PetscInt r = 0; r < nb; ++r) {
+        const float *zr = z + r * nc;
+        float       *dr = dz + r * nc;
+        float        mx = zr[0];
+        double       se = 0.0;
+        PetscInt     am = 0;
+        for (PetscInt c = 1; c < nc; ++c)
+          if (zr[c] > mx) mx = zr[c], am = c;
+        for (PetscInt c = 0; c < nc; ++c) se += exp((double)(zr[c] - mx));
+        for (PetscInt c = 0; c < nc; ++c) dr[c] = (float)(exp((double)(zr[c] - mx)) / se / nb);
+        dr[yb[r]] -= 1.0f / (float)nb;
+        loss_sum += log(se) - (double)(zr[yb[r]] - mx);
+        correct += am == yb[r] ? 1 : 0;
+      }
+      PetscCall(mc_backward_run(f, top, MC_GRAD_PREACT, dz, g, NULL));
+      b1t  = pow(tc->beta1, (double)(step + 1));
+      b2t  = pow(tc->beta2, (double)(step + 1));
+      lr_t = tc->lr * sqrt(1.0 - b2t) / (1.0 - b1t);
+      for (PetscInt i = 0; i < model->n_layers; ++i) {
+        MCLayer *L  = &model->layers[i];
+        float   *dw = g->dweight[i];
+        if (!slot[i].n_w) continue;
+        if (tc->l1 > 0 || tc->l2 > 0) {
+          for (PetscInt j = 0; j < slot[i].n_w; ++j) {
+            float w = L->weight[j];
+            dw[j] += (float)(tc->l1 * (w > 0 ? 1.0 : w < 0 ? -1.0 : 0.0) + 2.0 * tc->l2 * w);
+            if (s == spe - 1) pen += tc->l1 * fabs(w) + tc->l2 * (double)w * w;
+          }
+        }
+        if (slot[i].keep)
+          for (PetscInt j = 0; j < slot[i].n_w; ++j) dw[j] *= slot[i].keep[j];
+        adam(slot[i].n_w, L->weight, dw, slot[i].mw, slot[i].vw, tc->beta1, tc->beta2, lr_t, tc->adam_eps);
+        if (slot[i].keep)
+          for (PetscInt j = 0; j < slot[i].n_w; ++j) L->weight[j] *= slot[i].keep[j];
+        if (slot[i].n_b) adam(slot[i].n_b, L->bias, g->dbias[i], slot[i].mb, slot[i].vb, tc->beta1, tc->beta2, lr_t, tc->adam_eps);
+      }
+    }
+    PetscCall(mc_forward_set_training(f, PETSC_FALSE, NULL));
+    res->epochs_done    = ep + 1;
+    res->steps          = step;
+    res->final_loss     = loss_sum / n + pen;
+    res->train_accuracy = (PetscReal)correct / n;
+    res->test_accuracy  = NAN;
+    if (test) {
+      PetscInt *cor, *tot, sc = 0, st = 0;
+      PetscCall(PetscMalloc2(nc, &cor, nc, &tot));
+      PetscCall(mc_forward_evaluate(PETSC_COMM_SELF, f, test->n, test->x, test->y, nc, cor, tot));
+      for (PetscInt c = 0; c < nc; ++c) sc += cor[c], st += tot[c];
+      res->test_accuracy = (PetscReal)sc / st;
+      PetscCall(PetscFree2(cor, tot));
+    }
+    {
+      PetscInt zeros = 0, total = 0;
+      for (PetscInt i = 0; i < model->n_layers; ++i)
+        for (PetscInt j = 0; j < slot[i].n_w; ++j) zeros += model->layers[i].weight[j] == 0.0f, total++;
+      res->sparsity = (PetscReal)zeros / total;
+    }
+    res->seconds = MPI_Wtime() - t0;
+    if (verbose) PetscCall(PetscPrintf(PETSC_COMM_SELF, "epoch %3" PetscInt_FMT "/%" PetscInt_FMT "  loss %.5f  train_acc %.4f  test_acc %.4f  sparsity %.3f  %.1f s\n", ep + 1, epochs, (double)res->final_loss, (double)res->train_accuracy, (double)res->test_accuracy, (double)res->sparsity, (double)res->seconds));
+  }
+  for (PetscInt i = 0; i < model->n_layers; ++i) {
+    PetscCall(PetscFree(slot[i].mw));
+    PetscCall(PetscFree(slot[i].vw));
+    PetscCall(PetscFree(slot[i].mb));
+    PetscCall(PetscFree(slot[i].vb));
+    PetscCall(PetscFree(slot[i].keep));
+  }
+  PetscCall(PetscFree(slot));
+  PetscCall(PetscFree(scratch));
+  PetscCall(PetscFree(perm));
+  PetscCall(PetscFree(yb));
+  PetscCall(PetscFree(xb));
+  PetscCall(PetscFree(dz));
+  PetscCall(mc_grads_destroy(&g));
+  PetscCall(mc_forward_destroy(&f));
+  PetscFunctionReturn(0);
+}
