@@ -77,7 +77,7 @@ emit("")
 # ---- regularized upper incomplete gamma, any a --------------------------------------------------------
 emit("typedef struct { double a, x, q; } GammaCase;")
 emit("static const GammaCase gammaincc_cases[] = {")
-for a in (0.5, 1.0, 1.5, 2.5, 9.5, 10.0, 50.0, 100.5, 1000.0):
+for a in (0.5, 1.0, 1.5, 2.5, 9.5, 10.0, 50.0, 100.5, 1000.0, 10000.0):
     for x in (0.0, 1e-6, 0.3, a - 0.5, a + 0.5, a + 1.0, 2.0 * a + 5.0, a + 10.0 * math.sqrt(a) + 20.0):
         if x < 0:
             continue

@@ -69,6 +69,24 @@ static PetscErrorCode test_tails(Tally *t)
     PetscCall(mc_stats_irwin_hall_cdf(irwin_hall_cases[i].x, irwin_hall_cases[i].R, &v));
     check_real(t, "irwin_hall_cdf", (int)i, v, irwin_hall_cases[i].cdf, RTOL);
   }
+  /* Whole supported range of the Irwin-Hall CDF: no precision error raised, values in [0, 1] and
+     non-decreasing on a fine grid, F(x) + F(R - x) = 1. */
+  for (PetscInt R = 1; R <= MC_IRWIN_HALL_MAX_R; ++R) {
+    PetscReal prev = 0.0, w;
+
+    for (PetscInt i = 0; i <= 400 * R; ++i) {
+      const PetscReal x = (PetscReal)i / 400.0 + 1e-7;
+
+      PetscCall(mc_stats_irwin_hall_cdf(x, R, &v));
+      PetscCall(mc_stats_irwin_hall_cdf((PetscReal)R - x, R, &w));
+      if (!(v >= prev && v <= 1.0) || PetscAbsReal(v + w - 1.0) > 1e-13) {
+        check_real(t, "irwin_hall_cdf sweep", (int)(1000 * R + i), v, prev, 0.0);
+        break;
+      }
+      prev = v;
+    }
+    ++t->n_check;
+  }
   /* Special values. */
   PetscCall(mc_stats_chi2_sf_even(INFINITY, 3, &v));
   check_real(t, "chi2_sf_even(inf)", 0, v, 0.0, 0.0);
