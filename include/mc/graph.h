@@ -39,3 +39,16 @@ void mc_graph_node_info(const MCGraph *g, PetscInt i, PetscInt *layer, PetscInt 
 
 /* mc_graph_destroy - Free *g; sets it to NULL; does nothing on NULL. Collective. */
 PetscErrorCode mc_graph_destroy(MCGraph **g);
+
+/* mc_graph_conv_norm - The norm of one kh x kw kernel slice S (S[a * sstride] for row a = 0..kh-1, column
+   b at offset b * cstride): "l1" sum |S_ab|, "induced_l1" max over columns b of sum_a |S_ab|, "l2" largest
+   singular value, "fro" sqrt(sum S_ab^2). `work` has room for max(kh, kw)^2 reals. Not collective.
+   Returns -1 for an unknown norm name. */
+PetscReal mc_graph_conv_norm(const char *norm, PetscInt kh, PetscInt kw, const float *S, PetscInt row_stride,
+                             PetscInt col_stride, PetscReal work[]);
+
+/* mc_graph_find_isolated - The nodes of `adj` with non-zero degree (row sum; adj is non-negative), as a
+   replicated ascending array of global node ids. *n_kept is global; *kept (n_kept entries) is replicated
+   on every rank, owned by the caller (PetscFree). *degree, if not NULL, is a new vector with the row
+   sums in adj's row layout (caller destroys it). Collective on the communicator of adj. */
+PetscErrorCode mc_graph_find_isolated(Mat adj, PetscInt *n_kept, PetscInt **kept, Vec *degree);

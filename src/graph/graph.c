@@ -1,0 +1,420 @@
+/* src/graph/graph.c: the neuron graph from layer weights (METHOD.md section 2), assembled row by row on
+   the owning ranks from dense inter-group blocks that every rank holds. */
+#include <math.h>
+#include <string.h>
+#include "mc/graph.h"
+#include "mc/sys.h"
+
+/* Largest eigenvalue of the symmetric n x n matrix B (row-major, destroyed) by cyclic Jacobi rotations.
+   Used for the spectral norm of small kernel slices, where LAPACK's call overhead would dominate. */
+static PetscReal jacobi_max_eig(PetscInt n, PetscReal B[])
+{
+  PetscReal best;
+
+  for (PetscInt sweep = 0; sweep < 60; ++sweep) {
+    PetscReal off = 0, diag = 0;
+    for (PetscInt p = 0; p < n; ++p) {
+      diag += B[p * n + p] * B[p * n + p];
+      for (PetscInt q = p + 1; q < n; ++q) off += B[p * n + q] * B[p * n + q];
+    }
+    if (off <= 1e-32 * diag || off == 0) break;
+    for (PetscInt p = 0; p < n; ++p) {
+      for (PetscInt q = p + 1; q < n; ++q) {
+        PetscReal apq = B[p * n + q], app, aqq, theta, t, c, s;
+        if (apq == 0) continue;
+        app   = B[p * n + p];
+        aqq   = B[q * n + q];
+        theta = (aqq - app) / (2 * apq);
+        t     = (theta >= 0 ? 1.0 : -1.0) / (PetscAbsReal(theta) + PetscSqrtReal(theta * theta + 1));
+        c     = 1 / PetscSqrtReal(t * t + 1);
+        s     = t * c;
+        /* B <- J^T B J with the rotation in the (p, q) plane. */
+        for (PetscInt r = 0; r < n; ++r) {
+          PetscReal brp = B[r * n + p], brq = B[r * n + q];
+          B[r * n + p] = c * brp - s * brq;
+          B[r * n + q] = s * brp + c * brq;
+        }
+        for (PetscInt r = 0; r < n; ++r) {
+          PetscReal bpr = B[p * n + r], bqr = B[q * n + r];
+          B[p * n + r] = c * bpr - s * bqr;
+          B[q * n + r] = s * bpr + c * bqr;
+        }
+      }
+    }
+  }
+  best = B[0];
+  for (PetscInt p = 1; p < n; ++p) best = PetscMax(best, B[p * n + p]);
+  return best;
+}
+
+PetscReal mc_graph_conv_norm(const char *norm, PetscInt kh, PetscInt kw, const float *S, PetscInt rs, PetscInt cs,
+                             PetscReal work[])
+{
+  PetscReal v = 0;
+
+  if (!strcmp(norm, "l1")) {
+    for (PetscInt a = 0; a < kh; ++a)
+      for (PetscInt b = 0; b < kw; ++b) v += PetscAbsReal((PetscReal)S[a * rs + b * cs]);
+  } else if (!strcmp(norm, "fro")) {
+    for (PetscInt a = 0; a < kh; ++a)
+      for (PetscInt b = 0; b < kw; ++b) v += (PetscReal)S[a * rs + b * cs] * (PetscReal)S[a * rs + b * cs];
+    v = PetscSqrtReal(v);
+  } else if (!strcmp(norm, "induced_l1")) {
+    /* The reference code's reduction: the largest column sum, columns being the kw positions. */
+    for (PetscInt b = 0; b < kw; ++b) {
+      PetscReal col = 0;
+      for (PetscInt a = 0; a < kh; ++a) col += PetscAbsReal((PetscReal)S[a * rs + b * cs]);
+      v = PetscMax(v, col);
+    }
+  } else if (!strcmp(norm, "l2")) {
+    /* sigma_max(S)^2 = lambda_max of the smaller Gram matrix. */
+    if (kh == 1 || kw == 1) {
+      for (PetscInt a = 0; a < kh; ++a)
+        for (PetscInt b = 0; b < kw; ++b) v += (PetscReal)S[a * rs + b * cs] * (PetscReal)S[a * rs + b * cs];
+    } else if (kw <= kh) {
+      for (PetscInt p = 0; p < kw; ++p)
+        for (PetscInt q = 0; q < kw; ++q) {
+          PetscReal g = 0;
+          for (PetscInt a = 0; a < kh; ++a) g += (PetscReal)S[a * rs + p * cs] * (PetscReal)S[a * rs + q * cs];
+          work[p * kw + q] = g;
+        }
+      v = jacobi_max_eig(kw, work);
+    } else {
+      for (PetscInt p = 0; p < kh; ++p)
+        for (PetscInt q = 0; q < kh; ++q) {
+          PetscReal g = 0;
+          for (PetscInt b = 0; b < kw; ++b) g += (PetscReal)S[p * rs + b * cs] * (PetscReal)S[q * rs + b * cs];
+          work[p * kh + q] = g;
+        }
+      v = jacobi_max_eig(kh, work);
+    }
+    v = PetscSqrtReal(PetscMax(v, 0));
+  } else v = -1;
+  return v;
+}
+
+/* Assemble g->adj from g's groups and blocks: each rank inserts only its own rows, with exact
+   preallocation (entries that are exactly zero give no edge). */
+static PetscErrorCode graph_assemble(MPI_Comm comm, MCGraph *g)
+{
+  PetscInt  N = g->n_nodes, nloc = PETSC_DECIDE, rstart = 0, rend, *dnnz, *onnz, *cols, maxrow = 0, grp = 0;
+  PetscReal *vals;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_GRAPH_ASSEMBLE], 0, 0, 0, 0));
+  PetscCall(PetscSplitOwnership(comm, &nloc, &N));
+  PetscCallMPI(MPI_Exscan(&nloc, &rstart, 1, MPIU_INT, MPI_SUM, comm));
+  {
+    PetscMPIInt rank;
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    if (rank == 0) rstart = 0;
+  }
+  rend = rstart + nloc;
+  for (PetscInt gi = 0; gi < g->n_groups; ++gi) {
+    PetscInt w = 0;
+    if (gi > 0) w += g->group_offset[gi] - g->group_offset[gi - 1];
+    if (gi + 1 < g->n_groups) w += g->group_offset[gi + 2] - g->group_offset[gi + 1];
+    maxrow = PetscMax(maxrow, w);
+  }
+  PetscCall(PetscCalloc2(nloc, &dnnz, nloc, &onnz));
+  PetscCall(PetscMalloc2(maxrow, &cols, maxrow, &vals));
+  /* Two passes over the owned rows: count, then insert. Row u of group gi has column u of block gi-1
+     (edges to group gi-1) and row u of block gi (edges to group gi+1), already in ascending column order. */
+  for (int pass = 0; pass < 2; ++pass) {
+    grp = 0;
+    for (PetscInt i = rstart; i < rend; ++i) {
+      PetscInt u, nz = 0, ng;
+      while (i >= g->group_offset[grp + 1]) grp++;
+      u  = i - g->group_offset[grp];
+      ng = g->group_offset[grp + 1] - g->group_offset[grp];
+      if (grp > 0) {
+        PetscInt        np = g->group_offset[grp] - g->group_offset[grp - 1], off = g->group_offset[grp - 1];
+        const PetscReal *B = g->block[grp - 1];
+        for (PetscInt a = 0; a < np; ++a)
+          if (B[a * ng + u] != 0) {
+            cols[nz]   = off + a;
+            vals[nz++] = B[a * ng + u];
+          }
+      }
+      if (grp + 1 < g->n_groups) {
+        PetscInt        nn = g->group_offset[grp + 2] - g->group_offset[grp + 1], off = g->group_offset[grp + 1];
+        const PetscReal *B = g->block[grp] + u * nn;
+        for (PetscInt b = 0; b < nn; ++b)
+          if (B[b] != 0) {
+            cols[nz]   = off + b;
+            vals[nz++] = B[b];
+          }
+      }
+      if (pass == 0) {
+        for (PetscInt c = 0; c < nz; ++c) {
+          if (cols[c] >= rstart && cols[c] < rend) dnnz[i - rstart]++;
+          else onnz[i - rstart]++;
+        }
+      } else PetscCall(MatSetValues(g->adj, 1, &i, nz, cols, vals, INSERT_VALUES));
+    }
+    if (pass == 0) {
+      PetscCall(MatCreate(comm, &g->adj));
+      PetscCall(MatSetSizes(g->adj, nloc, nloc, N, N));
+      PetscCall(MatSetType(g->adj, MATAIJ));
+      PetscCall(MatSeqAIJSetPreallocation(g->adj, 0, dnnz));
+      PetscCall(MatMPIAIJSetPreallocation(g->adj, 0, dnnz, 0, onnz));
+      PetscCall(MatSetOption(g->adj, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
+    }
+  }
+  PetscCall(MatAssemblyBegin(g->adj, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(g->adj, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatSetOption(g->adj, MAT_SYMMETRIC, PETSC_TRUE));
+  PetscCall(MatSetOption(g->adj, MAT_SYMMETRY_ETERNAL, PETSC_TRUE));
+  PetscCall(PetscFree2(dnnz, onnz));
+  PetscCall(PetscFree2(cols, vals));
+  PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_GRAPH_ASSEMBLE], 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_graph_from_blocks(MPI_Comm comm, PetscInt n_groups, const PetscInt group_size[], const PetscInt group_layer[],
+                                    PetscReal **block, MCGraph **out)
+{
+  MCGraph *g;
+  PetscInt bad = -1;
+
+  PetscFunctionBeginUser;
+  PetscCheck(n_groups >= 1, comm, PETSC_ERR_USER_INPUT, "A graph needs at least one node group, got %" PetscInt_FMT, n_groups);
+  PetscCall(PetscNew(&g));
+  g->n_groups = n_groups;
+  g->n_blocks = n_groups - 1;
+  g->block    = block;
+  PetscCall(PetscMalloc2(n_groups + 1, &g->group_offset, n_groups, &g->group_layer));
+  g->group_offset[0] = 0;
+  for (PetscInt i = 0; i < n_groups; ++i) {
+    PetscCheck(group_size[i] > 0, comm, PETSC_ERR_USER_INPUT, "Node group %" PetscInt_FMT " is empty", i);
+    g->group_offset[i + 1] = g->group_offset[i] + group_size[i];
+    g->group_layer[i]      = group_layer ? group_layer[i] : i;
+  }
+  g->n_nodes = g->group_offset[n_groups];
+  /* Weights are replicated, so this check gives the same answer on every rank. */
+  for (PetscInt b = 0; b < g->n_blocks && bad < 0; ++b) {
+    PetscInt n = group_size[b] * group_size[b + 1];
+    for (PetscInt e = 0; e < n; ++e)
+      if (!(block[b][e] >= 0) || PetscIsInfReal(block[b][e])) {
+        bad = b;
+        break;
+      }
+  }
+  PetscCheck(bad < 0, comm, PETSC_ERR_USER_INPUT, "Graph block %" PetscInt_FMT " has a negative, NaN or infinite edge weight", bad);
+  PetscCall(graph_assemble(comm, g));
+  *out = g;
+  PetscFunctionReturn(0);
+}
+
+void mc_graph_node_info(const MCGraph *g, PetscInt i, PetscInt *layer, PetscInt *unit)
+{
+  PetscInt lo = 0, hi = g->n_groups; /* group_offset[lo] <= i < group_offset[hi] */
+
+  while (hi - lo > 1) {
+    PetscInt mid = (lo + hi) / 2;
+    if (g->group_offset[mid] <= i) lo = mid;
+    else hi = mid;
+  }
+  if (layer) *layer = g->group_layer[lo];
+  if (unit) *unit = i - g->group_offset[lo];
+}
+
+PetscErrorCode mc_graph_destroy(MCGraph **g)
+{
+  PetscFunctionBeginUser;
+  if (!g || !*g) PetscFunctionReturn(0);
+  PetscCall(MatDestroy(&(*g)->adj));
+  if ((*g)->block) {
+    for (PetscInt b = 0; b < (*g)->n_blocks; ++b) PetscCall(PetscFree((*g)->block[b]));
+    PetscCall(PetscFree((*g)->block));
+  }
+  PetscCall(PetscFree2((*g)->group_offset, (*g)->group_layer));
+  PetscCall(PetscFree(*g));
+  PetscFunctionReturn(0);
+}
+
+/* ---- From a model ---- */
+
+static PetscBool is_weight_layer(const MCLayer *L)
+{
+  return (L->type == MC_LAYER_DENSE || L->type == MC_LAYER_CONV2D) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* Per-output scale |s_j| of weight layer `li` from the BatchNormalization layers between it and the next
+   weight layer (1 when there is none or folding is off). */
+static PetscErrorCode bn_scale(MPI_Comm comm, const MCModel *m, PetscInt li, PetscBool fold, PetscReal s[])
+{
+  const MCLayer *W = &m->layers[li];
+
+  PetscFunctionBeginUser;
+  for (PetscInt j = 0; j < W->n_out; ++j) s[j] = 1;
+  if (!fold) PetscFunctionReturn(0);
+  for (PetscInt l = li + 1; l < m->n_layers && !is_weight_layer(&m->layers[l]); ++l) {
+    const MCLayer *B = &m->layers[l];
+    if (B->type != MC_LAYER_BATCHNORM) continue;
+    PetscCheck(B->n_out == W->n_out || B->n_out == 0, comm, PETSC_ERR_USER_INPUT,
+               "BatchNormalization layer '%s' has %" PetscInt_FMT " channels but follows '%s' with %" PetscInt_FMT " outputs", B->name,
+               B->n_out, W->name, W->n_out);
+    PetscCheck(B->moving_var, comm, PETSC_ERR_USER_INPUT, "BatchNormalization layer '%s' has no moving variance", B->name);
+    for (PetscInt j = 0; j < W->n_out; ++j) {
+      PetscReal gam = B->gamma ? (PetscReal)B->gamma[j] : 1.0;
+      PetscReal den = PetscSqrtReal((PetscReal)B->moving_var[j] + (PetscReal)B->eps);
+      PetscCheck(den > 0, comm, PETSC_ERR_USER_INPUT, "BatchNormalization layer '%s' channel %" PetscInt_FMT " has variance + eps <= 0", B->name, j);
+      s[j] *= PetscAbsReal(gam / den);
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Block of edges between conv layer `prev` (its outputs are the rows) and conv layer `cur`: the norm of
+   each kernel slice K[:, :, i, j] of `cur`, times the BatchNorm scale of output channel j. Rows are split
+   over the ranks and gathered, so every rank ends with the same block and the work is shared. */
+static PetscErrorCode conv_block(MPI_Comm comm, const MCLayer *cur, const char *norm, const PetscReal s[], PetscReal **out)
+{
+  PetscInt     cin = cur->n_in, cout = cur->n_out, kh = cur->kh, kw = cur->kw, lo, hi, nloc = PETSC_DECIDE, n = cin;
+  PetscMPIInt  size, rank, *counts, *displs;
+  PetscReal   *B, *work;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscSplitOwnership(comm, &nloc, &n));
+  lo = 0;
+  PetscCallMPI(MPI_Exscan(&nloc, &lo, 1, MPIU_INT, MPI_SUM, comm));
+  if (rank == 0) lo = 0;
+  hi = lo + nloc;
+  PetscCall(PetscMalloc1(cin * cout, &B));
+  PetscCall(PetscMalloc1(PetscMax(kh, kw) * PetscMax(kh, kw), &work));
+  for (PetscInt i = lo; i < hi; ++i)
+    for (PetscInt j = 0; j < cout; ++j) {
+      /* K[a][b][i][j] sits at ((a * kw + b) * cin + i) * cout + j. */
+      const float *S = cur->weight + i * cout + j;
+      B[i * cout + j] = mc_graph_conv_norm(norm, kh, kw, S, kw * cin * cout, cin * cout, work) * s[j];
+    }
+  PetscCall(PetscFree(work));
+  PetscCall(PetscMalloc2(size, &counts, size, &displs));
+  {
+    PetscMPIInt mine;
+    PetscCall(PetscMPIIntCast(nloc * cout, &mine));
+    PetscCallMPI(MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, comm));
+    displs[0] = 0;
+    for (PetscMPIInt r = 1; r < size; ++r) displs[r] = displs[r - 1] + counts[r - 1];
+    PetscCallMPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, B, counts, displs, MPIU_REAL, comm));
+  }
+  PetscCall(PetscFree2(counts, displs));
+  *out = B;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_graph_build(MPI_Comm comm, const MCConfig *cfg, const MCModel *model, MCGraph **out)
+{
+  PetscInt   n_w = 0, *widx, n_conv = 0, n_groups = 0, *gsize, *glayer, first_dense = -1;
+  PetscReal **blocks, *s;
+  PetscBool  cnn, head = cfg->graph_include_dense_head, fold = cfg->graph_fold_batchnorm;
+  const char *norm = cfg->graph_conv_norm;
+
+  PetscFunctionBeginUser;
+  PetscCheck(strcmp(cfg->graph_kind, "activations") != 0, comm, PETSC_ERR_SUP,
+             "graph.kind = activations is not implemented yet; use graph.kind = weights");
+  PetscCheck(!strcmp(cfg->graph_kind, "weights"), comm, PETSC_ERR_USER_INPUT, "Unknown graph.kind '%s'", cfg->graph_kind);
+  PetscCheck(!strcmp(norm, "l1") || !strcmp(norm, "induced_l1") || !strcmp(norm, "l2") || !strcmp(norm, "fro"), comm,
+             PETSC_ERR_USER_INPUT, "Unknown graph.conv_norm '%s' (expected l1, induced_l1, l2 or fro)", norm);
+  PetscCall(PetscMalloc1(model->n_layers + 1, &widx));
+  for (PetscInt l = 0; l < model->n_layers; ++l) {
+    const MCLayer *L = &model->layers[l];
+    if (!is_weight_layer(L)) continue;
+    PetscCheck(L->weight && L->n_in > 0 && L->n_out > 0, comm, PETSC_ERR_USER_INPUT, "Layer '%s' of model '%s' has no weights", L->name,
+               model->source);
+    if (L->type == MC_LAYER_CONV2D) {
+      PetscCheck(first_dense < 0, comm, PETSC_ERR_SUP, "Conv2D layer '%s' follows a Dense layer in model '%s'; such graphs are not supported",
+                 L->name, model->source);
+      PetscCheck(L->kh > 0 && L->kw > 0, comm, PETSC_ERR_USER_INPUT, "Conv2D layer '%s' has an empty kernel", L->name);
+      n_conv++;
+    } else if (first_dense < 0) first_dense = n_w;
+    widx[n_w++] = l;
+  }
+  PetscCheck(n_w > 0, comm, PETSC_ERR_USER_INPUT, "Model '%s' has no Dense or Conv2D layer, so it has no weight graph", model->source);
+  cnn = n_conv > 0 ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(PetscMalloc2(n_w + 1, &gsize, n_w + 1, &glayer));
+  PetscCall(PetscMalloc1(n_w, &blocks)); /* ownership passes to the graph */
+  {
+    PetscInt maxw = 0;
+    for (PetscInt w = 0; w < n_w; ++w) maxw = PetscMax(maxw, model->layers[widx[w]].n_out);
+    PetscCall(PetscMalloc1(maxw, &s));
+  }
+  if (!cnn) {
+    /* MLP: input features, then every Dense layer's outputs; block l is |W_l|. */
+    gsize[0]  = model->layers[widx[0]].n_in;
+    glayer[0] = 0;
+    n_groups  = 1;
+    for (PetscInt w = 0; w < n_w; ++w) {
+      const MCLayer *L = &model->layers[widx[w]];
+      PetscReal     *B;
+      PetscCheck(L->n_in == gsize[n_groups - 1], comm, PETSC_ERR_USER_INPUT,
+                 "Dense layer '%s' expects %" PetscInt_FMT " inputs but the previous layer has %" PetscInt_FMT " units", L->name, L->n_in,
+                 gsize[n_groups - 1]);
+      PetscCall(bn_scale(comm, model, widx[w], fold, s));
+      PetscCall(PetscMalloc1(L->n_in * L->n_out, &B));
+      for (PetscInt a = 0; a < L->n_in; ++a)
+        for (PetscInt b = 0; b < L->n_out; ++b) B[a * L->n_out + b] = PetscAbsReal((PetscReal)L->weight[a * L->n_out + b]) * s[b];
+      blocks[n_groups - 1] = B;
+      gsize[n_groups]      = L->n_out;
+      glayer[n_groups]     = w + 1;
+      n_groups++;
+    }
+  } else {
+    /* CNN: output channels of every conv; the input image and (unless asked) the dense head are left out. */
+    PetscInt n_use = head ? n_w : n_conv;
+    PetscCheck(n_use >= 2, comm, PETSC_ERR_USER_INPUT,
+               "Model '%s' has only one Conv2D layer and no dense head in the graph, so the graph has no edges; set graph.include_dense_head = true",
+               model->source);
+    for (PetscInt w = 0; w < n_use; ++w) {
+      const MCLayer *L = &model->layers[widx[w]];
+      PetscCall(bn_scale(comm, model, widx[w], fold, s));
+      if (w > 0) {
+        PetscInt   prev = gsize[n_groups - 1];
+        PetscReal *B;
+        if (L->type == MC_LAYER_CONV2D) {
+          PetscCheck(L->n_in == prev, comm, PETSC_ERR_USER_INPUT,
+                     "Conv2D layer '%s' expects %" PetscInt_FMT " input channels but the previous conv has %" PetscInt_FMT, L->name, L->n_in, prev);
+          PetscCall(conv_block(comm, L, norm, s, &B));
+        } else if (w == n_conv) {
+          /* First Dense after the convs: the flattened input is H*W positions times C channels,
+             channels last, so row p*C + c belongs to channel c. */
+          PetscInt  P = L->n_in / prev;
+          PetscBool rss = (!strcmp(norm, "l2") || !strcmp(norm, "fro")) ? PETSC_TRUE : PETSC_FALSE;
+          PetscCheck(L->n_in % prev == 0, comm, PETSC_ERR_USER_INPUT,
+                     "Dense layer '%s' has %" PetscInt_FMT " inputs, not a multiple of the %" PetscInt_FMT " channels of the last conv", L->name, L->n_in,
+                     prev);
+          PetscCall(PetscCalloc1(prev * L->n_out, &B));
+          for (PetscInt p = 0; p < P; ++p)
+            for (PetscInt c = 0; c < prev; ++c) {
+              const float *row = L->weight + (p * prev + c) * L->n_out;
+              PetscReal   *Bc  = B + c * L->n_out;
+              if (rss)
+                for (PetscInt j = 0; j < L->n_out; ++j) Bc[j] += (PetscReal)row[j] * (PetscReal)row[j];
+              else
+                for (PetscInt j = 0; j < L->n_out; ++j) Bc[j] += PetscAbsReal((PetscReal)row[j]);
+            }
+          for (PetscInt c = 0; c < prev; ++c)
+            for (PetscInt j = 0; j < L->n_out; ++j) B[c * L->n_out + j] = (rss ? PetscSqrtReal(B[c * L->n_out + j]) : B[c * L->n_out + j]) * s[j];
+        } else {
+          PetscCheck(L->n_in == prev, comm, PETSC_ERR_USER_INPUT,
+                     "Dense layer '%s' expects %" PetscInt_FMT " inputs but the previous layer has %" PetscInt_FMT " units", L->name, L->n_in, prev);
+          PetscCall(PetscMalloc1(L->n_in * L->n_out, &B));
+          for (PetscInt a = 0; a < L->n_in; ++a)
+            for (PetscInt b = 0; b < L->n_out; ++b) B[a * L->n_out + b] = PetscAbsReal((PetscReal)L->weight[a * L->n_out + b]) * s[b];
+        }
+        blocks[n_groups - 1] = B;
+      }
+      gsize[n_groups]  = L->n_out;
+      glayer[n_groups] = w + 1;
+      n_groups++;
+    }
+  }
+  PetscCall(mc_graph_from_blocks(comm, n_groups, gsize, glayer, blocks, out));
+  PetscCall(PetscFree(s));
+  PetscCall(PetscFree2(gsize, glayer));
+  PetscCall(PetscFree(widx));
+  PetscFunctionReturn(0);
+}

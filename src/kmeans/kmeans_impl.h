@@ -1,0 +1,44 @@
+/* src/kmeans/kmeans_impl.h: internals shared by seed.c and lloyd.c. */
+#pragma once
+#include <math.h>
+#include <stdint.h>
+#include "mc/kmeans.h"
+
+typedef struct {
+  MPI_Comm         comm;
+  PetscMPIInt      rank, size;
+  PetscInt         n_local, n_global, rstart, dim, k;
+  PetscInt        *rstarts;  /* size + 1 global row offsets of the ranks */
+  const PetscReal *U;        /* n_local x dim, borrowed */
+  PetscReal        cscale;   /* 2^s: coordinate x becomes the integer nearbyint(x * cscale) */
+  PetscReal        dscale;   /* 2^s: squared distance d becomes the integer trunc(d * dscale) */
+} MCKMeansCtx;
+
+/* Squared distance of row x to centre c (dim entries each), accumulated in a fixed order. */
+static inline PetscReal mc__kmeans_dist2(PetscInt dim, const PetscReal *x, const PetscReal *c)
+{
+  PetscReal d = 0;
+  for (PetscInt j = 0; j < dim; ++j) {
+    PetscReal t = x[j] - c[j];
+    d += t * t;
+  }
+  return d;
+}
+
+static inline int64_t mc__kmeans_qd(const MCKMeansCtx *ctx, PetscReal d)
+{
+  return (int64_t)(d * ctx->dscale);
+}
+
+static inline int64_t mc__kmeans_qc(const MCKMeansCtx *ctx, PetscReal x)
+{
+  return (int64_t)nearbyint(x * ctx->cscale);
+}
+
+/* mc__kmeans_fetch_rows - Coordinates of the rows with the given global indices (n of them, -1 allowed:
+   zeros), replicated into out (n x dim). Collective. */
+PetscErrorCode mc__kmeans_fetch_rows(const MCKMeansCtx *ctx, PetscInt n, const PetscInt idx[], PetscReal out[]);
+
+/* mc__kmeans_seed - Greedy k-means++ centres (k x dim, replicated) from the stream r. `closest` is
+   workspace of n_local reals. Collective. */
+PetscErrorCode mc__kmeans_seed(const MCKMeansCtx *ctx, MCRng *r, PetscReal centers[], PetscReal closest[]);

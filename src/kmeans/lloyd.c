@@ -1,0 +1,257 @@
+/* src/kmeans/lloyd.c: distributed Lloyd iterations and restarts (scikit-learn's KMeans semantics), one
+   int64 Allreduce per iteration. See include/mc/kmeans.h for how the result is made rank-count independent. */
+#include "kmeans_impl.h"
+
+/* A power of two 2^s such that n values each below `bound` (in absolute value) sum, scaled by 2^s, to at
+   most 2^62. Every rank computes it from the same global numbers. */
+static PetscReal fixed_scale(PetscReal bound, PetscInt n)
+{
+  int e, l = 0;
+
+  if (!(bound > 0)) return 1.0;
+  (void)frexp(bound, &e); /* bound < 2^e */
+  while (((PetscInt64)1 << l) < (PetscInt64)n + 1) l++;
+  return ldexp(1.0, 62 - e - l);
+}
+
+/* Assign each local row to its nearest centre (first on ties) and return the squared distance. The partial
+   sum may stop early: once it reaches the best so far this centre cannot win, with or without the rest. */
+static void assign_rows(const MCKMeansCtx *ctx, const PetscReal centers[], PetscInt labels[], PetscReal dist[])
+{
+  const PetscInt dim = ctx->dim, k = ctx->k;
+
+  for (PetscInt i = 0; i < ctx->n_local; ++i) {
+    const PetscReal *x    = ctx->U + i * dim;
+    PetscReal        best = PETSC_MAX_REAL;
+    PetscInt         bc   = 0;
+    for (PetscInt c = 0; c < k; ++c) {
+      const PetscReal *cc = centers + c * dim;
+      PetscReal        d  = 0;
+      PetscInt         j;
+      for (j = 0; j < dim; ++j) {
+        PetscReal t = x[j] - cc[j];
+        d += t * t;
+        if (d >= best) break;
+      }
+      if (j == dim && d < best) {
+        best = d;
+        bc   = c;
+      }
+    }
+    labels[i] = bc;
+    dist[i]   = best;
+  }
+}
+
+/* Empty clusters get the rows farthest from their centres (largest distance first, the smaller global
+   index on ties), moved out of their old cluster's sum exactly as scikit-learn does. */
+static PetscErrorCode relocate_empty(const MCKMeansCtx *ctx, const PetscInt labels[], const PetscReal dist[], int64_t sums[], int64_t counts[])
+{
+  const PetscInt dim = ctx->dim, k = ctx->k;
+  PetscInt       n_empty = 0, *empty, *lidx, *gidx, *pick, n_all;
+  PetscReal     *ldist, *gdist;
+  int64_t       *rows;
+  PetscMPIInt    ne, cnt;
+
+  PetscFunctionBeginUser;
+  for (PetscInt c = 0; c < k; ++c)
+    if (counts[c] == 0) n_empty++;
+  if (!n_empty) PetscFunctionReturn(0);
+  n_empty = PetscMin(n_empty, ctx->n_global);
+  PetscCall(PetscMPIIntCast(n_empty, &ne));
+  n_all = n_empty * ctx->size;
+  PetscCall(PetscMalloc6(n_empty, &empty, n_empty, &lidx, n_all, &gidx, n_empty, &pick, n_empty, &ldist, n_all, &gdist));
+  for (PetscInt c = 0, e = 0; c < k && e < n_empty; ++c)
+    if (counts[c] == 0) empty[e++] = c;
+  /* Local top n_empty by (distance desc, index asc), by selection: n_empty is small. */
+  for (PetscInt e = 0; e < n_empty; ++e) {
+    lidx[e]  = -1;
+    ldist[e] = -1;
+    for (PetscInt i = 0; i < ctx->n_local; ++i) {
+      PetscBool used = PETSC_FALSE;
+      for (PetscInt f = 0; f < e; ++f)
+        if (lidx[f] == ctx->rstart + i) used = PETSC_TRUE;
+      if (!used && dist[i] > ldist[e]) {
+        ldist[e] = dist[i];
+        lidx[e]  = ctx->rstart + i;
+      }
+    }
+  }
+  PetscCallMPI(MPI_Allgather(ldist, ne, MPIU_REAL, gdist, ne, MPIU_REAL, ctx->comm));
+  PetscCallMPI(MPI_Allgather(lidx, ne, MPIU_INT, gidx, ne, MPIU_INT, ctx->comm));
+  for (PetscInt e = 0; e < n_empty; ++e) {
+    PetscInt b = -1;
+    for (PetscInt a = 0; a < n_all; ++a) {
+      if (gidx[a] < 0) continue;
+      if (b < 0 || gdist[a] > gdist[b] || (gdist[a] == gdist[b] && gidx[a] < gidx[b])) b = a;
+    }
+    pick[e] = b >= 0 ? gidx[b] : -1;
+    if (b >= 0) gidx[b] = -1;
+  }
+  /* Quantized coordinates and old label of each picked row, from its owner. */
+  PetscCall(PetscCalloc1(n_empty * (dim + 1), &rows));
+  for (PetscInt e = 0; e < n_empty; ++e) {
+    PetscInt i = pick[e] - ctx->rstart;
+    if (pick[e] < 0 || i < 0 || i >= ctx->n_local) continue;
+    for (PetscInt j = 0; j < dim; ++j) rows[e * (dim + 1) + j] = mc__kmeans_qc(ctx, ctx->U[i * dim + j]);
+    rows[e * (dim + 1) + dim] = labels[i];
+  }
+  PetscCall(PetscMPIIntCast(n_empty * (dim + 1), &cnt));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, rows, cnt, MPI_INT64_T, MPI_SUM, ctx->comm));
+  for (PetscInt e = 0; e < n_empty; ++e) {
+    PetscInt nc = empty[e], oc = (PetscInt)rows[e * (dim + 1) + dim];
+    if (pick[e] < 0) continue;
+    for (PetscInt j = 0; j < dim; ++j) {
+      sums[oc * dim + j] -= rows[e * (dim + 1) + j];
+      sums[nc * dim + j] = rows[e * (dim + 1) + j];
+    }
+    counts[nc] = 1;
+    counts[oc] -= 1;
+  }
+  PetscCall(PetscFree(rows));
+  PetscCall(PetscFree6(empty, lidx, gidx, pick, ldist, gdist));
+  PetscFunctionReturn(0);
+}
+
+/* One restart: seeding, Lloyd, final assignment. Returns the fixed-point inertia. */
+static PetscErrorCode run_restart(const MCKMeansCtx *ctx, const MCKMeansOpts *opts, PetscReal tol_abs, PetscInt restart, PetscInt labels[],
+                                  PetscInt labels_old[], PetscReal dist[], PetscReal centers[], int64_t buf[], int64_t *inertia, PetscInt *n_iter)
+{
+  const PetscInt dim = ctx->dim, k = ctx->k, nbuf = k * dim + k + 1;
+  MCRng          r;
+  PetscMPIInt    cnt;
+  int64_t       *sums = buf, *counts = buf + k * dim;
+  PetscInt       it;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMPIIntCast(nbuf, &cnt));
+  mc_rng_init(&r, opts->seed, MC_STREAM_KMEANS, (uint64_t)restart);
+  PetscCall(mc__kmeans_seed(ctx, &r, centers, dist));
+  for (PetscInt i = 0; i < ctx->n_local; ++i) labels_old[i] = -1;
+  for (it = 0; it < opts->max_iter; ++it) {
+    PetscReal shift = 0;
+    PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_KMEANS_ITER], 0, 0, 0, 0));
+    assign_rows(ctx, centers, labels, dist);
+    PetscCall(PetscArrayzero(buf, nbuf));
+    for (PetscInt i = 0; i < ctx->n_local; ++i) {
+      int64_t *s = sums + labels[i] * dim;
+      for (PetscInt j = 0; j < dim; ++j) s[j] += mc__kmeans_qc(ctx, ctx->U[i * dim + j]);
+      counts[labels[i]]++;
+      if (labels[i] != labels_old[i]) buf[nbuf - 1]++;
+    }
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, buf, cnt, MPI_INT64_T, MPI_SUM, ctx->comm));
+    PetscCall(relocate_empty(ctx, labels, dist, sums, counts));
+    for (PetscInt c = 0; c < k; ++c)
+      for (PetscInt j = 0; j < dim; ++j) {
+        /* An emptied cluster keeps its (zero) sum as centre, as scikit-learn's _average_centers. */
+        PetscReal v = (PetscReal)sums[c * dim + j] / ctx->cscale, t;
+        if (counts[c] > 0) v /= (PetscReal)counts[c];
+        t = v - centers[c * dim + j];
+        shift += t * t;
+        centers[c * dim + j] = v;
+      }
+    PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_KMEANS_ITER], 0, 0, 0, 0));
+    if (buf[nbuf - 1] == 0) break; /* strict convergence: no label changed */
+    if (shift <= tol_abs) break;
+    PetscCall(PetscArraycpy(labels_old, labels, ctx->n_local));
+  }
+  *n_iter = PetscMin(it + 1, opts->max_iter);
+  /* Final assignment with the final centres; the inertia is an exact integer sum. */
+  assign_rows(ctx, centers, labels, dist);
+  *inertia = 0;
+  for (PetscInt i = 0; i < ctx->n_local; ++i) *inertia += mc__kmeans_qd(ctx, dist[i]);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, inertia, 1, MPI_INT64_T, MPI_SUM, ctx->comm));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_kmeans_run(MPI_Comm comm, PetscInt n_local, PetscInt dim, const PetscReal U[], const MCKMeansOpts *opts,
+                             PetscInt labels[], PetscReal centers[], MCKMeansInfo *info)
+{
+  MCKMeansCtx ctx;
+  PetscReal   umax = 0, tol_abs, *cen, *best_cen, *dist, vsum = 0, dscale_save;
+  PetscInt   *lab, *lab_old, nbuf, best = -1, best_iter = 0;
+  int64_t    *buf, best_inertia = 0;
+  PetscMPIInt cnt;
+
+  PetscFunctionBeginUser;
+  ctx.comm    = comm;
+  ctx.n_local = n_local;
+  ctx.dim     = dim;
+  ctx.k       = opts->k;
+  ctx.U       = U;
+  PetscCallMPI(MPI_Comm_rank(comm, &ctx.rank));
+  PetscCallMPI(MPI_Comm_size(comm, &ctx.size));
+  PetscCall(PetscMalloc1(ctx.size + 1, &ctx.rstarts));
+  ctx.rstarts[0] = 0;
+  PetscCallMPI(MPI_Allgather(&n_local, 1, MPIU_INT, ctx.rstarts + 1, 1, MPIU_INT, comm));
+  for (PetscMPIInt p = 0; p < ctx.size; ++p) ctx.rstarts[p + 1] += ctx.rstarts[p];
+  ctx.n_global = ctx.rstarts[ctx.size];
+  ctx.rstart   = ctx.rstarts[ctx.rank];
+  PetscCheck(opts->k >= 1 && opts->k <= ctx.n_global, comm, PETSC_ERR_USER_INPUT,
+             "k-means needs 1 <= k <= %" PetscInt_FMT " points, got k = %" PetscInt_FMT, ctx.n_global, opts->k);
+  PetscCheck(opts->n_init >= 1 && opts->max_iter >= 1 && dim >= 1, comm, PETSC_ERR_USER_INPUT,
+             "k-means needs n_init >= 1, max_iter >= 1 and dim >= 1, got %" PetscInt_FMT ", %" PetscInt_FMT ", %" PetscInt_FMT, opts->n_init,
+             opts->max_iter, dim);
+
+  /* Agreed fixed-point scales from the exact global maximum |U|. */
+  for (PetscInt i = 0; i < n_local * dim; ++i) umax = PetscMax(umax, PetscAbsReal(U[i]));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &umax, 1, MPIU_REAL, MPI_MAX, comm));
+  ctx.cscale = fixed_scale(umax, ctx.n_global);
+  ctx.dscale = fixed_scale(4 * umax * umax * (PetscReal)dim, ctx.n_global);
+
+  nbuf = ctx.k * dim + ctx.k + 1;
+  PetscCall(PetscMalloc4(n_local, &lab, n_local, &lab_old, n_local, &dist, nbuf, &buf));
+  PetscCall(PetscMalloc2(ctx.k * dim, &cen, ctx.k * dim, &best_cen));
+
+  /* scikit-learn's tolerance: tol times the mean over columns of the population variance. Column sums
+     and squared deviations are fixed-point sums, hence exact. */
+  {
+    int64_t   *s;
+    PetscReal *mean;
+    PetscCall(PetscCalloc1(dim, &s));
+    PetscCall(PetscMalloc1(dim, &mean));
+    for (PetscInt i = 0; i < n_local; ++i)
+      for (PetscInt j = 0; j < dim; ++j) s[j] += mc__kmeans_qc(&ctx, U[i * dim + j]);
+    PetscCall(PetscMPIIntCast(dim, &cnt));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, cnt, MPI_INT64_T, MPI_SUM, comm));
+    for (PetscInt j = 0; j < dim; ++j) mean[j] = (PetscReal)s[j] / ctx.cscale / (PetscReal)ctx.n_global;
+    /* (x - mean)^2 <= (2 umax)^2: the distance scale for dim = 1 bounds it. */
+    dscale_save = ctx.dscale;
+    ctx.dscale  = fixed_scale(4 * umax * umax, ctx.n_global);
+    PetscCall(PetscArrayzero(s, dim));
+    for (PetscInt i = 0; i < n_local; ++i)
+      for (PetscInt j = 0; j < dim; ++j) {
+        PetscReal t = U[i * dim + j] - mean[j];
+        s[j] += mc__kmeans_qd(&ctx, t * t);
+      }
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, cnt, MPI_INT64_T, MPI_SUM, comm));
+    for (PetscInt j = 0; j < dim; ++j) vsum += (PetscReal)s[j] / ctx.dscale / (PetscReal)ctx.n_global;
+    ctx.dscale = dscale_save;
+    tol_abs    = opts->tol * vsum / (PetscReal)dim;
+    PetscCall(PetscFree(s));
+    PetscCall(PetscFree(mean));
+  }
+
+  for (PetscInt rs = 0; rs < opts->n_init; ++rs) {
+    int64_t  inertia = 0;
+    PetscInt n_iter  = 0;
+    PetscCall(run_restart(&ctx, opts, tol_abs, rs, lab, lab_old, dist, cen, buf, &inertia, &n_iter));
+    if (best < 0 || inertia < best_inertia) {
+      best         = rs;
+      best_inertia = inertia;
+      best_iter    = n_iter;
+      PetscCall(PetscArraycpy(labels, lab, n_local));
+      PetscCall(PetscArraycpy(best_cen, cen, ctx.k * dim));
+    }
+  }
+  if (centers) PetscCall(PetscArraycpy(centers, best_cen, ctx.k * dim));
+  if (info) {
+    info->inertia      = (PetscReal)best_inertia / ctx.dscale;
+    info->best_restart = best;
+    info->n_iter       = best_iter;
+  }
+  PetscCall(PetscFree4(lab, lab_old, dist, buf));
+  PetscCall(PetscFree2(cen, best_cen));
+  PetscCall(PetscFree(ctx.rstarts));
+  PetscFunctionReturn(0);
+}
