@@ -123,7 +123,7 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
       const float *z;
       double       b1t, b2t, lr_t;
 
-      if (tc->prune && step % tc->prune_every == 0 && step <= T) {
+      if (tc->prune && (step % tc->prune_every == 0 || step == T - 1)) {
         double frac = 1.0 - (double)step / (double)T, sp = tc->prune_final + (tc->prune_initial - tc->prune_final) * frac * frac * frac;
         for (PetscInt i = 0; i < model->n_layers; ++i)
           if (slot[i].n_w) {
