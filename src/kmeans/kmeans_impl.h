@@ -25,6 +25,18 @@ static inline PetscReal mc__kmeans_dist2(PetscInt dim, const PetscReal *x, const
   return d;
 }
 
+/* min(|x - c|^2, cap), leaving the sum early once it reaches cap (the result is then exactly cap). */
+static inline PetscReal mc__kmeans_dist2_capped(PetscInt dim, const PetscReal *x, const PetscReal *c, PetscReal cap)
+{
+  PetscReal d = 0;
+  for (PetscInt j = 0; j < dim; ++j) {
+    PetscReal t = x[j] - c[j];
+    d += t * t;
+    if (d >= cap) return cap;
+  }
+  return d;
+}
+
 static inline int64_t mc__kmeans_qd(const MCKMeansCtx *ctx, PetscReal d)
 {
   return (int64_t)(d * ctx->dscale);

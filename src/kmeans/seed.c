@@ -22,12 +22,12 @@ PetscErrorCode mc__kmeans_seed(const MCKMeansCtx *ctx, MCRng *r, PetscReal cente
   const PetscInt dim = ctx->dim, n = ctx->n_local, k = ctx->k;
   PetscInt       n_trials = 2 + (PetscInt)PetscFloorReal(PetscLogReal((PetscReal)k)), first, *cand;
   int64_t       *pot, *q, mysum, off, tot;
-  PetscReal     *ccoord;
+  PetscReal     *ccoord, *trial;
   PetscMPIInt    nt;
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_KMEANS_SEED], 0, 0, 0, 0));
-  PetscCall(PetscMalloc4(n_trials, &cand, n_trials, &pot, n_trials * dim, &ccoord, n, &q));
+  PetscCall(PetscMalloc5(n_trials, &cand, n_trials, &pot, n_trials * dim, &ccoord, n, &q, n_trials * n, &trial));
   PetscCall(PetscMPIIntCast(n_trials, &nt));
   /* First centre: uniform over the global rows. */
   first = (PetscInt)mc_rng_below(r, (uint64_t)ctx->n_global);
@@ -65,11 +65,16 @@ PetscErrorCode mc__kmeans_seed(const MCKMeansCtx *ctx, MCRng *r, PetscReal cente
     }
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, cand, nt, MPIU_INT, MPI_MAX, ctx->comm));
     PetscCall(mc__kmeans_fetch_rows(ctx, n_trials, cand, ccoord));
-    /* Potential of each candidate: sum over rows of min(D(x)^2, |x - candidate|^2). */
+    /* Potential of each candidate: sum over rows of min(D(x)^2, |x - candidate|^2). The capped distances
+       are kept, so the winner's become the new D(x)^2 without another pass. */
     for (PetscInt t = 0; t < n_trials; ++t) pot[t] = 0;
     for (PetscInt i = 0; i < n; ++i) {
       const PetscReal *x = ctx->U + i * dim;
-      for (PetscInt t = 0; t < n_trials; ++t) pot[t] += mc__kmeans_qd(ctx, PetscMin(closest[i], mc__kmeans_dist2(dim, x, ccoord + t * dim)));
+      for (PetscInt t = 0; t < n_trials; ++t) {
+        PetscReal d = mc__kmeans_dist2_capped(dim, x, ccoord + t * dim, closest[i]);
+        trial[t * n + i] = d;
+        pot[t] += mc__kmeans_qd(ctx, d);
+      }
     }
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, pot, nt, MPI_INT64_T, MPI_SUM, ctx->comm));
     {
@@ -77,10 +82,10 @@ PetscErrorCode mc__kmeans_seed(const MCKMeansCtx *ctx, MCRng *r, PetscReal cente
       for (PetscInt t = 1; t < n_trials; ++t)
         if (pot[t] < pot[best]) best = t;
       PetscCall(PetscArraycpy(centers + c * dim, ccoord + best * dim, dim));
+      PetscCall(PetscArraycpy(closest, trial + best * n, n));
     }
-    for (PetscInt i = 0; i < n; ++i) closest[i] = PetscMin(closest[i], mc__kmeans_dist2(dim, ctx->U + i * dim, centers + c * dim));
   }
-  PetscCall(PetscFree4(cand, pot, ccoord, q));
+  PetscCall(PetscFree5(cand, pot, ccoord, q, trial));
   PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_KMEANS_SEED], 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
