@@ -94,10 +94,18 @@ static PetscErrorCode attr_read_strings(const char *file, const char *what, cons
 
   PetscFunctionBeginUser;
   MCCallHDF5(ftype = H5Aget_type(attr));
-  PetscCheck(H5Tget_class(ftype) == H5T_STRING, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s is not a string", file, name, what);
   MCCallHDF5(space = H5Aget_space(attr));
   MCCallHDF5(npts = H5Sget_simple_extent_npoints(space));
   PetscCall(PetscCalloc1(npts + 1, &s));
+  if (npts == 0) {
+    /* Keras stores an empty list (a layer without weights) as an empty float array. */
+    MCCallHDF5(H5Sclose(space));
+    MCCallHDF5(H5Tclose(ftype));
+    *n   = 0;
+    *out = s;
+    PetscFunctionReturn(0);
+  }
+  PetscCheck(H5Tget_class(ftype) == H5T_STRING, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s is not a string", file, name, what);
   if (H5Tis_variable_str(ftype) > 0) {
     char **vs;
 

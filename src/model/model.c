@@ -91,8 +91,8 @@ static PetscErrorCode check_finite(MPI_Comm comm, const char *src, PetscInt li, 
   PetscFunctionBeginUser;
   if (!v) PetscFunctionReturn(0);
   for (PetscInt i = 0; i < n; ++i)
-    PetscCheck(isfinite(v[i]), comm, PETSC_ERR_USER_INPUT, "%s: layer %" PetscInt_FMT " '%s' (%s): tensor %s has a non-finite value (%g) at flat index %" PetscInt_FMT, src,
-               li, l->name, layer_type_names[l->type], tensor, (double)v[i], i);
+    PetscCheck(isfinite(v[i]), comm, PETSC_ERR_USER_INPUT, "%s: layer %" PetscInt_FMT " '%s' (%s): tensor %s has a %s value at flat index %" PetscInt_FMT, src, li, l->name,
+               layer_type_names[l->type], tensor, isnan(v[i]) ? "NaN" : (v[i] > 0 ? "+Inf" : "-Inf"), i);
   PetscFunctionReturn(0);
 }
 
