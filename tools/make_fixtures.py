@@ -354,9 +354,9 @@ def torch_mlp(out, rng):
               {"type": "dense", "name": "2", "act": "relu", "weight": v["2.weight"].T, "bias": v["2.bias"]},
               {"type": "dense", "name": "4", "weight": v["4.weight"].T, "bias": v["4.bias"]}]
     write_native(os.path.join(out, "torch_mlp.expect.h5"), [28, 28, 1], expect)
-    # Flat input, no bias on the middle layer, dtypes F64 and F16.
+    # Flat input, no bias on the middle layer, dtypes F64 and F16 (columns scaled into the f16 subnormals).
     t2 = [("fc1.weight", "F64", f32(rng, 8, 6)), ("fc1.bias", "F64", f32(rng, 8)),
-          ("fc2.weight", "F16", f32(rng, 5, 8)), ("fc3.weight", "F32", f32(rng, 3, 5)), ("fc3.bias", "F32", f32(rng, 3))]
+          ("fc2.weight", "F16", f32(rng, 5, 8) * np.array([1, 1, 1e-4, 1e-5, 1, 1, 1e-6, 1], dtype=np.float32)), ("fc3.weight", "F32", f32(rng, 3, 5)), ("fc3.bias", "F32", f32(rng, 3))]
     v2 = write_safetensors(os.path.join(out, "torch_mlp_flat.safetensors"), t2)
     with open(os.path.join(out, "torch_mlp_flat.ini"), "w") as f:
         f.write("[model]\nlayout = torch\ninfer = mlp\n")
