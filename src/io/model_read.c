@@ -89,9 +89,10 @@ PetscErrorCode mc_io_model_read(MPI_Comm comm, const MCConfig *cfg, MCModel **ou
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_MODEL_READ], 0, 0, 0, 0));
   if (rank == 0) ierr = read_on_rank0(cfg, &m);
+  /* End the event before a failure can leave it open. */
+  PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_MODEL_READ], 0, 0, 0, 0));
   PetscCall(mc_sys_rank0_status(comm, ierr));
   PetscCall(mc_model_bcast(comm, &m));
-  PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_MODEL_READ], 0, 0, 0, 0));
   *out = m;
   PetscFunctionReturn(0);
 }

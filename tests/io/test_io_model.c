@@ -4,8 +4,8 @@
        Build a small CNN by hand, check shape propagation, write it natively, read it back on every rank,
        compare bitwise.
    test_io_model -model FILE [-sidecar INI] [-expect NATIVE.h5] [-roundtrip OUT.h5]
-       Read FILE (format detected; the sidecar gives [model] layout/input_shape/infer/format and [layer.N]
-       sections for tensor-only files). With -expect, compare every layer and tensor bitwise with the model
+       Read FILE (format detected; the sidecar is a configuration file, loaded with mc_config_load and
+       model.path=FILE, that gives [model] layout/input_shape/infer and [layer.N] sections). With -expect, compare every layer and tensor bitwise with the model
        in NATIVE.h5 (written independently by tools/make_fixtures.py in the canonical layout). With
        -roundtrip, rank 0 writes the model natively and every rank reads it back and compares.
        Every rank checks that its broadcast copy equals rank 0's (checksums).
@@ -15,89 +15,35 @@
 #include <string.h>
 #include "mc/mc.h"
 
-static PetscErrorCode fill_config(const char *model, const char *sidecar, MCConfig **out)
+/* The configuration for reading `model`: the sidecar INI through the real config module (model.path
+   overridden on the "command line"), or defaults filled by hand when there is none. */
+static PetscErrorCode fill_config(MPI_Comm comm, const char *model, const char *sidecar, MCConfig **out)
 {
   MCConfig *cfg;
-  FILE     *fp;
-  char      line[4096], section[64] = "";
 
   PetscFunctionBeginUser;
+  if (sidecar && sidecar[0]) {
+    char        ov[PETSC_MAX_PATH_LEN + 16];
+    const char *ovs[1] = {ov};
+
+    PetscCall(PetscSNPrintf(ov, sizeof(ov), "model.path=%s", model));
+    PetscCall(mc_config_load(comm, sidecar, 1, ovs, out));
+    PetscFunctionReturn(0);
+  }
   PetscCall(PetscNew(&cfg));
   PetscCall(PetscStrncpy(cfg->model_path, model, sizeof(cfg->model_path)));
   PetscCall(PetscStrncpy(cfg->model_format, "auto", sizeof(cfg->model_format)));
   PetscCall(PetscStrncpy(cfg->model_layout, "auto", sizeof(cfg->model_layout)));
   PetscCall(PetscStrncpy(cfg->model_infer, "none", sizeof(cfg->model_infer)));
-  if (sidecar && sidecar[0]) {
-    /* A minimal INI reader for the test sidecars ([model] and [layer.N] only). */
-    fp = fopen(sidecar, "r");
-    PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open sidecar %s", sidecar);
-    while (fgets(line, sizeof(line), fp)) {
-      char *p = line, *eq, *k, *v, *e;
-
-      while (*p == ' ' || *p == '\t') ++p;
-      if ((e = strpbrk(p, ";#\r\n"))) *e = '\0';
-      if (!*p) continue;
-      if (*p == '[') {
-        e = strchr(p, ']');
-        PetscCheck(e, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: bad section line", sidecar);
-        *e = '\0';
-        PetscCall(PetscStrncpy(section, p + 1, sizeof(section)));
-        if (!strncmp(section, "layer.", 6)) {
-          PetscInt     idx = atoi(section + 6);
-          MCLayerSpec *s;
-
-          if (idx + 1 > cfg->n_layer_specs) {
-            PetscCall(PetscCalloc1(idx + 1, &s));
-            if (cfg->n_layer_specs) PetscCall(PetscArraycpy(s, cfg->layer_specs, cfg->n_layer_specs));
-            for (PetscInt j = cfg->n_layer_specs; j <= idx; ++j) {
-              PetscCall(PetscStrncpy(s[j].activation, "linear", sizeof(s[j].activation)));
-              PetscCall(PetscStrncpy(s[j].padding, "valid", sizeof(s[j].padding)));
-              PetscCall(PetscStrncpy(s[j].pool, "2,2", sizeof(s[j].pool)));
-              s[j].alpha = 0.01;
-            }
-            PetscCall(PetscFree(cfg->layer_specs));
-            cfg->layer_specs   = s;
-            cfg->n_layer_specs = idx + 1;
-          }
-        }
-        continue;
-      }
-      eq = strchr(p, '=');
-      PetscCheck(eq, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: bad line %s", sidecar, p);
-      *eq = '\0';
-      k   = p;
-      v   = eq + 1;
-      for (e = eq - 1; e >= k && (*e == ' ' || *e == '\t'); --e) *e = '\0';
-      while (*v == ' ' || *v == '\t') ++v;
-      for (e = v + strlen(v) - 1; e >= v && (*e == ' ' || *e == '\t'); --e) *e = '\0';
-      if (!strcmp(section, "model")) {
-        if (!strcmp(k, "layout")) PetscCall(PetscStrncpy(cfg->model_layout, v, sizeof(cfg->model_layout)));
-        else if (!strcmp(k, "input_shape")) PetscCall(PetscStrncpy(cfg->model_input_shape, v, sizeof(cfg->model_input_shape)));
-        else if (!strcmp(k, "infer")) PetscCall(PetscStrncpy(cfg->model_infer, v, sizeof(cfg->model_infer)));
-        else if (!strcmp(k, "format")) PetscCall(PetscStrncpy(cfg->model_format, v, sizeof(cfg->model_format)));
-      } else if (!strncmp(section, "layer.", 6)) {
-        MCLayerSpec *s = &cfg->layer_specs[atoi(section + 6)];
-
-        if (!strcmp(k, "type")) PetscCall(PetscStrncpy(s->type, v, sizeof(s->type)));
-        else if (!strcmp(k, "weight")) PetscCall(PetscStrncpy(s->weight, v, sizeof(s->weight)));
-        else if (!strcmp(k, "bias")) PetscCall(PetscStrncpy(s->bias, v, sizeof(s->bias)));
-        else if (!strcmp(k, "activation")) PetscCall(PetscStrncpy(s->activation, v, sizeof(s->activation)));
-        else if (!strcmp(k, "stride")) PetscCall(PetscStrncpy(s->stride, v, sizeof(s->stride)));
-        else if (!strcmp(k, "padding")) PetscCall(PetscStrncpy(s->padding, v, sizeof(s->padding)));
-        else if (!strcmp(k, "pool")) PetscCall(PetscStrncpy(s->pool, v, sizeof(s->pool)));
-        else if (!strcmp(k, "gamma")) PetscCall(PetscStrncpy(s->gamma, v, sizeof(s->gamma)));
-        else if (!strcmp(k, "beta")) PetscCall(PetscStrncpy(s->beta, v, sizeof(s->beta)));
-        else if (!strcmp(k, "mean")) PetscCall(PetscStrncpy(s->mean, v, sizeof(s->mean)));
-        else if (!strcmp(k, "var")) PetscCall(PetscStrncpy(s->var, v, sizeof(s->var)));
-        else if (!strcmp(k, "eps")) s->eps = atof(v);
-        else if (!strcmp(k, "rate")) s->rate = atof(v);
-        else if (!strcmp(k, "alpha")) s->alpha = atof(v);
-        else SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: unknown layer key %s", sidecar, k);
-      }
-    }
-    fclose(fp);
-  }
   *out = cfg;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode free_config(MCConfig **cfg, PetscBool loaded)
+{
+  PetscFunctionBeginUser;
+  if (loaded) PetscCall(mc_config_destroy(cfg));
+  else PetscCall(PetscFree(*cfg));
   PetscFunctionReturn(0);
 }
 
@@ -178,10 +124,10 @@ static PetscErrorCode read_native(MPI_Comm comm, const char *path, MCModel **m)
   MCConfig *cfg;
 
   PetscFunctionBeginUser;
-  PetscCall(fill_config(path, NULL, &cfg));
+  PetscCall(fill_config(comm, path, NULL, &cfg));
   PetscCall(PetscStrncpy(cfg->model_format, "native", sizeof(cfg->model_format)));
   PetscCall(mc_io_model_read(comm, cfg, m));
-  PetscCall(PetscFree(cfg));
+  PetscCall(free_config(&cfg, PETSC_FALSE));
   PetscFunctionReturn(0);
 }
 
@@ -300,7 +246,7 @@ static PetscErrorCode run(MPI_Comm comm)
   PetscCall(PetscOptionsGetString(NULL, NULL, "-roundtrip", rt, sizeof(rt), NULL));
   if (self) PetscCall(selftest(comm, dir));
   if (!model[0]) PetscFunctionReturn(0);
-  PetscCall(fill_config(model, sidecar, &cfg));
+  PetscCall(fill_config(comm, model, sidecar, &cfg));
   PetscCall(mc_io_model_read(comm, cfg, &m));
   PetscCall(check_bcast(comm, m));
   if (print) PetscCall(mc_model_print(comm, m));
@@ -311,8 +257,7 @@ static PetscErrorCode run(MPI_Comm comm)
   }
   if (rt[0]) PetscCall(roundtrip(comm, m, rt));
   PetscCall(mc_model_destroy(&m));
-  PetscCall(PetscFree(cfg->layer_specs));
-  PetscCall(PetscFree(cfg));
+  PetscCall(free_config(&cfg, sidecar[0] ? PETSC_TRUE : PETSC_FALSE));
   PetscCall(PetscPrintf(comm, "ok %s\n", model));
   PetscFunctionReturn(0);
 }
