@@ -1,6 +1,6 @@
 /* bench/nn/bench_nn.c: throughput of the nn engine (built from tests/nn/CMakeLists.txt as bench_nn).
    Prints key=value lines: SGEMM peak, MLP and small-CNN inference over Fashion-MNIST test images, one MLP
-   training epoch. Usage: bench_nn [-data DIR] [-cnn_images N] [-reps R] [-batch B] */
+   training epoch. Usage: bench_nn [-data DIR] [-cnn_images N] [-reps R] [-batch B] [-train 0] */
 #include <cblas.h>
 #include "mc/forward.h"
 #include "mc/train.h"
@@ -67,6 +67,7 @@ int main(int argc, char **argv)
 {
   char           data[PETSC_MAX_PATH_LEN] = "/usr/share/datasets/fashion-mnist";
   PetscInt       cnn_images = 1000, reps = 3, batch = 1000;
+  PetscBool      train = PETSC_TRUE;
   MCDataset     *tr, *te;
   MCTrainConfig  tc;
   MCTrainResult  res;
@@ -78,6 +79,7 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-cnn_images", &cnn_images, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-reps", &reps, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-batch", &batch, NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-train", &train, NULL));
   PetscCall(mc_io_dataset_read(PETSC_COMM_SELF, data, "train", &tr));
   PetscCall(mc_io_dataset_read(PETSC_COMM_SELF, data, "test", &te));
   PetscCall(sgemm_peak(&peak));
@@ -86,7 +88,7 @@ int main(int argc, char **argv)
   PetscCall(infer("mlp", &tc, te, te->n, batch, reps));
   PetscCall(mc_train_config_parse(PETSC_COMM_SELF, "bench", "[train]\narch = cnn\nwidths = 64,64,64,128\n", 0, NULL, &tc));
   PetscCall(infer("cnn", &tc, te, cnn_images, PetscMin(batch, 250), 1));
-  {
+  if (train) {
     MCModel *m;
     PetscCall(mc_train_config_parse(PETSC_COMM_SELF, "bench", "[train]\narch = mlp\nwidths = 256,256,256,256\nepochs = 1\nbatch = 128\n", 0, NULL, &tc));
     PetscCall(mc_train_model_create(&tc, tr->shape, 10, &m));

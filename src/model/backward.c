@@ -48,7 +48,7 @@ PetscErrorCode mc_grads_destroy(MCGrads **gp)
 }
 
 /* d <- d * act'(z) in place, given pre-activation z and output y = act(z); softmax over rows of width c. */
-static void act_backward(MCActivation act, float alpha, PetscInt n, PetscInt c, const float *z, const float *y, float *d)
+MC_NN_VECTORIZE static void act_backward(MCActivation act, float alpha, PetscInt n, PetscInt c, const float *z, const float *y, float *d)
 {
   const float selu_a = 1.6732632423543772848f, selu_s = 1.0507009873554804934f;
 

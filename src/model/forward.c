@@ -224,7 +224,7 @@ PetscErrorCode mc_forward_destroy(MCForward **fp)
 }
 
 /* Element-wise activation z -> y (may alias); softmax over the last axis of width c. */
-static void act_forward(MCActivation act, float alpha, PetscInt n, PetscInt c, const float *z, float *y)
+MC_NN_VECTORIZE static void act_forward(MCActivation act, float alpha, PetscInt n, PetscInt c, const float *z, float *y)
 {
   const float selu_a = 1.6732632423543772848f, selu_s = 1.0507009873554804934f;
 
@@ -276,7 +276,7 @@ static void act_forward(MCActivation act, float alpha, PetscInt n, PetscInt c, c
 }
 
 /* Zero the masked channels (index modulo c) of n rows of width w. */
-static void apply_mask(PetscInt n, PetscInt w, PetscInt c, PetscInt n_mask, const PetscInt *mask, float *v)
+MC_NN_VECTORIZE static void apply_mask(PetscInt n, PetscInt w, PetscInt c, PetscInt n_mask, const PetscInt *mask, float *v)
 {
   for (PetscInt r = 0; r < n; ++r)
     for (PetscInt p = 0; p < w; p += c)
