@@ -10,6 +10,7 @@ typedef struct {
   PetscInt         n_local, n_global, rstart, dim, k;
   PetscInt        *rstarts;  /* size + 1 global row offsets of the ranks */
   const PetscReal *U;        /* n_local x dim, borrowed */
+  int64_t         *Uq;       /* n_local x dim fixed-point copies of U (cscale), owned by mc_kmeans_run */
   PetscReal        cscale;   /* 2^s: coordinate x becomes the integer nearbyint(x * cscale) */
   PetscReal        dscale;   /* 2^s: squared distance d becomes the integer trunc(d * dscale) */
 } MCKMeansCtx;

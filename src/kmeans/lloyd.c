@@ -14,30 +14,37 @@ static PetscReal fixed_scale(PetscReal bound, PetscInt n)
   return ldexp(1.0, 62 - e - l);
 }
 
-/* Assign each local row to its nearest centre (first on ties) and return the squared distance. The partial
-   sum may stop early: once it reaches the best so far this centre cannot win, with or without the rest. */
-static void assign_rows(const MCKMeansCtx *ctx, const PetscReal centers[], PetscInt labels[], PetscReal dist[])
+/* Assign each local row to its nearest centre (first on ties) and return the squared distance. The centres
+   are transposed (ct[j * k + c]) so the inner loop runs over centres and vectorizes, while each centre's
+   distance is still summed over j = 0..dim-1 in order: the same value on any rank. */
+static void assign_rows(const MCKMeansCtx *ctx, const PetscReal centers[], PetscReal *restrict ct, PetscReal *restrict dw, PetscInt labels[], PetscReal dist[])
 {
   const PetscInt dim = ctx->dim, k = ctx->k;
 
+  for (PetscInt c = 0; c < k; ++c)
+    for (PetscInt j = 0; j < dim; ++j) ct[j * k + c] = centers[c * dim + j];
   for (PetscInt i = 0; i < ctx->n_local; ++i) {
-    const PetscReal *x    = ctx->U + i * dim;
-    PetscReal        best = PETSC_MAX_REAL;
-    PetscInt         bc   = 0;
+    const PetscReal *x = ctx->U + i * dim;
+    PetscReal        best;
+    PetscInt         bc = 0;
     for (PetscInt c = 0; c < k; ++c) {
-      const PetscReal *cc = centers + c * dim;
-      PetscReal        d  = 0;
-      PetscInt         j;
-      for (j = 0; j < dim; ++j) {
-        PetscReal t = x[j] - cc[j];
-        d += t * t;
-        if (d >= best) break;
-      }
-      if (j == dim && d < best) {
-        best = d;
-        bc   = c;
+      PetscReal t = x[0] - ct[c];
+      dw[c]       = t * t;
+    }
+    for (PetscInt j = 1; j < dim; ++j) {
+      const PetscReal           xj  = x[j];
+      const PetscReal *restrict ctj = ct + j * k;
+      for (PetscInt c = 0; c < k; ++c) {
+        PetscReal t = xj - ctj[c];
+        dw[c] += t * t;
       }
     }
+    best = dw[0];
+    for (PetscInt c = 1; c < k; ++c)
+      if (dw[c] < best) {
+        best = dw[c];
+        bc   = c;
+      }
     labels[i] = bc;
     dist[i]   = best;
   }
@@ -93,7 +100,7 @@ static PetscErrorCode relocate_empty(const MCKMeansCtx *ctx, const PetscInt labe
   for (PetscInt e = 0; e < n_empty; ++e) {
     PetscInt i = pick[e] - ctx->rstart;
     if (pick[e] < 0 || i < 0 || i >= ctx->n_local) continue;
-    for (PetscInt j = 0; j < dim; ++j) rows[e * (dim + 1) + j] = mc__kmeans_qc(ctx, ctx->U[i * dim + j]);
+    for (PetscInt j = 0; j < dim; ++j) rows[e * (dim + 1) + j] = ctx->Uq[i * dim + j];
     rows[e * (dim + 1) + dim] = labels[i];
   }
   PetscCall(PetscMPIIntCast(n_empty * (dim + 1), &cnt));
@@ -122,8 +129,10 @@ static PetscErrorCode run_restart(const MCKMeansCtx *ctx, const MCKMeansOpts *op
   PetscMPIInt    cnt;
   int64_t       *sums = buf, *counts = buf + k * dim;
   PetscInt       it;
+  PetscReal     *ct, *dw;
 
   PetscFunctionBeginUser;
+  PetscCall(PetscMalloc2(k * dim, &ct, k, &dw));
   PetscCall(PetscMPIIntCast(nbuf, &cnt));
   mc_rng_init(&r, opts->seed, MC_STREAM_KMEANS, (uint64_t)restart);
   PetscCall(mc__kmeans_seed(ctx, &r, centers, dist));
@@ -131,11 +140,11 @@ static PetscErrorCode run_restart(const MCKMeansCtx *ctx, const MCKMeansOpts *op
   for (it = 0; it < opts->max_iter; ++it) {
     PetscReal shift = 0;
     PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_KMEANS_ITER], 0, 0, 0, 0));
-    assign_rows(ctx, centers, labels, dist);
+    assign_rows(ctx, centers, ct, dw, labels, dist);
     PetscCall(PetscArrayzero(buf, nbuf));
     for (PetscInt i = 0; i < ctx->n_local; ++i) {
       int64_t *s = sums + labels[i] * dim;
-      for (PetscInt j = 0; j < dim; ++j) s[j] += mc__kmeans_qc(ctx, ctx->U[i * dim + j]);
+      for (PetscInt j = 0; j < dim; ++j) s[j] += ctx->Uq[i * dim + j];
       counts[labels[i]]++;
       if (labels[i] != labels_old[i]) buf[nbuf - 1]++;
     }
@@ -157,10 +166,11 @@ static PetscErrorCode run_restart(const MCKMeansCtx *ctx, const MCKMeansOpts *op
   }
   *n_iter = PetscMin(it + 1, opts->max_iter);
   /* Final assignment with the final centres; the inertia is an exact integer sum. */
-  assign_rows(ctx, centers, labels, dist);
+  assign_rows(ctx, centers, ct, dw, labels, dist);
   *inertia = 0;
   for (PetscInt i = 0; i < ctx->n_local; ++i) *inertia += mc__kmeans_qd(ctx, dist[i]);
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, inertia, 1, MPI_INT64_T, MPI_SUM, ctx->comm));
+  PetscCall(PetscFree2(ct, dw));
   PetscFunctionReturn(0);
 }
 
@@ -179,6 +189,7 @@ PetscErrorCode mc_kmeans_run(MPI_Comm comm, PetscInt n_local, PetscInt dim, cons
   ctx.dim     = dim;
   ctx.k       = opts->k;
   ctx.U       = U;
+  ctx.Uq      = NULL;
   PetscCallMPI(MPI_Comm_rank(comm, &ctx.rank));
   PetscCallMPI(MPI_Comm_size(comm, &ctx.size));
   PetscCall(PetscMalloc1(ctx.size + 1, &ctx.rstarts));
@@ -232,6 +243,14 @@ PetscErrorCode mc_kmeans_run(MPI_Comm comm, PetscInt n_local, PetscInt dim, cons
     PetscCall(PetscFree(mean));
   }
 
+  /* Quantized coordinates, once: the centroid sums add these integers. */
+  {
+    int64_t *uq;
+    PetscCall(PetscMalloc1(n_local * dim, &uq));
+    for (PetscInt i = 0; i < n_local * dim; ++i) uq[i] = mc__kmeans_qc(&ctx, U[i]);
+    ctx.Uq = uq;
+  }
+
   for (PetscInt rs = 0; rs < opts->n_init; ++rs) {
     int64_t  inertia = 0;
     PetscInt n_iter  = 0;
@@ -253,5 +272,6 @@ PetscErrorCode mc_kmeans_run(MPI_Comm comm, PetscInt n_local, PetscInt dim, cons
   PetscCall(PetscFree4(lab, lab_old, dist, buf));
   PetscCall(PetscFree2(cen, best_cen));
   PetscCall(PetscFree(ctx.rstarts));
+  PetscCall(PetscFree(ctx.Uq));
   PetscFunctionReturn(0);
 }

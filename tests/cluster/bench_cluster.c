@@ -5,6 +5,7 @@
    Weights depend only on the unordered pair, so each rank builds its rows alone. Run with -log_view. */
 #include <petsctime.h>
 #include "mc/cluster.h"
+#include "mc/graph.h"
 #include "mc/stats.h"
 
 static PetscReal pair_weight(PetscInt a, PetscInt b, PetscBool same)
@@ -40,6 +41,35 @@ int main(int argc, char **argv)
     for (int t = 0; t < 5; ++t) off[12 + t] = (cross[t] * k + 1 + t) % N;
   }
   PetscCall(PetscTime(&t0));
+  {
+    /* -mlp: a dense layered graph (784-2000x4-10, |N(0,1)| weights, 13.6M edges), as an MLP weight graph. */
+    PetscBool mlp = PETSC_FALSE;
+    PetscCall(PetscOptionsGetBool(NULL, NULL, "-mlp", &mlp, NULL));
+    if (mlp) {
+      const PetscInt sizes[6] = {784, 2000, 2000, 2000, 2000, 10};
+      PetscReal    **blocks;
+      MCGraph       *g;
+      MCRng          r;
+      PetscCall(PetscMalloc1(5, &blocks));
+      for (PetscInt b = 0; b < 5; ++b) {
+        mc_rng_init(&r, 1, MC_STREAM_SYNTH, (uint64_t)b);
+        PetscCall(PetscMalloc1(sizes[b] * sizes[b + 1], &blocks[b]));
+        for (PetscInt e = 0; e < sizes[b] * sizes[b + 1]; ++e) blocks[b][e] = PetscAbsReal(mc_rng_uniform(&r) - 0.5);
+      }
+      PetscCall(mc_graph_from_blocks(PETSC_COMM_WORLD, 6, sizes, NULL, blocks, &g));
+      PetscCall(PetscTime(&t1));
+      o.k = k; o.n_init = n_init; o.max_iter = 300; o.tol = 1e-4; o.eig_tol = 1e-8; o.seed = 42;
+      PetscCall(mc_cluster_graph(g->adj, &o, &c));
+      PetscCall(PetscTime(&t2));
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "MLP graph N %" PetscInt_FMT " build %.2f s cluster %.2f s ncut %.6f restart %" PetscInt_FMT " residual %.2e\n", g->n_nodes, t1 - t0,
+                            t2 - t1, (double)c->ncut, c->best_restart, (double)c->max_residual));
+      PetscCall(mc_cluster_destroy(&c));
+      PetscCall(mc_graph_destroy(&g));
+      PetscCall(PetscPopErrorHandler());
+      PetscCall(PetscFinalize());
+      return 0;
+    }
+  }
   {
     PetscInt nloc = PETSC_DECIDE, *dnnz, *onnz;
     PetscCall(PetscSplitOwnership(PETSC_COMM_WORLD, &nloc, &N));

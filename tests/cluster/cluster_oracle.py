@@ -2,7 +2,7 @@
 """Spectral clustering against SciPy and scikit-learn.
 
 Builds random layered graphs (|W| blocks of an MLP-like network with module structure of varying strength,
-a few dead units), runs test_oracle at 1, 2 and 4 ranks and checks:
+a few dead units), runs test_oracle at 1, 2, 3 and 4 ranks and checks:
 - the eigenvalues equal the k smallest of I - D^-1/2 A D^-1/2 over the kept nodes (scipy.linalg.eigh) to 1e-8;
 - removed nodes are exactly the degree-0 nodes, labelled -1;
 - the reported n-cut equals a NumPy n-cut of the labels;
@@ -96,7 +96,7 @@ def main():
         sk_labels[kept] = sk.labels_
         sk_ncut = ncut(A, sk_labels)
         results = {}
-        for np_ in (1, 2, 4):
+        for np_ in (1, 2, 3, 4):
             out = f"oracle_result{ci}_np{np_}.bin"
             cmd = [MPIEXEC, "-n", str(np_)] + FLAGS + [EXE, "-in", gpath, "-out", out, "-k", str(k), "-n_init", "25"]
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
