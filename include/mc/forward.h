@@ -111,6 +111,13 @@ typedef struct {
 PetscErrorCode mc_grads_create(const MCModel *model, MCGrads **out);
 PetscErrorCode mc_grads_destroy(MCGrads **g);
 
+/* mc_backward_set_relu_redirect - Lucid's redirected ReLU gradient for feature visualization (METHOD.md
+   section 8): when on, a ReLU (fused or an Activation layer) whose ordinary gradient is zero for a whole example
+   passes the incoming gradient g instead, except where its input is negative and g > 0 (a descent step on the
+   minimised objective would push the input lower). dtop must then be the gradient of the objective being
+   minimised (e.g. -J). Off by default. Not collective. */
+PetscErrorCode mc_backward_set_relu_redirect(MCForward *f, PetscBool on);
+
 /* mc_backward_run - Back-propagate dtop (n x width of layer `top` of the last run, w.r.t. its output or
    pre-activation as `at` says) down to the input. If g is not NULL, overwrites the gradients of every
    layer at or below `top` with the sums over the batch (layers above top are left alone); if dx is not NULL,

@@ -97,6 +97,31 @@ MC_NN_VECTORIZE static void act_backward(MCActivation act, float alpha, PetscInt
   }
 }
 
+/* Redirected ReLU gradient, per example of `per` values: the ordinary gradient if any of it is non-zero,
+   else the incoming gradient with the entries that would push a negative input lower zeroed. */
+MC_NN_VECTORIZE static void relu_backward_redirect(PetscInt n, PetscInt per, const float *z, float *d)
+{
+  for (PetscInt r = 0; r < n; ++r) {
+    const float *zr  = z + r * per;
+    float       *dr  = d + r * per;
+    PetscBool    any = PETSC_FALSE;
+    for (PetscInt j = 0; j < per; ++j)
+      if (zr[j] >= 0.0f && dr[j] != 0.0f) any = PETSC_TRUE;
+    /* As Lucid: the ordinary gradient here passes at an input of exactly 0. */
+    if (any)
+      for (PetscInt j = 0; j < per; ++j) dr[j] = zr[j] < 0.0f ? 0.0f : dr[j];
+    else
+      for (PetscInt j = 0; j < per; ++j) dr[j] = (zr[j] < 0.0f && dr[j] > 0.0f) ? 0.0f : dr[j];
+  }
+}
+
+PetscErrorCode mc_backward_set_relu_redirect(MCForward *f, PetscBool on)
+{
+  PetscFunctionBeginUser;
+  f->relu_redirect = on;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode mc_backward_run(MCForward *f, PetscInt top, MCGradAt at, const float dtop[], MCGrads *g, float dx[])
 {
   const PetscInt n = f->n;
@@ -135,7 +160,8 @@ PetscErrorCode mc_backward_run(MCForward *f, PetscInt top, MCGradAt at, const fl
     case MC_LAYER_DENSE:
     case MC_LAYER_CONV2D: {
       PetscInt co = L->n_out, rows_all = n * no / co;
-      if (!first) act_backward(L->act, L->alpha, n * no, co, f->pre[i] ? f->pre[i] : f->out[i], f->out[i], cur);
+      if (!first && L->act == MC_ACT_RELU && f->relu_redirect) relu_backward_redirect(n, no, f->pre[i], cur);
+      else if (!first) act_backward(L->act, L->alpha, n * no, co, f->pre[i] ? f->pre[i] : f->out[i], f->out[i], cur);
       if (g && g->dbias[i]) {
         PetscCall(PetscArrayzero(g->dbias[i], co));
         for (PetscInt r = 0; r < rows_all; ++r)
@@ -214,7 +240,8 @@ PetscErrorCode mc_backward_run(MCForward *f, PetscInt top, MCGradAt at, const fl
       break;
     case MC_LAYER_ACTIVATION:
     case MC_LAYER_SOFTMAX:
-      act_backward(L->type == MC_LAYER_SOFTMAX ? MC_ACT_SOFTMAX : L->act, L->alpha, n * ni, C, in, f->out[i], cur);
+      if (L->type == MC_LAYER_ACTIVATION && L->act == MC_ACT_RELU && f->relu_redirect) relu_backward_redirect(n, ni, in, cur);
+      else act_backward(L->type == MC_LAYER_SOFTMAX ? MC_ACT_SOFTMAX : L->act, L->alpha, n * ni, C, in, f->out[i], cur);
       swap = PETSC_FALSE; /* updated in place */
       break;
     case MC_LAYER_DROPOUT:

@@ -49,6 +49,7 @@ struct MCForward_s {
   PetscInt n_col;            /* floats in col (and dcol once allocated) */
   PetscInt max_size;         /* largest in_size / out_size of any layer */
   float   *ga, *gb;          /* backward gradient buffers, max_batch * max_size each (lazy) */
+  PetscBool relu_redirect;   /* Lucid's redirected ReLU gradient (feature visualization) */
 };
 
 /* Shared kernels (forward.c). */

@@ -158,6 +158,39 @@ int main(int argc, char **argv)
     PetscCall(mc_forward_destroy(&t.f));
     PetscCall(mc_model_destroy(&t.m));
   }
+  /* Redirected ReLU (feature visualization): example 0 has every hidden unit dead (bias -5), so its gradient is
+     the incoming one with the entries that push a negative input lower (g > 0) zeroed; example 1 has live units
+     and gets the ordinary gradient. Expected values computed here by hand. */
+  {
+    const float w[] = {1, -1, 0.5f, 2, 0, 1, -1, 1, /* W1 4x2 */ -5, -5, /* b1 */ 1, -2, /* W2 2x1 */ 0};
+    MCModel    *m;
+    MCForward  *f;
+    float       x[8] = {0.1f, 0.2f, 0.3f, 0.4f, 4, 4, 4, 4}, dtop[2] = {1, 1}, dx[8], g[2], z[2], e[8];
+    PetscCall(nn_test_build("input 1 1 4;dense 2 relu;dense 1 linear", w, 13, 0, &m));
+    PetscCall(mc_forward_create(m, 2, &f));
+    PetscCall(mc_forward_run(f, 2, x, 0));
+    PetscCall(mc_backward_set_relu_redirect(f, PETSC_TRUE));
+    PetscCall(mc_backward_run(f, 1, MC_GRAD_OUTPUT, dtop, NULL, dx));
+    for (int r = 0; r < 2; ++r) {
+      PetscBool any = PETSC_FALSE;
+      for (int k = 0; k < 2; ++k) {
+        z[k] = w[8 + k];
+        for (int j = 0; j < 4; ++j) z[k] += x[4 * r + j] * w[2 * j + k];
+        g[k] = dtop[r] * w[10 + k];
+        if (z[k] >= 0 && g[k] != 0) any = PETSC_TRUE;
+      }
+      PetscCheck(r == 1 || !any, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Redirect test: example 0 should be dead.");
+      for (int k = 0; k < 2; ++k) g[k] = any ? (z[k] < 0 ? 0 : g[k]) : ((z[k] < 0 && g[k] > 0) ? 0 : g[k]);
+      for (int j = 0; j < 4; ++j) {
+        e[4 * r + j] = w[2 * j] * g[0] + w[2 * j + 1] * g[1];
+        PetscCheck(fabsf(e[4 * r + j] - dx[4 * r + j]) < 1e-6f, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Redirected ReLU gradient of example %d input %d: %g, expected %g.", r, j, (double)dx[4 * r + j], (double)e[4 * r + j]);
+      }
+    }
+    PetscCheck(dx[0] != 0.0f || dx[1] != 0.0f || dx[2] != 0.0f || dx[3] != 0.0f, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Redirect passed no gradient through the dead example.");
+    checks++;
+    PetscCall(mc_forward_destroy(&f));
+    PetscCall(mc_model_destroy(&m));
+  }
   PetscCheck(fails == 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%" PetscInt_FMT " of %" PetscInt_FMT " gradient checks failed.", fails, checks);
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "all %" PetscInt_FMT " gradient checks passed\n", checks));
   PetscCall(PetscFinalize());
