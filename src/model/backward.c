@@ -245,7 +245,9 @@ PetscErrorCode mc_backward_run(MCForward *f, PetscInt top, MCGradAt at, const fl
       swap = PETSC_FALSE; /* updated in place */
       break;
     case MC_LAYER_DROPOUT:
-      for (PetscInt j = 0; j < n * ni; ++j) nxt[j] = cur[j] * f->drop[i][j];
+      if (f->dropped && L->rate > 0.0f)
+        for (PetscInt j = 0; j < n * ni; ++j) nxt[j] = cur[j] * f->drop[i][j];
+      else swap = PETSC_FALSE; /* identity at inference */
       break;
     default:
       break;

@@ -167,9 +167,7 @@ PetscErrorCode mc_forward_create(const MCModel *model, PetscInt max_batch, MCFor
     f->in_size[i]  = shape_size(cur);
     f->out_size[i] = shape_size(o);
     f->max_size    = PetscMax(f->max_size, f->out_size[i]);
-    if (L->type == MC_LAYER_FLATTEN) {
-      f->out[i] = i == 0 ? NULL : f->out[i - 1]; /* layer 0: set to x at run time */
-    } else {
+    if (L->type != MC_LAYER_FLATTEN) { /* a Flatten aliases its input, set at run time */
       PetscCall(PetscMalloc1(max_batch * f->out_size[i], &f->out[i]));
       f->own_out[i] = PETSC_TRUE;
     }
@@ -177,7 +175,6 @@ PetscErrorCode mc_forward_create(const MCModel *model, PetscInt max_batch, MCFor
     if (L->type == MC_LAYER_DROPOUT) PetscCall(PetscMalloc1(max_batch * f->out_size[i], &f->drop[i]));
     for (int d = 0; d < 3; ++d) cur[d] = o[d];
   }
-  /* A Flatten aliasing an earlier Flatten-of-input chain is resolved at run time; others are fixed now. */
   f->n_col = col_need;
   if (col_need) PetscCall(PetscMalloc1(col_need, &f->col));
   PetscCall(PetscMalloc1(max_batch * f->max_size, &f->masked));
@@ -350,8 +347,7 @@ static PetscErrorCode run_layer(MCForward *f, PetscInt i, PetscInt n)
     }
   } break;
   case MC_LAYER_FLATTEN:
-    if (i == 0) f->out[0] = (float *)in; /* aliases the (possibly masked) input */
-    else if (in != f->out[i - 1]) memcpy(out, in, (size_t)(n * no) * sizeof(float));
+    f->out[i] = (float *)in; /* channels-last memory is already flat: alias the input */
     break;
   case MC_LAYER_BATCHNORM:
     /* Folded per run (C values), so parameters changed between runs (training, tests) take effect. */
@@ -377,10 +373,7 @@ static PetscErrorCode run_layer(MCForward *f, PetscInt i, PetscInt n)
         f->drop[i][j] = m;
         out[j]        = in[j] * m;
       }
-    } else {
-      for (PetscInt j = 0; j < n * ni; ++j) f->drop[i][j] = 1.0f;
-      memcpy(out, in, (size_t)(n * ni) * sizeof(float));
-    }
+    } else memcpy(out, in, (size_t)(n * ni) * sizeof(float));
     break;
   default:
     break;
@@ -405,6 +398,7 @@ PetscErrorCode mc_forward_run(MCForward *f, PetscInt n, const float x[], PetscIn
   if (from < f->n_layers) PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_FORWARD], 0, 0, 0, 0));
   f->n = n;
   if (from == 0) f->have_run = PETSC_TRUE;
+  f->dropped = f->train;
   f->dirty = f->n_layers;
   PetscFunctionReturn(0);
 }

@@ -43,6 +43,7 @@ struct MCForward_s {
   PetscBool  train;
   MCRng     *rng;
   float    **drop;           /* per Dropout layer: 0 or 1/(1-rate) per element, max_batch * size */
+  PetscBool  dropped;        /* the last run was in training mode (drop[] holds its masks) */
 
   /* im2col scratch (forward and backward), and the backward ping-pong buffers. */
   float   *col, *dcol;
