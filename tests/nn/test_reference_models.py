@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""The committed reference networks (inputs/*.h5, written by modclust-train) through the project's native reader
+and the engine on the 10,000 Fashion-MNIST test images: test accuracy at least the stated figure, the pruned
+net at 90% kernel sparsity, and logits equal to PyTorch's on the same weights (read with h5py) within 1e-4.
+Usage: test_reference_models.py NN_MODEL_FORWARD SRC_DIR"""
+import gzip, os, subprocess, sys, tempfile
+import h5py
+import numpy as np
+import torch
+
+DATA = "/usr/share/datasets/fashion-mnist"
+CASES = [("fashion_mlp.h5", "plain", 0.88, None), ("fashion_mlp_pruned.h5", "plain", 0.88, 0.89), ("halves_mlp.h5", "halves", None, None)]
+
+
+def idx(path):
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    nd = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * nd).reshape(dims)
+
+
+def torch_logits(path, x):
+    f = h5py.File(path, "r")
+    v = torch.tensor(x.reshape(x.shape[0], -1))
+    kernels = []
+    for k in sorted(f["layers"]):
+        g = f["layers"][k]
+        t = g.attrs["type"]
+        t = t.decode() if isinstance(t, bytes) else t
+        if t == "dense":
+            w = np.asarray(g["weight"])
+            kernels.append(w)
+            v = v @ torch.tensor(w) + torch.tensor(np.asarray(g["bias"]))
+            a = g.attrs["activation"]
+            a = a.decode() if isinstance(a, bytes) else a
+            v = torch.relu(v) if a == "relu" else torch.softmax(v, -1) if a == "softmax" else v
+    return v.numpy(), kernels
+
+
+def main():
+    exe, src = sys.argv[1], sys.argv[2]
+    if not os.path.exists(f"{DATA}/t10k-images-idx3-ubyte.gz"):
+        print("no Fashion-MNIST (apt-get install dataset-fashion-mnist); skipping")
+        return
+    x = (idx(f"{DATA}/t10k-images-idx3-ubyte.gz").astype(np.float32) / 255.0)
+    y = idx(f"{DATA}/t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    fails = 0
+    with tempfile.TemporaryDirectory() as d:
+        xin = os.path.join(d, "x.bin")
+        x.tofile(xin)
+        for name, variant, min_acc, min_sparsity in CASES:
+            path = os.path.join(src, "inputs", name)
+            ini = os.path.join(d, name + ".ini")
+            open(ini, "w").write(f"[model]\npath = {path}\n")
+            out = os.path.join(d, "y.bin")
+            subprocess.run([exe, ini, xin, str(len(x)), out], check=True)
+            got = np.fromfile(out, np.float32).reshape(len(x), -1)
+            ref, kernels = torch_logits(path, x)
+            err = float(np.max(np.abs(got - ref)))
+            same = float(np.mean(got.argmax(1) == ref.argmax(1)))
+            acc = float(np.mean(got.argmax(1) == y))
+            sp = float(sum((k == 0).sum() for k in kernels) / sum(k.size for k in kernels))
+            ok = err < 1e-4 and same == 1.0
+            if min_acc is not None:
+                ok = ok and acc >= min_acc
+            if min_sparsity is not None:
+                ok = ok and sp >= min_sparsity
+            fails += 0 if ok else 1
+            note = "(plain test images; the net was trained on halves)" if variant != "plain" else ""
+            print(f"{'ok  ' if ok else 'FAIL'} {name}: test accuracy {acc:.4f} {note} kernel sparsity {sp:.3f}, max |logit - torch| {err:.2e}, argmax agreement {same:.4f}")
+    sys.exit(1 if fails else 0)
+
+
+if __name__ == "__main__":
+    main()
