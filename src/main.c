@@ -1,4 +1,5 @@
 /* src/main.c: the modclust-mpi driver: prolog (command line, MPI/PETSc, config), stages, epilog. */
+#include <slepcsys.h>
 #include "mc/mc.h"
 #include "mc/report.h"
 #include "mc/run.h"
@@ -96,6 +97,6 @@ int main(int argc, char **argv)
   /* Every rank agrees on the outcome before finalizing; a rank stuck in a collective ends the job. */
   status = mc_sys_finish(PETSC_COMM_WORLD, ierr, 30.0);
   mc_cli_free(&cli);
-  if (SlepcFinalize()) return 1;
+  if (mc_sys_finalize() || SlepcFinalize()) return 1;
   return status;
 }

@@ -14,7 +14,7 @@ static PetscErrorCode run(void)
 {
   MCSynthOpts o = {0};
   PetscInt    widths[64], n_widths = 64;
-  PetscInt64  seed = 1;
+  PetscInt    seed = 1;
   char        out_path[PETSC_MAX_PATH_LEN] = "", labels_path[PETSC_MAX_PATH_LEN] = "";
   PetscBool   have_out, have_labels;
   MCModel    *m      = NULL;
@@ -32,7 +32,7 @@ static PetscErrorCode run(void)
   PetscCall(PetscOptionsReal("-strong", "typical |weight| inside a module", NULL, o.strong, &o.strong, NULL));
   PetscCall(PetscOptionsReal("-weak", "typical |weight| across modules", NULL, o.weak, &o.weak, NULL));
   PetscCall(PetscOptionsReal("-p_cross", "probability of a non-zero cross-module weight", NULL, o.p_cross, &o.p_cross, NULL));
-  PetscCall(PetscOptionsInt64("-seed", "random seed", NULL, seed, &seed, NULL));
+  PetscCall(PetscOptionsInt("-seed", "random seed", NULL, seed, &seed, NULL));
   PetscCall(PetscOptionsString("-o", "output model file", NULL, out_path, out_path, sizeof(out_path), &have_out));
   PetscCall(PetscOptionsString("-labels", "write the planted module of every graph node, one per line", NULL, labels_path, labels_path, sizeof(labels_path), &have_labels));
   PetscOptionsEnd();

@@ -10,7 +10,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 out=$HERE/results.txt
 {
-  echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo "# $(date -u +%FT%TZ) $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
   "$BUILD/tests/nn/bench_nn" -cnn_images "$CNN" -reps "$REPS" | tr ' ' '\n'
   /usr/bin/python3 "$HERE/bench_torch.py" /usr/share/datasets/fashion-mnist "$CNN" "$REPS" | tr ' ' '\n'
 } > "$out"

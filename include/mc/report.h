@@ -17,15 +17,16 @@ typedef struct {
   PetscMPIInt         n_ranks;
   PetscLogDouble      t_start;    /* PetscTime at start of the run */
   PetscLogDouble      t_stage[8]; /* seconds per stage, indexed by MCStage */
+  PetscInt64          n_edges;    /* undirected edges of the graph; filled by mc_report_write */
 } MCRun;
 
 /* mc_report_check_output - Fail early (before heavy work) if cfg->output_dir exists and
    cfg->output_overwrite is false, or if its parent directory is not writable. Collective on comm. */
 PetscErrorCode mc_report_check_output(MPI_Comm comm, const MCConfig *cfg);
 
-/* mc_report_write - Write every output of `run` to cfg->output_dir (see the header comment).
-   Collective on comm (rank 0 writes; the outcome is shared). */
-PetscErrorCode mc_report_write(MPI_Comm comm, const MCRun *run);
+/* mc_report_write - Write every output of `run` to cfg->output_dir (see the header comment); fills
+   run->n_edges. Collective on comm (rank 0 writes; the outcome is shared). */
+PetscErrorCode mc_report_write(MPI_Comm comm, MCRun *run);
 
 /* mc_report_print_summary - A short human summary on stdout (rank 0). Collective. */
 PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCRun *run);

@@ -40,6 +40,9 @@ extern PetscLogEvent MC_EVENTS[MC_N_EVENTS];
    Call once right after PetscInitialize(). Collective on PETSC_COMM_WORLD. */
 PetscErrorCode mc_sys_initialize(void);
 
+/* mc_sys_finalize - Undo mc_sys_initialize (the error handler). Call right before PetscFinalize(). */
+PetscErrorCode mc_sys_finalize(void);
+
 /* mc_sys_stage_push / mc_sys_stage_pop - Enter and leave a log stage. Collective. */
 PetscErrorCode mc_sys_stage_push(MCStage stage);
 PetscErrorCode mc_sys_stage_pop(void);

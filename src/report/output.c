@@ -136,8 +136,9 @@ static PetscErrorCode write_all(const MCRun *run, const char *stage, const Petsc
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc_report_write(MPI_Comm comm, const MCRun *run)
+PetscErrorCode mc_report_write(MPI_Comm comm, MCRun *run)
 {
+  MatInfo        info;
   PetscMPIInt    rank;
   PetscInt      *indptr = NULL, *indices = NULL;
   PetscReal     *data   = NULL;
@@ -146,6 +147,8 @@ PetscErrorCode mc_report_write(MPI_Comm comm, const MCRun *run)
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(MatGetInfo(run->graph->adj, MAT_GLOBAL_SUM, &info));
+  run->n_edges = (PetscInt64)(info.nz_used / 2);
   if (run->cfg->output_save_graph) PetscCall(gather_csr(comm, run->graph->adj, &indptr, &indices, &data));
   if (rank == 0) {
     PetscCall(PetscSNPrintf(stage, sizeof(stage), "%s.partial-%d", run->cfg->output_dir, (int)getpid()));

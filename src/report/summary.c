@@ -43,12 +43,10 @@ PetscErrorCode mc__report_write_json(const MCRun *run, const char *path)
   const MCGraph      *g = run->graph;
   cJSON              *root, *model, *graph, *groups, *clus, *eig, *list, *timing;
   PetscInt           *size, *by_group;
-  MatInfo             info;
   char               *text;
   FILE               *fp;
 
   PetscFunctionBeginUser;
-  PetscCall(MatGetInfo(g->adj, MAT_GLOBAL_SUM, &info));
   PetscCall(mc__report_cluster_sizes(run, &size, &by_group));
   PetscCheck(root = cJSON_CreateObject(), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
   PetscCall(add(root, "tool", cJSON_CreateString("modclust-mpi")));
@@ -65,7 +63,7 @@ PetscErrorCode mc__report_write_json(const MCRun *run, const char *path)
   PetscCall(add(root, "graph", graph = cJSON_CreateObject()));
   PetscCall(add(graph, "kind", cJSON_CreateString(run->cfg->graph_kind)));
   PetscCall(add(graph, "n_nodes", cJSON_CreateNumber(g->n_nodes)));
-  PetscCall(add(graph, "n_edges", cJSON_CreateNumber(info.nz_used / 2)));
+  PetscCall(add(graph, "n_edges", cJSON_CreateNumber((double)run->n_edges)));
   PetscCall(add(graph, "n_removed", cJSON_CreateNumber(c->n_removed)));
   PetscCall(add(graph, "groups", groups = cJSON_CreateArray()));
   for (PetscInt grp = 0; grp < g->n_groups; ++grp) {

@@ -33,7 +33,7 @@ PetscErrorCode mc_synth_planted_sparse(MPI_Comm comm, const MCSynthSparseOpts *o
   bs = o->n_nodes / m;
   /* Half the degree as +offsets; each +offset also appears as -offset at the partner, so a row gets
      2 * (n_in + n_out) entries (fewer only if two offsets coincide modulo bs). */
-  n_in  = (PetscInt)PetscRoundReal(0.5 * (PetscReal)o->degree * o->p_in);
+  n_in  = (PetscInt)(0.5 * (PetscReal)o->degree * o->p_in + 0.5);
   n_out = o->degree / 2 - n_in;
   PetscCheck(n_in >= 1 && n_out >= 0 && 2 * n_in < bs, comm, PETSC_ERR_USER_INPUT, "degree %" PetscInt_FMT " and p_in %g do not fit modules of %" PetscInt_FMT " nodes",
              o->degree, (double)o->p_in, bs);

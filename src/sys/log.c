@@ -44,10 +44,19 @@ PetscErrorCode mc_sys_initialize(void)
   PetscFunctionBeginUser;
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-mc_traceback", &traceback, NULL));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-mc_error_location", &verbose, NULL));
-  if (!traceback) PetscCall(PetscPushErrorHandler(error_handler, verbose ? (void *)1 : NULL));
+  /* Always push one handler, so mc_sys_finalize() always pops one. */
+  if (traceback) PetscCall(PetscPushErrorHandler(PetscTraceBackErrorHandler, NULL));
+  else PetscCall(PetscPushErrorHandler(error_handler, verbose ? (void *)1 : NULL));
   for (int s = 0; s < MC_N_STAGES; ++s) PetscCall(PetscLogStageRegister(stage_names[s], &MC_STAGES[s]));
   PetscCall(PetscClassIdRegister("modclust", &classid));
   for (int e = 0; e < MC_N_EVENTS; ++e) PetscCall(PetscLogEventRegister(event_names[e], classid, &MC_EVENTS[e]));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_sys_finalize(void)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscPopErrorHandler());
   PetscFunctionReturn(0);
 }
 

@@ -72,7 +72,7 @@ CASES = [
     ("k above node count", "good.ini", ["cluster.k=5000"], ["5000"]),
     ("missing model", "good.ini", ["model.path=nosuch.safetensors"], ["nosuch.safetensors"]),
     ("truncated safetensors", "good.ini", ["model.path=truncated.safetensors"], ["truncated.safetensors"]),
-    ("NaN weights", "good.ini", ["model.path=nan.safetensors"], ["nan.safetensors", "2.weight"]),
+    ("NaN weights", "good.ini", ["model.path=nan.safetensors"], ["nan.safetensors", "weight", "NaN"]),
     ("shape mismatch", "good.ini", ["model.path=mismatch.safetensors"], ["mismatch.safetensors"]),
     ("truncated HDF5", "good.ini", ["model.path=truncated.h5", "model.infer=none"], ["truncated.h5"]),
     ("not a model", "good.ini", ["model.path=garbage.bin"], ["garbage.bin"]),
