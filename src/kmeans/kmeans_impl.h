@@ -48,10 +48,31 @@ static inline int64_t mc__kmeans_qc(const MCKMeansCtx *ctx, PetscReal x)
   return (int64_t)nearbyint(x * ctx->cscale);
 }
 
+/* The state of one k-means restart. Restarts run in batches, in lockstep, so one collective serves the
+   whole batch; each restart still computes exactly what it would alone. */
+typedef struct {
+  PetscInt   index;      /* restart number: stream (seed, MC_STREAM_KMEANS, index) */
+  MCRng      rng;
+  PetscReal *centers;    /* k x dim, replicated */
+  PetscInt  *labels;     /* n_local */
+  PetscInt  *labels_old; /* n_local */
+  PetscReal *dist;       /* n_local: D(x)^2 while seeding, distance to the assigned centre in Lloyd */
+  PetscInt   n_iter;
+  PetscBool  done;
+  int64_t    inertia;    /* fixed point (dscale) */
+} MCKMeansRestart;
+
 /* mc__kmeans_fetch_rows - Coordinates of the rows with the given global indices (n of them, -1 allowed:
    zeros), replicated into out (n x dim). Collective. */
 PetscErrorCode mc__kmeans_fetch_rows(const MCKMeansCtx *ctx, PetscInt n, const PetscInt idx[], PetscReal out[]);
 
-/* mc__kmeans_seed - Greedy k-means++ centres (k x dim, replicated) from the stream r. `closest` is
-   workspace of n_local reals. Collective. */
-PetscErrorCode mc__kmeans_seed(const MCKMeansCtx *ctx, MCRng *r, PetscReal centers[], PetscReal closest[]);
+/* mc__kmeans_seed - Greedy k-means++ centres for the nb restarts of a batch, in lockstep (three
+   collectives per centre for the whole batch). Fills rs[b].centers and leaves D(x)^2 in rs[b].dist.
+   Collective. */
+PetscErrorCode mc__kmeans_seed(const MCKMeansCtx *ctx, PetscInt nb, MCKMeansRestart rs[]);
+
+/* Number of candidates per centre in greedy k-means++ (scikit-learn's 2 + floor(ln k)). */
+static inline PetscInt mc__kmeans_n_trials(PetscInt k)
+{
+  return 2 + (PetscInt)floor(log((double)k));
+}

@@ -2,6 +2,9 @@
    int64 Allreduce per iteration. See include/mc/kmeans.h for how the result is made rank-count independent. */
 #include "kmeans_impl.h"
 
+/* Memory for the restarts run together in one batch, per rank. */
+#define MC_KMEANS_BATCH_BYTES (64.0 * 1048576.0)
+
 /* A power of two 2^s such that n values each below `bound` (in absolute value) sum, scaled by 2^s, to at
    most 2^62. Every rank computes it from the same global numbers. */
 static PetscReal fixed_scale(PetscReal bound, PetscInt n)
@@ -120,57 +123,78 @@ static PetscErrorCode relocate_empty(const MCKMeansCtx *ctx, const PetscInt labe
   PetscFunctionReturn(0);
 }
 
-/* One restart: seeding, Lloyd, final assignment. Returns the fixed-point inertia. */
-static PetscErrorCode run_restart(const MCKMeansCtx *ctx, const MCKMeansOpts *opts, PetscReal tol_abs, PetscInt restart, PetscInt labels[],
-                                  PetscInt labels_old[], PetscReal dist[], PetscReal centers[], int64_t buf[], int64_t *inertia, PetscInt *n_iter)
+/* A batch of restarts in lockstep: seeding, Lloyd, final assignment, one int64 Allreduce per iteration for
+   the whole batch. Each restart computes exactly what it would alone. */
+static PetscErrorCode run_batch(const MCKMeansCtx *ctx, const MCKMeansOpts *opts, PetscReal tol_abs, PetscInt nb, MCKMeansRestart rs[])
 {
-  const PetscInt dim = ctx->dim, k = ctx->k, nbuf = k * dim + k + 1;
-  MCRng          r;
+  const PetscInt dim = ctx->dim, k = ctx->k, nbuf = k * dim + k + 1, n = ctx->n_local;
+  PetscInt       n_active, *active;
   PetscMPIInt    cnt;
-  int64_t       *sums = buf, *counts = buf + k * dim;
-  PetscInt       it;
+  int64_t       *buf, *inert;
   PetscReal     *ct, *dw;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscMalloc2(k * dim, &ct, k, &dw));
-  PetscCall(PetscMPIIntCast(nbuf, &cnt));
-  mc_rng_init(&r, opts->seed, MC_STREAM_KMEANS, (uint64_t)restart);
-  PetscCall(mc__kmeans_seed(ctx, &r, centers, dist));
-  for (PetscInt i = 0; i < ctx->n_local; ++i) labels_old[i] = -1;
-  for (it = 0; it < opts->max_iter; ++it) {
-    PetscReal shift = 0;
-    PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_KMEANS_ITER], 0, 0, 0, 0));
-    assign_rows(ctx, centers, ct, dw, labels, dist);
-    PetscCall(PetscArrayzero(buf, nbuf));
-    for (PetscInt i = 0; i < ctx->n_local; ++i) {
-      int64_t *s = sums + labels[i] * dim;
-      for (PetscInt j = 0; j < dim; ++j) s[j] += ctx->Uq[i * dim + j];
-      counts[labels[i]]++;
-      if (labels[i] != labels_old[i]) buf[nbuf - 1]++;
-    }
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, buf, cnt, MPI_INT64_T, MPI_SUM, ctx->comm));
-    PetscCall(relocate_empty(ctx, labels, dist, sums, counts));
-    for (PetscInt c = 0; c < k; ++c)
-      for (PetscInt j = 0; j < dim; ++j) {
-        /* An emptied cluster keeps its (zero) sum as centre, as scikit-learn's _average_centers. */
-        PetscReal v = (PetscReal)sums[c * dim + j] / ctx->cscale, t;
-        if (counts[c] > 0) v /= (PetscReal)counts[c];
-        t = v - centers[c * dim + j];
-        shift += t * t;
-        centers[c * dim + j] = v;
-      }
-    PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_KMEANS_ITER], 0, 0, 0, 0));
-    if (buf[nbuf - 1] == 0) break; /* strict convergence: no label changed */
-    if (shift <= tol_abs) break;
-    PetscCall(PetscArraycpy(labels_old, labels, ctx->n_local));
+  PetscCall(PetscMalloc5(k * dim, &ct, k, &dw, nb * nbuf, &buf, nb, &active, nb, &inert));
+  for (PetscInt b = 0; b < nb; ++b) {
+    mc_rng_init(&rs[b].rng, opts->seed, MC_STREAM_KMEANS, (uint64_t)rs[b].index);
+    rs[b].done   = PETSC_FALSE;
+    rs[b].n_iter = 0;
+    for (PetscInt i = 0; i < n; ++i) rs[b].labels_old[i] = -1;
   }
-  *n_iter = PetscMin(it + 1, opts->max_iter);
+  PetscCall(mc__kmeans_seed(ctx, nb, rs));
+  for (;;) {
+    n_active = 0;
+    for (PetscInt b = 0; b < nb; ++b)
+      if (!rs[b].done) active[n_active++] = b;
+    if (!n_active) break;
+    PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_KMEANS_ITER], 0, 0, 0, 0));
+    PetscCall(PetscArrayzero(buf, n_active * nbuf));
+    for (PetscInt a = 0; a < n_active; ++a) {
+      MCKMeansRestart *R      = &rs[active[a]];
+      int64_t         *bb     = buf + a * nbuf, *sums = bb, *counts = bb + k * dim;
+      assign_rows(ctx, R->centers, ct, dw, R->labels, R->dist);
+      for (PetscInt i = 0; i < n; ++i) {
+        int64_t       *sc = sums + R->labels[i] * dim;
+        const int64_t *uq = ctx->Uq + i * dim;
+        for (PetscInt j = 0; j < dim; ++j) sc[j] += uq[j];
+        counts[R->labels[i]]++;
+        if (R->labels[i] != R->labels_old[i]) bb[nbuf - 1]++;
+      }
+    }
+    PetscCall(PetscMPIIntCast(n_active * nbuf, &cnt));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, buf, cnt, MPI_INT64_T, MPI_SUM, ctx->comm));
+    for (PetscInt a = 0; a < n_active; ++a) {
+      MCKMeansRestart *R     = &rs[active[a]];
+      int64_t         *bb    = buf + a * nbuf, *sums = bb, *counts = bb + k * dim;
+      PetscReal        shift = 0;
+      /* Every rank sees the same reduced counts, so all take part in the same relocations. */
+      PetscCall(relocate_empty(ctx, R->labels, R->dist, sums, counts));
+      for (PetscInt c = 0; c < k; ++c)
+        for (PetscInt j = 0; j < dim; ++j) {
+          /* An emptied cluster keeps its (zero) sum as centre, as scikit-learn's _average_centers. */
+          PetscReal v = (PetscReal)sums[c * dim + j] / ctx->cscale, t;
+          if (counts[c] > 0) v /= (PetscReal)counts[c];
+          t = v - R->centers[c * dim + j];
+          shift += t * t;
+          R->centers[c * dim + j] = v;
+        }
+      R->n_iter++;
+      /* Strict convergence (no label changed), the tolerance, or the iteration limit. */
+      if (bb[nbuf - 1] == 0 || shift <= tol_abs || R->n_iter >= opts->max_iter) R->done = PETSC_TRUE;
+      else PetscCall(PetscArraycpy(R->labels_old, R->labels, n));
+    }
+    PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_KMEANS_ITER], 0, 0, 0, 0));
+  }
   /* Final assignment with the final centres; the inertia is an exact integer sum. */
-  assign_rows(ctx, centers, ct, dw, labels, dist);
-  *inertia = 0;
-  for (PetscInt i = 0; i < ctx->n_local; ++i) *inertia += mc__kmeans_qd(ctx, dist[i]);
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, inertia, 1, MPI_INT64_T, MPI_SUM, ctx->comm));
-  PetscCall(PetscFree2(ct, dw));
+  for (PetscInt b = 0; b < nb; ++b) {
+    assign_rows(ctx, rs[b].centers, ct, dw, rs[b].labels, rs[b].dist);
+    inert[b] = 0;
+    for (PetscInt i = 0; i < n; ++i) inert[b] += mc__kmeans_qd(ctx, rs[b].dist[i]);
+  }
+  PetscCall(PetscMPIIntCast(nb, &cnt));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, inert, cnt, MPI_INT64_T, MPI_SUM, ctx->comm));
+  for (PetscInt b = 0; b < nb; ++b) rs[b].inertia = inert[b];
+  PetscCall(PetscFree5(ct, dw, buf, active, inert));
   PetscFunctionReturn(0);
 }
 
@@ -178,9 +202,9 @@ PetscErrorCode mc_kmeans_run(MPI_Comm comm, PetscInt n_local, PetscInt dim, cons
                              PetscInt labels[], PetscReal centers[], MCKMeansInfo *info)
 {
   MCKMeansCtx ctx;
-  PetscReal   umax = 0, tol_abs, *cen, *best_cen, *dist, vsum = 0, dscale_save;
-  PetscInt   *lab, *lab_old, nbuf, best = -1, best_iter = 0;
-  int64_t    *buf, best_inertia = 0;
+  PetscReal   umax = 0, tol_abs, *cen, *best_cen, vsum = 0, dscale_save;
+  PetscInt    best = -1, best_iter = 0;
+  int64_t     best_inertia = 0;
   PetscMPIInt cnt;
 
   PetscFunctionBeginUser;
@@ -210,8 +234,6 @@ PetscErrorCode mc_kmeans_run(MPI_Comm comm, PetscInt n_local, PetscInt dim, cons
   ctx.cscale = fixed_scale(umax, ctx.n_global);
   ctx.dscale = fixed_scale(4 * umax * umax * (PetscReal)dim, ctx.n_global);
 
-  nbuf = ctx.k * dim + ctx.k + 1;
-  PetscCall(PetscMalloc4(n_local, &lab, n_local, &lab_old, n_local, &dist, nbuf, &buf));
   PetscCall(PetscMalloc2(ctx.k * dim, &cen, ctx.k * dim, &best_cen));
 
   /* scikit-learn's tolerance: tol times the mean over columns of the population variance. Column sums
@@ -251,17 +273,39 @@ PetscErrorCode mc_kmeans_run(MPI_Comm comm, PetscInt n_local, PetscInt dim, cons
     ctx.Uq = uq;
   }
 
-  for (PetscInt rs = 0; rs < opts->n_init; ++rs) {
-    int64_t  inertia = 0;
-    PetscInt n_iter  = 0;
-    PetscCall(run_restart(&ctx, opts, tol_abs, rs, lab, lab_old, dist, cen, buf, &inertia, &n_iter));
-    if (best < 0 || inertia < best_inertia) {
-      best         = rs;
-      best_inertia = inertia;
-      best_iter    = n_iter;
-      PetscCall(PetscArraycpy(labels, lab, n_local));
-      PetscCall(PetscArraycpy(best_cen, cen, ctx.k * dim));
+  /* Batches of restarts sized to a memory budget (the same on every rank: from the largest n_local). */
+  {
+    const PetscInt  T = mc__kmeans_n_trials(ctx.k);
+    PetscInt        nmax = n_local, nb;
+    PetscReal       per;
+    MCKMeansRestart *rs;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nmax, 1, MPIU_INT, MPI_MAX, comm));
+    per = (PetscReal)PetscMax(nmax, 1) * (PetscReal)(2 * sizeof(PetscInt) + (1 + T) * sizeof(PetscReal));
+    nb  = (PetscInt)PetscMax(1.0, PetscMin((PetscReal)opts->n_init, MC_KMEANS_BATCH_BYTES / per));
+    PetscCall(PetscCalloc1(nb, &rs));
+    for (PetscInt b = 0; b < nb; ++b) {
+      PetscCall(PetscMalloc1(ctx.k * dim, &rs[b].centers));
+      PetscCall(PetscMalloc3(n_local, &rs[b].labels, n_local, &rs[b].labels_old, n_local, &rs[b].dist));
     }
+    for (PetscInt r0 = 0; r0 < opts->n_init; r0 += nb) {
+      PetscInt m = PetscMin(nb, opts->n_init - r0);
+      for (PetscInt b = 0; b < m; ++b) rs[b].index = r0 + b;
+      PetscCall(run_batch(&ctx, opts, tol_abs, m, rs));
+      /* In restart order: the lowest inertia wins, the lower restart on a tie. */
+      for (PetscInt b = 0; b < m; ++b)
+        if (best < 0 || rs[b].inertia < best_inertia) {
+          best         = rs[b].index;
+          best_inertia = rs[b].inertia;
+          best_iter    = rs[b].n_iter;
+          PetscCall(PetscArraycpy(labels, rs[b].labels, n_local));
+          PetscCall(PetscArraycpy(best_cen, rs[b].centers, ctx.k * dim));
+        }
+    }
+    for (PetscInt b = 0; b < nb; ++b) {
+      PetscCall(PetscFree(rs[b].centers));
+      PetscCall(PetscFree3(rs[b].labels, rs[b].labels_old, rs[b].dist));
+    }
+    PetscCall(PetscFree(rs));
   }
   if (centers) PetscCall(PetscArraycpy(centers, best_cen, ctx.k * dim));
   if (info) {
@@ -269,7 +313,6 @@ PetscErrorCode mc_kmeans_run(MPI_Comm comm, PetscInt n_local, PetscInt dim, cons
     info->best_restart = best;
     info->n_iter       = best_iter;
   }
-  PetscCall(PetscFree4(lab, lab_old, dist, buf));
   PetscCall(PetscFree2(cen, best_cen));
   PetscCall(PetscFree(ctx.rstarts));
   PetscCall(PetscFree(ctx.Uq));
