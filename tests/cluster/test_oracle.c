@@ -1,19 +1,62 @@
 /* tests/cluster/test_oracle.c: cluster a layered graph given as a raw file (int64 n_groups, int64 sizes,
-   float64 blocks row-major) and write what an oracle needs to -out (rank 0): int64 N, k, n_removed, then
+   float64 blocks row-major), or with -model FILE the weight graph of a trained network (mc_io_model_read,
+   mc_graph_build), and write what an oracle needs to -out (rank 0): int64 N, k, n_removed, then
    float64 eigenvalues[k], ncut, inertia, max_residual, then int64 labels[N]. Driven by cluster_oracle.py,
    which compares with SciPy and scikit-learn. */
 #include <stdint.h>
 #include "mc/cluster.h"
+#include "mc/config.h"
 #include "mc/graph.h"
+#include "mc/io.h"
+
+/* Test input: every rank reads the small file itself. */
+static PetscErrorCode graph_from_file(MPI_Comm comm, const char *in, MCGraph **g)
+{
+  FILE      *fp;
+  int64_t    ng, *sz;
+  PetscInt  *size;
+  PetscReal **block;
+
+  PetscFunctionBeginUser;
+  fp = fopen(in, "rb");
+  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s", in);
+  PetscCheck(fread(&ng, sizeof(ng), 1, fp) == 1 && ng >= 2 && ng < 1000, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "bad header in %s", in);
+  PetscCall(PetscMalloc2(ng, &sz, ng, &size));
+  PetscCheck(fread(sz, sizeof(int64_t), (size_t)ng, fp) == (size_t)ng, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "short file %s", in);
+  PetscCall(PetscMalloc1(ng - 1, &block));
+  for (int64_t q = 0; q < ng; ++q) size[q] = (PetscInt)sz[q];
+  for (int64_t b = 0; b < ng - 1; ++b) {
+    size_t m = (size_t)(sz[b] * sz[b + 1]);
+    PetscCall(PetscMalloc1(m, &block[b]));
+    PetscCheck(fread(block[b], sizeof(double), m, fp) == m, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "short file %s", in);
+  }
+  fclose(fp);
+  PetscCall(mc_graph_from_blocks(comm, (PetscInt)ng, size, NULL, block, g));
+  PetscCall(PetscFree2(sz, size));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode graph_from_model(MPI_Comm comm, const char *path, MCGraph **g)
+{
+  MCConfig *cfg;
+  MCModel  *m;
+  char      text[PETSC_MAX_PATH_LEN + 64];
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(text, sizeof(text), "[model]\npath = %s\n", path));
+  PetscCall(mc_config_parse(comm, "test_oracle.ini", text, 0, NULL, &cfg));
+  PetscCall(mc_io_model_read(comm, cfg, &m));
+  PetscCall(mc_graph_build(comm, cfg, m, g));
+  PetscCall(mc_model_destroy(&m));
+  PetscCall(mc_config_destroy(&cfg));
+  PetscFunctionReturn(0);
+}
 
 int main(int argc, char **argv)
 {
   MPI_Comm      comm;
-  char          in[PETSC_MAX_PATH_LEN] = "graph.bin", out[PETSC_MAX_PATH_LEN] = "result.bin";
+  char          in[PETSC_MAX_PATH_LEN] = "graph.bin", out[PETSC_MAX_PATH_LEN] = "result.bin", model[PETSC_MAX_PATH_LEN] = "";
   FILE         *fp;
-  int64_t       ng, *sz;
-  PetscInt     *size;
-  PetscReal   **block;
   MCGraph      *g;
   MCClusterOpts opts = {0};
   MCClustering *c;
@@ -31,23 +74,12 @@ int main(int argc, char **argv)
   opts.seed     = 42;
   PetscCall(PetscOptionsGetString(NULL, NULL, "-in", in, sizeof(in), NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-out", out, sizeof(out), NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-model", model, sizeof(model), NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-k", &opts.k, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-n_init", &opts.n_init, NULL));
-  /* Test input: every rank reads the small file itself. */
-  fp = fopen(in, "rb");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s", in);
-  PetscCheck(fread(&ng, sizeof(ng), 1, fp) == 1 && ng >= 2 && ng < 1000, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "bad header in %s", in);
-  PetscCall(PetscMalloc2(ng, &sz, ng, &size));
-  PetscCheck(fread(sz, sizeof(int64_t), (size_t)ng, fp) == (size_t)ng, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "short file %s", in);
-  PetscCall(PetscMalloc1(ng - 1, &block));
-  for (int64_t q = 0; q < ng; ++q) size[q] = (PetscInt)sz[q];
-  for (int64_t b = 0; b < ng - 1; ++b) {
-    size_t m = (size_t)(sz[b] * sz[b + 1]);
-    PetscCall(PetscMalloc1(m, &block[b]));
-    PetscCheck(fread(block[b], sizeof(double), m, fp) == m, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "short file %s", in);
-  }
-  fclose(fp);
-  PetscCall(mc_graph_from_blocks(comm, (PetscInt)ng, size, NULL, block, &g));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-eig_tol", &opts.eig_tol, NULL));
+  if (model[0]) PetscCall(graph_from_model(comm, model, &g));
+  else PetscCall(graph_from_file(comm, in, &g));
   PetscCall(mc_cluster_graph(g->adj, &opts, &c));
   if (rank == 0) {
     int64_t hdr[3] = {c->n_nodes, c->k, c->n_removed};
@@ -68,7 +100,6 @@ int main(int argc, char **argv)
                         (double)c->ncut, (double)c->inertia, (double)c->max_residual));
   PetscCall(mc_cluster_destroy(&c));
   PetscCall(mc_graph_destroy(&g));
-  PetscCall(PetscFree2(sz, size));
   PetscCall(PetscPopErrorHandler());
   PetscCall(PetscFinalize());
   return 0;
