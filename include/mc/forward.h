@@ -65,8 +65,9 @@ PetscErrorCode mc_forward_preact(MCForward *f, PetscInt layer, const float **z, 
 
 /* mc_forward_n_layers / mc_forward_n_unit_layers - number of model layers / of unit layers (1 + weight
    layers). mc_forward_unit_layer - the layers[] index holding unit layer u (-1 for the input), its number of
-   units (channels for a conv layer, neurons for a dense one) and the elements per example of that layer's
-   output (n_units * H * W). Not collective. */
+   units (channels for a conv layer, neurons for a dense one; for u = 0 the input features H*W*C when the first
+   weight layer is Dense, as in the weight graph, else the input channels) and the elements per example of that
+   layer's output. Not collective. */
 PetscInt       mc_forward_n_layers(const MCForward *f);
 PetscInt       mc_forward_n_unit_layers(const MCForward *f);
 PetscErrorCode mc_forward_unit_layer(const MCForward *f, PetscInt u, PetscInt *layer, PetscInt *n_units, PetscInt *width);

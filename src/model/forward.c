@@ -445,8 +445,14 @@ PetscErrorCode mc_forward_unit_layer(const MCForward *f, PetscInt u, PetscInt *l
   PetscFunctionBeginUser;
   PetscCheck(u >= 0 && u < mc_forward_n_unit_layers(f), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Unit layer %" PetscInt_FMT " outside 0..%" PetscInt_FMT ".", u, mc_forward_n_unit_layers(f) - 1);
   if (u == 0) {
+    /* Input units: the features of an MLP (first weight layer Dense, as in the weight graph), else channels. */
+    PetscInt nu = f->model->input_shape[2];
+    for (PetscInt i = 0; i < f->n_layers; ++i) {
+      if (f->model->layers[i].type == MC_LAYER_DENSE) nu = f->in_size0;
+      if (f->model->layers[i].type == MC_LAYER_DENSE || f->model->layers[i].type == MC_LAYER_CONV2D) break;
+    }
     if (layer) *layer = -1;
-    if (n_units) *n_units = f->model->input_shape[2];
+    if (n_units) *n_units = nu;
     if (width) *width = f->in_size0;
     PetscFunctionReturn(0);
   }

@@ -68,12 +68,12 @@ int main(int argc, char **argv)
     PetscCall(mc_forward_create(m, n, &f));
     PetscCall(mc_forward_run(f, n, x, 0));
     n_units_layers = mc_forward_n_unit_layers(f);
-    for (PetscInt u = 1; u < n_units_layers - 1; ++u) {
+    for (PetscInt u = 0; u < n_units_layers - 1; ++u) {
       PetscInt at, next, nu, units[3], restart;
       PetscCall(mc_forward_unit_layer(f, u, NULL, &nu, NULL));
       units[0] = 0, units[1] = nu / 2, units[2] = nu - 1;
       weight_layers(m, u, &at, &next);
-      for (int mode = 0; mode < 2; ++mode) {
+      for (int mode = 0; mode < (u ? 2 : 1); ++mode) { /* input units have no incoming weights */
         /* By hand: a fresh copy of the network with the slice zeroed. */
         PetscCall(nn_test_build(specs[s], NULL, 0, 100 + s, &hand));
         if (mode == 0) {
