@@ -39,7 +39,7 @@ PetscErrorCode mc_train_config_print(FILE *fp, const MCTrainConfig *tc);
 PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt input_shape[3], PetscInt n_classes, MCModel **out);
 
 /* mc_train_dataset_variant - A new dataset from `base`: "plain" (a copy of the first n examples), "halves",
-   "halves_same", "stacked", "stacked_same" (METHOD.md section 11). Example i pairs base example i with a
+   "halves_same", "stacked", "stacked_same", "rgb" (METHOD.md section 11; rgb tiles a grey image to 3 channels). Example i pairs base example i with a
    partner drawn from the stream (seed, MC_STREAM_DATA, split_tag) (same class for *_same); n = 0 keeps all.
    Not collective. Caller owns *out (mc_io_dataset_destroy). */
 PetscErrorCode mc_train_dataset_variant(const MCDataset *base, const char *variant, PetscInt n, uint64_t seed, PetscInt split_tag, MCDataset **out);

@@ -9,22 +9,30 @@ PetscErrorCode mc_train_dataset_variant(const MCDataset *base, const char *varia
   PetscBool  same = strstr(variant, "_same") ? PETSC_TRUE : PETSC_FALSE;
   PetscBool  halves = !strncmp(variant, "halves", 6) ? PETSC_TRUE : PETSC_FALSE;
   PetscBool  stacked = !strncmp(variant, "stacked", 7) ? PETSC_TRUE : PETSC_FALSE;
+  PetscBool  rgb     = !strcmp(variant, "rgb") ? PETSC_TRUE : PETSC_FALSE;
   PetscInt  *count = NULL, *start = NULL, *members = NULL, nc = base->n_classes;
   MCRng      r;
 
   PetscFunctionBeginUser;
   if (n <= 0 || n > base->n) n = base->n;
-  PetscCheck(halves || stacked || !strcmp(variant, "plain"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Unknown dataset variant '%s' (plain, halves, halves_same, stacked, stacked_same).", variant);
+  PetscCheck(halves || stacked || rgb || !strcmp(variant, "plain"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Unknown dataset variant '%s' (plain, halves, halves_same, stacked, stacked_same, rgb).", variant);
+  PetscCheck(!rgb || C == 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Dataset variant rgb needs grey images, %s has %" PetscInt_FMT " channels.", base->source, C);
   PetscCheck(!halves || W % 2 == 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Dataset variant %s needs an even image width, %s has %" PetscInt_FMT ".", variant, base->source, W);
   PetscCall(PetscNew(&d));
   d->n         = n;
   d->shape[0]  = H;
   d->shape[1]  = W;
-  d->shape[2]  = stacked ? 2 * C : C;
+  d->shape[2]  = stacked ? 2 * C : rgb ? 3 : C;
   d->n_classes = nc;
   PetscCall(PetscSNPrintf(d->source, sizeof(d->source), "%s (%s)", base->source, variant));
   PetscCall(PetscMalloc1((size_t)n * H * W * d->shape[2], &d->x));
   PetscCall(PetscMalloc1(n, &d->y));
+  if (rgb) {
+    for (PetscInt i = 0; i < n * sz; ++i) d->x[3 * i] = d->x[3 * i + 1] = d->x[3 * i + 2] = base->x[i];
+    PetscCall(PetscArraycpy(d->y, base->y, n));
+    *out = d;
+    PetscFunctionReturn(0);
+  }
   if (!halves && !stacked) {
     PetscCall(PetscArraycpy(d->x, base->x, n * sz));
     PetscCall(PetscArraycpy(d->y, base->y, n));

@@ -36,7 +36,9 @@ $BIN $CFG train.output=h.h5 train.variant=halves_same > h.log 2>&1 || die "halve
 ge "$(acc h.log)" 0.5 || die "halves_same accuracy $(acc h.log) < 0.5"
 $BIN $CFG train.output=h2.h5 train.variant=halves train.epochs=1 > h2.log 2>&1 || die "halves exited $?"
 $BIN $CFG train.output=cnn.h5 train.arch=cnn train.widths=8,8,8,16 train.epochs=1 train.n_train=500 train.n_test=200 > cnn.log 2>&1 || die "cnn exited $?"
-echo "halves_same $(acc h.log), halves $(acc h2.log), cnn $(acc cnn.log)"
+$BIN $CFG train.output=rgb.h5 train.variant=rgb train.epochs=1 > rgb.log 2>&1 || die "rgb exited $?"
+grep -q '28x28x3' rgb.log || die "rgb variant is not 28x28x3"
+echo "halves_same $(acc h.log), halves $(acc h2.log), cnn $(acc cnn.log), rgb $(acc rgb.log)"
 
 printf '[train]\nepochs = 3\nepochs = 4\n' > dup.ini
 $BIN dup.ini > dup.log 2>&1 && die "duplicate key accepted"
