@@ -110,6 +110,8 @@ typedef struct {
 /* mc_grads_create - Zeroed gradient storage for `model`. Not collective.
    Caller owns *out; release with mc_grads_destroy(). */
 PetscErrorCode mc_grads_create(const MCModel *model, MCGrads **out);
+
+/* mc_grads_destroy - Free *g; sets *g = NULL; does nothing on NULL. Not collective. */
 PetscErrorCode mc_grads_destroy(MCGrads **g);
 
 /* mc_backward_set_relu_redirect - Lucid's redirected ReLU gradient for feature visualization (METHOD.md

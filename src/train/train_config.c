@@ -212,7 +212,7 @@ PetscErrorCode mc_train_config_print(FILE *fp, const MCTrainConfig *tc)
       fprintf(fp, "%s = %lld\n", keys[i].key, (long long)*(const PetscInt64 *)base);
       break;
     case T_REAL:
-      fprintf(fp, "%s = %.17g\n", keys[i].key, (double)*(const PetscReal *)base);
+      fprintf(fp, "%s = %.15g\n", keys[i].key, (double)*(const PetscReal *)base);
       break;
     case T_BOOL:
       fprintf(fp, "%s = %s\n", keys[i].key, *(const PetscBool *)base ? "true" : "false");
