@@ -21,8 +21,12 @@ typedef struct {
    MLP: nodes are input features, every Dense layer's units and the logits, edges |W|.
    CNN: nodes are the output channels of every Conv2D layer; edge (i, j) is the cfg->graph_conv_norm of
    kernel slice K[:, :, i, j], after BatchNorm folding when cfg->graph_fold_batchnorm; with
-   cfg->graph_include_dense_head the Dense layers after the convolutions join.
-   Each rank computes and inserts only the rows it owns.
+   cfg->graph_include_dense_head the Dense layers after the convolutions join (first Dense: edge (channel c,
+   unit j) = sum over the H*W flattened positions p of |W[p*C + c, j]|, root-sum-square for l2/fro).
+   Folding also scales Dense columns by the BatchNorm that follows a Dense layer (VGG's dense head).
+   Pooling, activation, dropout, flatten and softmax layers pass through. Blocks are replicated on every
+   rank (conv norms are computed on a share of the rows per rank and gathered); each rank inserts only the
+   matrix rows it owns, with exact preallocation; exact zeros (pruned weights) give no edge.
    Errors: PETSC_ERR_USER_INPUT if the model has no weight layer, or graph.kind = activations (not
    implemented yet). Collective on comm. Caller owns *out; release with mc_graph_destroy(). */
 PetscErrorCode mc_graph_build(MPI_Comm comm, const MCConfig *cfg, const MCModel *model, MCGraph **out);

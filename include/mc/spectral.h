@@ -12,13 +12,16 @@ typedef struct {
   PetscReal *U;            /* n_local x dim, row-major: D^-1/2 X, sign-flipped; owned */
   PetscReal *eigenvalues;  /* dim eigenvalues of I - D^-1/2 A D^-1/2, ascending; owned, replicated */
   PetscInt   n_converged;  /* eigenpairs the solver converged */
-  PetscReal  max_residual; /* largest relative residual among the dim used */
+  PetscReal  max_residual; /* largest residual norm ||M x - mu x|| (||x|| = 1, ||M|| = 1) among the dim used */
 } MCEmbedding;
 
 /* mc_spectral_embed - The `dim` eigenvectors of L_sym = I - D^-1/2 A D^-1/2 with the smallest eigenvalues,
    restricted to the kept nodes (kept[], n_kept ascending global ids, replicated, as from
    mc_graph_find_isolated), computed as the largest eigenpairs of M = D^-1/2 A D^-1/2 by SLEPc (EPS_HEP,
-   EPS_LARGEST_REAL, Krylov-Schur unless -[prefix]eps_type says otherwise). M is applied matrix-free
+   EPS_LARGEST_REAL, Krylov-Schur unless -[prefix]eps_type says otherwise; tol is SLEPc's default test,
+   the residual relative to |mu|; -eps_conv_abs judges it against ||M|| = 1 instead, which converges
+   faster when some leading mu are near 0 but leaves the eigenvectors less reproducible across rank
+   counts). M is applied matrix-free
    (a shell around adj with the diagonal scaling and the kept-node scatter), so adj is neither copied
    nor modified. Then U = D^-1/2 X and the sign flip of mc_spectral_sign_flip.
    Errors: PETSC_ERR_NOT_CONVERGED if fewer than dim eigenpairs converge.

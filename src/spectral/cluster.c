@@ -36,7 +36,7 @@ PetscErrorCode mc_cluster_graph(Mat adj, const MCClusterOpts *opts, MCClustering
   c->n_converged  = emb->n_converged;
   c->max_residual = emb->max_residual;
   /* A repeated zero eigenvalue: the kept graph has several components (clustered as is). */
-  c->n_components_warn = (opts->k >= 2 && emb->eigenvalues[1] < 1e-8) ? 1 : 0;
+  c->n_components_warn = (opts->k >= 2 && emb->eigenvalues[1] < 1e-10) ? 1 : 0;
   if (c->n_components_warn) PetscCall(PetscInfo(NULL, "The graph has several connected components (second eigenvalue %g)\n", (double)emb->eigenvalues[1]));
 
   ko.k        = opts->k;
