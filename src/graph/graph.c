@@ -317,8 +317,6 @@ PetscErrorCode mc_graph_build(MPI_Comm comm, const MCConfig *cfg, const MCModel 
   PetscCheck(strcmp(cfg->graph_kind, "activations") != 0, comm, PETSC_ERR_SUP,
              "graph.kind = activations is not implemented yet; use graph.kind = weights");
   PetscCheck(!strcmp(cfg->graph_kind, "weights"), comm, PETSC_ERR_USER_INPUT, "Unknown graph.kind '%s'", cfg->graph_kind);
-  PetscCheck(!strcmp(norm, "l1") || !strcmp(norm, "induced_l1") || !strcmp(norm, "l2") || !strcmp(norm, "fro"), comm,
-             PETSC_ERR_USER_INPUT, "Unknown graph.conv_norm '%s' (expected l1, induced_l1, l2 or fro)", norm);
   PetscCall(PetscMalloc1(model->n_layers + 1, &widx));
   for (PetscInt l = 0; l < model->n_layers; ++l) {
     const MCLayer *L = &model->layers[l];
@@ -335,6 +333,8 @@ PetscErrorCode mc_graph_build(MPI_Comm comm, const MCConfig *cfg, const MCModel 
   }
   PetscCheck(n_w > 0, comm, PETSC_ERR_USER_INPUT, "Model '%s' has no Dense or Conv2D layer, so it has no weight graph", model->source);
   cnn = n_conv > 0 ? PETSC_TRUE : PETSC_FALSE;
+  PetscCheck(!cnn || !strcmp(norm, "l1") || !strcmp(norm, "induced_l1") || !strcmp(norm, "l2") || !strcmp(norm, "fro"), comm,
+             PETSC_ERR_USER_INPUT, "Unknown graph.conv_norm '%s' (expected l1, induced_l1, l2 or fro)", norm);
   PetscCall(PetscMalloc2(n_w + 1, &gsize, n_w + 1, &glayer));
   PetscCall(PetscMalloc1(n_w, &blocks)); /* ownership passes to the graph */
   {
