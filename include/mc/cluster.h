@@ -27,6 +27,7 @@ typedef struct {
   PetscReal  max_residual; /* largest residual norm ||M x - mu x|| among the k used (||M|| = 1, so relative to it) */
   PetscReal  inertia;      /* k-means inertia of the winning restart */
   PetscInt   best_restart; /* index of the winning restart */
+  PetscInt   n_init;       /* k-means restarts actually run (opts->n_init, or the automatic choice) */
   PetscInt   n_components_warn; /* 1 if the kept graph has several components (second eigenvalue < 1e-10);
                                    the caller prints the warning (METHOD.md section 2) */
 } MCClustering;

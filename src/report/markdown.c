@@ -32,8 +32,6 @@ PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
   const MCGraph      *g = run->graph;
   PetscInt           *size, *by_group, *widx;
   FILE               *fp;
-  PetscReal           gap = 0;
-  PetscInt            gap_at = 0;
 
   PetscFunctionBeginUser;
   PetscCall(mc__report_cluster_sizes(run, &size, &by_group));
@@ -43,7 +41,7 @@ PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
   fprintf(fp, "- model: `%s` (%s, %" PetscInt_FMT " layers)\n", run->model->source, run->model->format, run->model->n_layers);
   fprintf(fp, "- graph: %s, %" PetscInt_FMT " nodes, %" PetscInt_FMT " removed (degree 0)\n", run->cfg->graph_kind, g->n_nodes, c->n_removed);
   fprintf(fp, "- clustering: k = %" PetscInt_FMT ", seed %" PetscInt64_FMT ", %" PetscInt_FMT " k-means restarts (best: %" PetscInt_FMT ")\n", c->k, run->cfg->cluster_seed,
-          (PetscInt)run->cfg->cluster_n_init, c->best_restart);
+          c->n_init, c->best_restart);
   fprintf(fp, "- ranks: %d; tool %s (git %s)\n\n", (int)run->n_ranks, MC_VERSION, MC_GIT_HASH);
 
   fprintf(fp, "## n-cut\n\n**%.6g** over %" PetscInt_FMT " clusters. The n-cut ranges from 0 (clusters with no edges between them) to k; ", (double)c->ncut, c->k);
@@ -53,15 +51,10 @@ PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
           c->n_converged, (double)c->max_residual);
   fprintf(fp, "A large gap after the j-th eigenvalue suggests j well-separated modules.\n\n| # | eigenvalue | gap to next |\n|---:|---:|---:|\n");
   for (PetscInt i = 0; i < c->k; ++i) {
-    PetscReal d = i + 1 < c->k ? c->eigenvalues[i + 1] - c->eigenvalues[i] : 0;
-    if (i > 0 && d > gap) {
-      gap    = d;
-      gap_at = i + 1;
-    }
-    if (i + 1 < c->k) fprintf(fp, "| %" PetscInt_FMT " | %.6f | %.6f |\n", i + 1, (double)c->eigenvalues[i], (double)d);
-    else fprintf(fp, "| %" PetscInt_FMT " | %.6f | |\n", i + 1, (double)c->eigenvalues[i]);
+    PetscReal d = i + 1 < c->k ? c->eigenvalues[i + 1] - c->eigenvalues[i] : 0, e = PetscAbsReal(c->eigenvalues[i]) < 1e-12 ? 0 : c->eigenvalues[i];
+    if (i + 1 < c->k) fprintf(fp, "| %" PetscInt_FMT " | %.6f | %.6f |\n", i + 1, (double)e, (double)d);
+    else fprintf(fp, "| %" PetscInt_FMT " | %.6f | |\n", i + 1, (double)e);
   }
-  if (gap_at > 0) fprintf(fp, "\nLargest gap (after the first): after eigenvalue %" PetscInt_FMT " (%.4f).\n", gap_at, (double)gap);
 
   fprintf(fp, "\n## Clusters by layer\n\nUnits of each cluster in each layer (clusters numbered by their first unit).\n\n| cluster | size |");
   for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, " %s |", layer_name(run->model, g->group_layer[grp], widx));

@@ -121,6 +121,9 @@ PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCRun *run)
   PetscCall(PetscPrintf(comm, "  graph     %" PetscInt_FMT " nodes in %" PetscInt_FMT " layers, %" PetscInt_FMT " removed (degree 0)\n", g->n_nodes, g->n_groups, c->n_removed));
   PetscCall(PetscPrintf(comm, "  spectrum  eigenvalues %.4g .. %.4g (%" PetscInt_FMT " converged, max residual %.1e)\n", (double)c->eigenvalues[0],
                         (double)c->eigenvalues[c->k - 1], c->n_converged, (double)c->max_residual));
+  if (c->n_components_warn)
+    PetscCall(PetscPrintf(comm, "  warning   the graph (after removing degree-0 nodes) has several connected components: each is a\n"
+                                "            perfect cluster (eigenvalue 0 repeated); they are clustered as they are\n"));
   PetscCall(PetscPrintf(comm, "  clusters  k = %" PetscInt_FMT ", n-cut = %.6g (0 = perfectly separable, %" PetscInt_FMT " = no structure)\n", c->k, (double)c->ncut, c->k));
   PetscCall(PetscPrintf(comm, "  output    %s/ (results.h5, summary.json, report.md, clusters.csv) in %.2f s on %d rank%s\n", run->cfg->output_dir,
                         now - run->t_start, (int)run->n_ranks, run->n_ranks > 1 ? "s" : ""));

@@ -48,6 +48,7 @@ PetscErrorCode mc_cluster_graph(Mat adj, const MCClusterOpts *opts, MCClustering
   PetscCall(mc_kmeans_run(comm, emb->n_local, emb->dim, emb->U, &ko, lab, NULL, &info));
   c->inertia      = info.inertia;
   c->best_restart = info.best_restart;
+  c->n_init       = ko.n_init;
 
   /* Gather the labels of the kept nodes to every rank, scatter them into the N-array, renumber by first
      appearance in global node order (the smallest member names the cluster). */
