@@ -1,5 +1,5 @@
 /* tests/nn/nn_model_forward.c: read a model through the project's readers (mc_config_load + mc_io_model_read:
-   Keras .h5, safetensors, native) and write the engine's last-layer output for an input file (n examples,
+   Keras .h5, safetensors, native) and write the engine's last-layer output (batches of 500) for an input file (n examples,
    channels-last float32). Usage: nn_model_forward CONFIG.ini X N OUT */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +27,15 @@ int main(int argc, char **argv)
   fp = fopen(argv[2], "rb");
   PetscCheck(fp && fread(x, sizeof(float), (size_t)(n * nin), fp) == (size_t)(n * nin), PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "Cannot read %" PetscInt_FMT " floats from %s.", n * nin, argv[2]);
   fclose(fp);
-  PetscCall(mc_forward_create(m, n, &f));
-  PetscCall(mc_forward_run(f, n, x, 0));
-  PetscCall(mc_forward_output(f, m->n_layers - 1, &y, &w));
+  PetscCall(mc_forward_create(m, PetscMin(n, 500), &f));
   fp = fopen(argv[4], "wb");
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot write %s.", argv[4]);
-  fwrite(y, sizeof(float), (size_t)(n * w), fp);
+  for (PetscInt b = 0; b < n; b += 500) {
+    PetscInt nb = PetscMin(500, n - b);
+    PetscCall(mc_forward_run(f, nb, x + b * nin, 0));
+    PetscCall(mc_forward_output(f, m->n_layers - 1, &y, &w));
+    fwrite(y, sizeof(float), (size_t)(nb * w), fp);
+  }
   fclose(fp);
   PetscCall(PetscFree(x));
   PetscCall(mc_forward_destroy(&f));

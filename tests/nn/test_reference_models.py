@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 DATA = "/usr/share/datasets/fashion-mnist"
-CASES = [("fashion_mlp.h5", "plain", 0.88, None), ("fashion_mlp_pruned.h5", "plain", 0.88, 0.89), ("halves_mlp.h5", "halves", None, None)]
+CASES = [("fashion_mlp.h5", "plain", 0.88, None), ("fashion_mlp_pruned.h5", "plain", 0.88, 0.89), ("halves_mlp.h5", "halves", None, None),
+         ("fashion_cnn.h5", "plain", 0.88, None)]
 
 
 def idx(path):
@@ -20,22 +21,49 @@ def idx(path):
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * nd).reshape(dims)
 
 
+def s_(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def same_pad(n, k, st):
+    out = -(-n // st)
+    total = max((out - 1) * st + k - n, 0)
+    return total // 2, total - total // 2
+
+
 def torch_logits(path, x):
+    """PyTorch on the native file's tensors (canonical layout: HWIO kernels, [in, out] Dense, HWC flatten)."""
     f = h5py.File(path, "r")
-    v = torch.tensor(x.reshape(x.shape[0], -1))
+    v = torch.tensor(x[..., None] if x.ndim == 3 else x)  # N, H, W, C
     kernels = []
+    act = {"relu": torch.relu, "softmax": lambda t: torch.softmax(t, -1), "linear": lambda t: t}
     for k in sorted(f["layers"]):
         g = f["layers"][k]
-        t = g.attrs["type"]
-        t = t.decode() if isinstance(t, bytes) else t
+        t = s_(g.attrs["type"])
+        a = s_(g.attrs.get("activation", "linear"))
         if t == "dense":
             w = np.asarray(g["weight"])
             kernels.append(w)
-            v = v @ torch.tensor(w) + torch.tensor(np.asarray(g["bias"]))
-            a = g.attrs["activation"]
-            a = a.decode() if isinstance(a, bytes) else a
-            v = torch.relu(v) if a == "relu" else torch.softmax(v, -1) if a == "softmax" else v
-    return v.numpy(), kernels
+            v = act[a](v.reshape(v.shape[0], -1) @ torch.tensor(w) + torch.tensor(np.asarray(g["bias"])))
+        elif t == "conv2d":
+            w = np.asarray(g["weight"])
+            kernels.append(w)
+            kh, kw = [int(q) for q in g.attrs["kernel"]]
+            sh, sw = [int(q) for q in g.attrs["strides"]]
+            u = v.permute(0, 3, 1, 2)
+            pt, pb = same_pad(u.shape[2], kh, sh) if s_(g.attrs["padding"]) == "same" else (0, 0)
+            pl, pr = same_pad(u.shape[3], kw, sw) if s_(g.attrs["padding"]) == "same" else (0, 0)
+            u = torch.nn.functional.conv2d(torch.nn.functional.pad(u, (pl, pr, pt, pb)), torch.tensor(w).permute(3, 2, 0, 1), torch.tensor(np.asarray(g["bias"])), stride=(sh, sw))
+            v = act[a](u.permute(0, 2, 3, 1))
+        elif t == "maxpool2d":
+            kh, kw = [int(q) for q in g.attrs["kernel"]]
+            sh, sw = [int(q) for q in g.attrs["strides"]]
+            v = torch.nn.functional.max_pool2d(v.permute(0, 3, 1, 2), (kh, kw), (sh, sw)).permute(0, 2, 3, 1)
+        elif t == "flatten":
+            v = v.reshape(v.shape[0], -1)
+        elif t != "dropout":
+            raise ValueError(f"oracle does not know layer type {t}")
+    return v.reshape(v.shape[0], -1).numpy(), kernels
 
 
 def main():
@@ -51,12 +79,17 @@ def main():
         x.tofile(xin)
         for name, variant, min_acc, min_sparsity in CASES:
             path = os.path.join(src, "inputs", name)
+            if not os.path.exists(path):
+                print(f"FAIL {name}: missing")
+                fails += 1
+                continue
             ini = os.path.join(d, name + ".ini")
             open(ini, "w").write(f"[model]\npath = {path}\n")
             out = os.path.join(d, "y.bin")
             subprocess.run([exe, ini, xin, str(len(x)), out], check=True)
             got = np.fromfile(out, np.float32).reshape(len(x), -1)
-            ref, kernels = torch_logits(path, x)
+            parts = [torch_logits(path, x[b:b + 500]) for b in range(0, len(x), 500)]
+            ref, kernels = np.concatenate([p[0] for p in parts]), parts[0][1]
             err = float(np.max(np.abs(got - ref)))
             same = float(np.mean(got.argmax(1) == ref.argmax(1)))
             acc = float(np.mean(got.argmax(1) == y))
