@@ -1,6 +1,7 @@
 /* src/main.c: the modclust-mpi driver: prolog (command line, MPI/PETSc, config), stages, epilog. */
 #include <slepcsys.h>
 #include "mc/mc.h"
+#include "mc/lesion.h"
 #include "mc/report.h"
 #include "mc/run.h"
 
@@ -13,6 +14,7 @@ static PetscErrorCode run(MPI_Comm comm, const MCCli *cli)
   MCModel       *model      = NULL;
   MCGraph       *graph      = NULL;
   MCClustering  *clustering = NULL;
+  MCImportance  *importance = NULL;
   MCClusterOpts  opts;
   MCRun          rep = {0};
   PetscLogDouble t0;
@@ -48,16 +50,21 @@ static PetscErrorCode run(MPI_Comm comm, const MCCli *cli)
   PetscCall(mc_cluster_graph(graph->adj, &opts, &clustering));
   PetscCall(mc_sys_stage_pop());
 
+  /* Importance: lesion tests farmed over the ranks ([importance] enabled; reads the test set). */
+  PetscCall(mc_lesion_stage(comm, cfg, model, graph, clustering, &importance));
+
   /* Report: results.h5, summary.json, report.md. */
   PetscCall(mc_sys_stage_push(MC_STAGE_REPORT));
   rep.cfg        = cfg;
   rep.model      = model;
   rep.graph      = graph;
   rep.clustering = clustering;
+  rep.importance = importance;
   PetscCall(mc_report_write(comm, &rep));
   PetscCall(mc_report_print_summary(comm, &rep));
   PetscCall(mc_sys_stage_pop());
 
+  PetscCall(mc_importance_destroy(&importance));
   PetscCall(mc_cluster_destroy(&clustering));
   PetscCall(mc_graph_destroy(&graph));
   PetscCall(mc_model_destroy(&model));

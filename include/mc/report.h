@@ -14,6 +14,7 @@ typedef struct {
   const MCModel      *model;
   const MCGraph      *graph;
   const MCClustering *clustering;
+  const struct MCImportance_s *importance; /* importance (lesion) test, include/mc/lesion.h; NULL if off */
   PetscMPIInt         n_ranks;
   PetscLogDouble      t_start;    /* PetscTime at start of the run */
   PetscLogDouble      t_stage[8]; /* seconds per stage, indexed by MCStage */

@@ -3,6 +3,7 @@
 #include <hdf5.h>
 #include "mc/results.h"
 #include "mc/sys.h"
+#include "results_importance.h"
 
 /* Raise a PETSc error naming the file and object when an HDF5 call fails. */
 #define H5CALL(expr, what) \
@@ -184,6 +185,7 @@ PetscErrorCode mc_results_write_h5(const MCRun *run, const char *path, const Pet
   PetscCall(write_provenance(file, path, run));
   PetscCall(write_graph(file, path, run, csr_indptr, csr_indices, csr_data));
   PetscCall(write_clusters(file, path, run));
+  PetscCall(mc__results_write_importance(file, path, run));
   H5CALL(H5Fclose(file), "the file");
   H5CALL(H5Pclose(fapl), "file access list");
   PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_WRITE], 0, 0, 0, 0));

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include "mc/sys.h"
 #include "report_impl.h"
+#include "report_importance.h"
 
 static PetscErrorCode open_file(const char *path, FILE **fp)
 {
@@ -67,6 +68,7 @@ PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
     fprintf(fp, "\n");
   }
   fprintf(fp, "\nEvery unit's label is in `clusters.csv` and `results.h5` (`/clusters/labels`, -1 = removed).\n");
+  PetscCall(mc__report_importance_markdown(run, fp));
   PetscCall(close_file(path, fp));
   PetscCall(PetscFree(widx));
   PetscCall(PetscFree(size));

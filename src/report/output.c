@@ -10,6 +10,7 @@
 #include "mc/results.h"
 #include "mc/sys.h"
 #include "report_impl.h"
+#include "report_importance.h"
 
 PetscErrorCode mc_report_check_output(MPI_Comm comm, const MCConfig *cfg)
 {
@@ -99,7 +100,7 @@ static PetscErrorCode gather_csr(MPI_Comm comm, Mat A, PetscInt **indptr, PetscI
 /* Remove a directory tree we created (only regular files one level deep). */
 static void remove_tree(const char *dir)
 {
-  const char *names[] = {"results.h5", "summary.json", "report.md", "clusters.csv"};
+  const char *names[] = {"results.h5", "summary.json", "report.md", "clusters.csv", "importance.svg"};
   char        p[PETSC_MAX_PATH_LEN];
 
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
@@ -126,6 +127,10 @@ static PetscErrorCode write_all(const MCRun *run, const char *stage, const Petsc
   PetscCall(mc__report_write_markdown(run, p));
   PetscCall(PetscSNPrintf(p, sizeof(p), "%s/clusters.csv", stage));
   PetscCall(mc__report_write_csv(run, p));
+  if (run->importance) {
+    PetscCall(PetscSNPrintf(p, sizeof(p), "%s/importance.svg", stage));
+    PetscCall(mc__report_importance_svg(run, p));
+  }
   if (stat(dir, &st) == 0) {
     /* output.overwrite = true (checked at start): move the old results aside, then drop them. */
     PetscCall(PetscSNPrintf(old, sizeof(old), "%s.old-%d", dir, (int)getpid()));

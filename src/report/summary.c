@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include "mc/sys.h"
 #include "report_impl.h"
+#include "report_importance.h"
 
 PetscErrorCode mc__report_cluster_sizes(const MCRun *run, PetscInt **size, PetscInt **by_group)
 {
@@ -92,6 +93,7 @@ PetscErrorCode mc__report_write_json(const MCRun *run, const char *path)
       PetscCheck(cJSON_AddItemToArray(per, cJSON_CreateNumber(by_group[l * g->n_groups + grp])), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
   }
 
+  PetscCall(mc__report_importance_json(run, root));
   PetscCall(add(root, "seconds", timing = cJSON_CreateObject()));
   {
     PetscLogDouble now;
@@ -125,6 +127,7 @@ PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCRun *run)
     PetscCall(PetscPrintf(comm, "  warning   the graph (after removing degree-0 nodes) has several connected components: each is a\n"
                                 "            perfect cluster (eigenvalue 0 repeated); they are clustered as they are\n"));
   PetscCall(PetscPrintf(comm, "  clusters  k = %" PetscInt_FMT ", n-cut = %.6g (0 = perfectly separable, %" PetscInt_FMT " = no structure)\n", c->k, (double)c->ncut, c->k));
+  PetscCall(mc__report_importance_print(comm, run));
   PetscCall(PetscPrintf(comm, "  output    %s/ (results.h5, summary.json, report.md, clusters.csv) in %.2f s on %d rank%s\n", run->cfg->output_dir,
                         now - run->t_start, (int)run->n_ranks, run->n_ranks > 1 ? "s" : ""));
   PetscFunctionReturn(0);

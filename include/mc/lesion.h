@@ -1,0 +1,119 @@
+/* include/mc/lesion.h: the importance (lesion) test of METHOD.md sections 7 and 10: sub-clusters, lesions
+   of each sub-cluster and of random same-size sets farmed over the ranks, per-sub-cluster p-values and
+   effects, and their combination (shifted Fisher per network, Bates across replicates, Benjamini-Hochberg).
+
+   Tasks are (sub-cluster, draw) pairs; draw -1 is the sub-cluster itself. Draw d permutes the labels of
+   every hidden layer's valid units with the stream (seed, MC_STREAM_LESION, replicate * 2^32 + d), so every
+   rank rebuilds the same random sets, and results are bitwise identical for any rank count. */
+#pragma once
+#include <petscsys.h>
+#include "mc/config.h"
+#include "mc/model.h"
+#include "mc/graph.h"
+#include "mc/cluster.h"
+#include "mc/forward.h"
+#include "mc/io.h"
+#include "mc/pvalue.h"
+
+/* Sub-clusters: cluster x hidden layer, with min_size <= size <= max_prop x valid units of the layer. */
+typedef struct {
+  PetscInt  n;       /* number of sub-clusters */
+  PetscInt *layer;   /* n unit-layer numbers (1 = first weight layer's outputs) */
+  PetscInt *group;   /* n graph groups */
+  PetscInt *cluster; /* n cluster labels */
+  PetscInt *offset;  /* n + 1 offsets into unit[] */
+  PetscInt *unit;    /* offset[n] unit indices within their layer, ascending per sub-cluster */
+} MCSubclusters;
+
+/* mc_lesion_subclusters - The sub-clusters of `labels` (g->n_nodes labels, -1 = removed) on the hidden
+   layers of the graph: groups whose unit layer is neither the input (0) nor the last (n_unit_layers - 1).
+   A (layer, label) set is kept when min_size <= size <= max_prop * (valid units of the layer); removed
+   units never count. Ordered by layer, then label. Not collective.
+   Caller owns *out; release with mc_lesion_subclusters_destroy(). */
+PetscErrorCode mc_lesion_subclusters(const MCGraph *g, const PetscInt labels[], PetscInt n_unit_layers, PetscInt min_size, PetscReal max_prop,
+                                     MCSubclusters **out);
+
+/* mc_lesion_subclusters_destroy - Free *s; sets it to NULL; does nothing on NULL. Not collective. */
+PetscErrorCode mc_lesion_subclusters_destroy(MCSubclusters **s);
+
+/* Options of one lesion test. */
+typedef struct {
+  PetscInt     n_random;   /* random draws per sub-cluster (>= 1) */
+  MCLesionMode mode;       /* outgoing (default) or incoming */
+  PetscInt     min_size;   /* smallest sub-cluster (2) */
+  PetscReal    max_prop;   /* largest sub-cluster as a share of the layer's valid units (0.99) */
+  MCTies       ties;       /* p-value ties */
+  uint64_t     seed;
+  uint64_t     stream;     /* task ids of the random draws are stream + draw (replicate r: r << 32) */
+  PetscInt     batch;      /* engine batch; 0 = automatic (whole test set if its caches fit in 512 MiB) */
+  const char  *label;      /* progress label of the farm, or NULL */
+} MCLesionOpts;
+
+/* The lesion test of one network under one partition. Arrays are replicated on every rank. */
+typedef struct {
+  PetscInt   n_sub, n_random, n_classes, n_test;
+  PetscInt  *layer, *cluster, *size; /* n_sub each */
+  PetscReal *class_acc;              /* n_sub x n_classes per-class accuracy with the sub-cluster lesioned */
+  PetscReal *mean_acc, *range;       /* n_sub: statistics of the sub-cluster (range NaN when mean change is 0) */
+  PetscReal *mean_acc_random;        /* n_sub x n_random */
+  PetscReal *range_random;           /* n_sub x n_random (NaN draws are skipped by the p-values) */
+  PetscReal *p_mean, *p_range;       /* n_sub one-sided p-values (p_range NaN when range is NaN) */
+  PetscReal *effect_mean, *effect_range;
+  PetscReal *baseline_class_acc;     /* n_classes, no lesion */
+  PetscReal  baseline_mean_acc;
+  PetscReal  fisher_p_mean, fisher_p_range;       /* shifted Fisher over the sub-clusters (NaN if none) */
+  PetscReal  fisher_stat_mean, fisher_stat_range; /* -(1/m) sum ln p' */
+  PetscReal  effect_mean_avg, effect_mean_sem;    /* 2e, mean and SEM over sub-clusters */
+  PetscReal  effect_range_avg, effect_range_sem;
+  PetscReal  seconds;                             /* wall time of the farm */
+  PetscReal  gflop;                               /* forward-pass GFLOP spent by all ranks (estimate) */
+  char       model_path[PETSC_MAX_PATH_LEN];
+} MCLesionResult;
+
+/* mc_lesion_test - Run the lesion test of `model` for the partition `labels` of graph g on the dataset
+   `data` (every rank holds it). Collective on comm. Caller owns *out; release with
+   mc_lesion_result_destroy(). Errors: PETSC_ERR_USER_INPUT when the dataset's examples do not fit the
+   model's input or the model has fewer classes than the dataset. */
+PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCModel *model, const MCGraph *g, const PetscInt labels[],
+                              const MCDataset *data, MCLesionResult **out);
+
+/* mc_lesion_result_destroy - Free *r; sets it to NULL; does nothing on NULL. Not collective. */
+PetscErrorCode mc_lesion_result_destroy(MCLesionResult **r);
+
+/* mc_lesion_random_partition - Labels of the random-partition control: within every graph group, the
+   valid units' labels are permuted with the stream (seed, MC_STREAM_LESION, 2^62 + group), so each
+   cluster keeps its size per layer; removed units stay -1. labels_out has g->n_nodes entries (caller
+   owned). Not collective. */
+PetscErrorCode mc_lesion_random_partition(const MCGraph *g, const PetscInt labels[], uint64_t seed, PetscInt labels_out[]);
+
+/* The importance stage: the main network, its replicates and the optional control, combined. */
+typedef struct MCImportance_s {
+  PetscInt         n_nets;      /* 1 + number of [importance] replicates */
+  MCLesionResult **net;         /* n_nets results; net[0] is the [model] network */
+  MCLesionResult  *control;     /* random-partition control of net[0], or NULL */
+  PetscReal        p_mean, p_range;            /* combined: Bates over the nets' Fisher p (n_nets > 1), else Fisher */
+  PetscReal        fisher_stat_mean, fisher_stat_range; /* averaged over the nets */
+  PetscReal        fdr_q;                      /* Benjamini-Hochberg level */
+  PetscReal        bh_threshold;               /* i* q / M over the reported tests (0 if none rejected) */
+  PetscBool        bh_reject_mean, bh_reject_range;
+  PetscReal        bh_qval_mean, bh_qval_range;
+  char             lesion[MC_ENUM_LEN];
+} MCImportance;
+
+/* mc_lesion_stage - The importance stage of the pipeline: when [importance] enabled, read the test split of
+   [data] source, run the test on `clustering` of `model`, on every [importance] replicates network
+   (clustered with the same [cluster] settings), and on the random-partition control if asked; combine
+   and apply Benjamini-Hochberg. *out is NULL when the stage is off. Pushes MC_STAGE_LESION.
+   Collective on comm. Caller owns *out; release with mc_importance_destroy(). */
+PetscErrorCode mc_lesion_stage(MPI_Comm comm, const MCConfig *cfg, const MCModel *model, const MCGraph *graph, const MCClustering *clustering,
+                               MCImportance **out);
+
+/* mc_importance_destroy - Free *imp; sets it to NULL; does nothing on NULL. Not collective. */
+PetscErrorCode mc_importance_destroy(MCImportance **imp);
+
+/* mc_lesion_class_stats - The statistics of METHOD.md section 7 from per-class accuracies a[] and the
+   baseline a0[] (n_classes each; NaN entries, classes absent from the test set, are skipped):
+   *mean = mean_c a_c; *range = (max D - min D) / |mean D| with D_c = a_c - a0_c, NaN when mean D = 0
+   (|mean D| <= 1e-12 max(1, max |D_c|): exactly cancelling changes leave only rounding noise).
+   Not collective. */
+void mc_lesion_class_stats(PetscInt n_classes, const PetscReal a[], const PetscReal a0[], PetscReal *mean, PetscReal *range);

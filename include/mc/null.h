@@ -1,0 +1,60 @@
+/* include/mc/null.h: the clusterability test (METHOD.md section 6): the true n-cut against the n-cuts of
+   n_shuffles networks with shuffled layer weights, each re-clustered with the identical pipeline, farmed
+   over groups of ranks, with checkpointing; optionally the random-initialization baseline. */
+#pragma once
+#include <petscsys.h>
+#include "mc/config.h"
+#include "mc/model.h"
+#include "mc/graph.h"
+#include "mc/cluster.h"
+
+typedef struct {
+  char       shuffle[32];       /* [clusterability] shuffle: "layer" or "layer_nonzero" */
+  char       p_ties[16];        /* "inclusive" or "strict" */
+  PetscInt   n_shuffles;        /* N */
+  PetscInt   group_size;        /* ranks per shuffle actually used (after the automatic rule and clamping) */
+  PetscInt   n_groups;          /* groups the ranks were split into */
+  PetscReal  ncut_true;         /* the true graph's n-cut */
+  PetscReal *ncut_shuffled;     /* n_shuffles n-cuts, by shuffle index; replicated, owned */
+  PetscReal  p_value;           /* (#{ncut_shuffled <= ncut_true} + 1) / (N + 1) ('<' with p_ties = strict) */
+  PetscReal  z_score;           /* (ncut_true - mean) / population std; NaN if the std is 0 */
+  PetscReal  mean, std;         /* of ncut_shuffled (population std) */
+  PetscInt   n_resumed;         /* tasks taken from a checkpoint instead of being recomputed */
+  PetscInt   n_random_init;     /* random-initialization trials (0 = baseline off) */
+  PetscReal *ncut_random_init;  /* n_random_init n-cuts; owned, NULL when off */
+  PetscReal  random_init_mean, random_init_std;
+  PetscReal  seconds;           /* wall time of the null on rank 0 */
+  char       checkpoint_prefix[PETSC_MAX_PATH_LEN]; /* checkpoint files are <prefix>.<tag>; "" when off */
+} MCNull;
+
+/* mc_null_group_size_auto - The automatic group size: ceil(nnz / 4e6) ranks (one rank per shuffle for
+   graphs up to 4 million stored non-zeros), raised to size / n_tasks when there are fewer tasks than
+   groups (so no rank idles), clamped to [1, size]. Not collective. */
+PetscInt mc_null_group_size_auto(PetscInt64 nnz, PetscMPIInt size, PetscInt n_tasks);
+
+/* mc_null_run - The clusterability test for `graph` (its layer blocks are shuffled) whose true
+   clustering is `truth`, with cfg's [cluster] options and [clusterability] keys (n_shuffles >= 1).
+   Task t < n_shuffles clusters shuffle t; task n_shuffles + i clusters random-initialization trial i of
+   `model` (Glorot-uniform kernels from the stream (seed, MC_STREAM_INIT, (i + 1) * 4096 + weight layer)).
+   Tasks run on groups of ranks (mc_farm_run_groups); each group solves whole graphs with its own
+   distributed eigensolve. Finished tasks are checkpointed (see MCNull.checkpoint_prefix) and a rerun
+   with the same configuration and graph skips them.
+   Stopping early: with the test-only PETSc option -null_stop_after m each group stops after computing m
+   tasks; on SIGTERM (Slurm's --signal) every group finishes its current task and stops. Either way the
+   function then fails with PETSC_ERR_SIG on every rank, leaving the checkpoint behind for a rerun.
+   Errors: PETSC_ERR_USER_INPUT if the graph has no layer blocks. Collective on comm.
+   Caller owns *out; release with mc_null_destroy(). */
+PetscErrorCode mc_null_run(MPI_Comm comm, const MCConfig *cfg, const MCModel *model, const MCGraph *graph, const MCClustering *truth,
+                           MCNull **out);
+
+/* mc_null_stage - The pipeline's clusterability stage: inside the MC_STAGE_NULL log stage, mc_null_run
+   when cfg->clusterability_n_shuffles > 0, else *out = NULL. Collective on comm. */
+PetscErrorCode mc_null_stage(MPI_Comm comm, const MCConfig *cfg, const MCModel *model, const MCGraph *graph, const MCClustering *truth,
+                             MCNull **out);
+
+/* mc_null_checkpoint_clear - Remove the checkpoint files of a finished null (rank 0). Call after the
+   report is written. Does nothing for NULL or when checkpointing was off. Collective on comm. */
+PetscErrorCode mc_null_checkpoint_clear(MPI_Comm comm, const MCNull *nul);
+
+/* mc_null_destroy - Free *n; sets it to NULL; does nothing on NULL. Not collective. */
+PetscErrorCode mc_null_destroy(MCNull **n);

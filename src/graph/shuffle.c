@@ -1,0 +1,154 @@
+/* src/graph/shuffle.c: the null shuffles of the layer blocks (METHOD.md section 6), regenerated from
+   counter-based streams on every rank that needs them, so nothing is communicated. */
+#include <string.h>
+#include "mc/shuffle.h"
+
+PetscErrorCode mc_shuffle_parse(MPI_Comm comm, const char *name, MCShuffleKind *kind)
+{
+  PetscFunctionBeginUser;
+  if (!strcmp(name, "layer")) *kind = MC_SHUFFLE_LAYER;
+  else if (!strcmp(name, "layer_nonzero")) *kind = MC_SHUFFLE_LAYER_NONZERO;
+  else SETERRQ(comm, PETSC_ERR_USER_INPUT, "Unknown clusterability.shuffle '%s' (expected layer or layer_nonzero)", name);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_shuffle_base_create(MPI_Comm comm, const MCGraph *g, MCShuffleBase **out)
+{
+  MCShuffleBase *b;
+  PetscInt       N = g->n_nodes, nk = 0;
+  PetscBool     *alive;
+  PetscInt     **keep; /* per group: kept unit indices */
+
+  PetscFunctionBeginUser;
+  PetscCheck(g->block && g->n_blocks > 0, comm, PETSC_ERR_USER_INPUT,
+             "The clusterability null shuffles layer weight blocks, but this graph has none (it does not come from a network's layers)");
+  PetscCheck(g->n_blocks <= MC_SHUFFLE_MAX_BLOCKS, comm, PETSC_ERR_USER_INPUT,
+             "The clusterability null supports at most %d weight blocks, the graph has %" PetscInt_FMT, MC_SHUFFLE_MAX_BLOCKS, g->n_blocks);
+  PetscCall(PetscCalloc1(N, &alive));
+  /* Degree from the blocks: a unit is kept when its column in the block before or its row in the block
+     after holds a non-zero (weights are non-negative, so that is a non-zero degree). */
+  for (PetscInt bi = 0; bi < g->n_blocks; ++bi) {
+    PetscInt         o0 = g->group_offset[bi], o1 = g->group_offset[bi + 1];
+    PetscInt         n0 = o1 - o0, n1 = g->group_offset[bi + 2] - o1;
+    const PetscReal *B  = g->block[bi];
+    for (PetscInt a = 0; a < n0; ++a)
+      for (PetscInt c = 0; c < n1; ++c)
+        if (B[a * n1 + c] != 0) {
+          alive[o0 + a] = PETSC_TRUE;
+          alive[o1 + c] = PETSC_TRUE;
+        }
+  }
+  PetscCall(PetscNew(&b));
+  b->n_groups = g->n_groups;
+  b->n_blocks = g->n_blocks;
+  PetscCall(PetscMalloc2(g->n_groups, &b->group_size, g->n_groups, &b->group_layer));
+  PetscCall(PetscMalloc1(g->n_groups, &keep));
+  for (PetscInt i = 0; i < N; ++i)
+    if (alive[i]) nk++;
+  b->n_kept = nk;
+  PetscCall(PetscMalloc1(nk, &b->kept));
+  nk = 0;
+  for (PetscInt i = 0; i < N; ++i)
+    if (alive[i]) b->kept[nk++] = i;
+  for (PetscInt gi = 0; gi < g->n_groups; ++gi) {
+    PetscInt o = g->group_offset[gi], n = g->group_offset[gi + 1] - o, m = 0;
+    PetscCall(PetscMalloc1(PetscMax(n, 1), &keep[gi]));
+    for (PetscInt u = 0; u < n; ++u)
+      if (alive[o + u]) keep[gi][m++] = u;
+    /* A wholly dead layer keeps one (zero) unit so consecutive groups stay linked by blocks. */
+    if (m == 0) keep[gi][m++] = 0;
+    b->group_size[gi]  = m;
+    b->group_layer[gi] = g->group_layer[gi];
+  }
+  PetscCall(PetscMalloc1(b->n_blocks, &b->block));
+  for (PetscInt bi = 0; bi < b->n_blocks; ++bi) {
+    PetscInt         n1 = g->group_offset[bi + 2] - g->group_offset[bi + 1], m0 = b->group_size[bi], m1 = b->group_size[bi + 1];
+    const PetscReal *B  = g->block[bi];
+    PetscReal       *R;
+    PetscCall(PetscMalloc1(m0 * m1, &R));
+    for (PetscInt a = 0; a < m0; ++a)
+      for (PetscInt c = 0; c < m1; ++c) R[a * m1 + c] = B[keep[bi][a] * n1 + keep[bi + 1][c]];
+    b->block[bi] = R;
+  }
+  for (PetscInt gi = 0; gi < g->n_groups; ++gi) PetscCall(PetscFree(keep[gi]));
+  PetscCall(PetscFree(keep));
+  PetscCall(PetscFree(alive));
+  *out = b;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_shuffle_base_destroy(MCShuffleBase **b)
+{
+  PetscFunctionBeginUser;
+  if (!b || !*b) PetscFunctionReturn(0);
+  for (PetscInt bi = 0; bi < (*b)->n_blocks; ++bi) PetscCall(PetscFree((*b)->block[bi]));
+  PetscCall(PetscFree((*b)->block));
+  PetscCall(PetscFree2((*b)->group_size, (*b)->group_layer));
+  PetscCall(PetscFree((*b)->kept));
+  PetscCall(PetscFree(*b));
+  PetscFunctionReturn(0);
+}
+
+/* Fisher-Yates from the end, on values: the same draws as mc_rng_permute. */
+static void permute_values(MCRng *r, PetscInt n, PetscReal v[])
+{
+  for (PetscInt i = n - 1; i > 0; --i) {
+    PetscInt  j = (PetscInt)mc_rng_below(r, (uint64_t)i + 1);
+    PetscReal t = v[i];
+    v[i]        = v[j];
+    v[j]        = t;
+  }
+}
+
+PetscErrorCode mc_shuffle_block(MCShuffleKind kind, PetscInt n, PetscReal v[], MCRng *r)
+{
+  PetscFunctionBeginUser;
+  if (kind == MC_SHUFFLE_LAYER) {
+    permute_values(r, n, v);
+  } else {
+    PetscInt  *pos, nz = 0;
+    PetscReal *val;
+    for (PetscInt e = 0; e < n; ++e)
+      if (v[e] != 0) nz++;
+    PetscCall(PetscMalloc2(nz, &pos, nz, &val));
+    nz = 0;
+    for (PetscInt e = 0; e < n; ++e)
+      if (v[e] != 0) {
+        pos[nz]   = e;
+        val[nz++] = v[e];
+      }
+    permute_values(r, nz, val);
+    for (PetscInt q = 0; q < nz; ++q) v[pos[q]] = val[q];
+    PetscCall(PetscFree2(pos, val));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_shuffle_blocks(const MCShuffleBase *base, MCShuffleKind kind, uint64_t seed, PetscInt index, PetscReal ***blocks)
+{
+  PetscReal **out;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(base->n_blocks, &out));
+  for (PetscInt bi = 0; bi < base->n_blocks; ++bi) {
+    PetscInt n = base->group_size[bi] * base->group_size[bi + 1];
+    MCRng    r;
+    PetscCall(PetscMalloc1(n, &out[bi]));
+    PetscCall(PetscArraycpy(out[bi], base->block[bi], n));
+    mc_rng_init(&r, seed, MC_STREAM_SHUFFLE, (uint64_t)index * MC_SHUFFLE_MAX_BLOCKS + (uint64_t)bi);
+    PetscCall(mc_shuffle_block(kind, n, out[bi], &r));
+  }
+  *blocks = out;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_shuffle_graph(MPI_Comm comm, const MCShuffleBase *base, MCShuffleKind kind, uint64_t seed, PetscInt index, MCGraph **out)
+{
+  PetscReal **blocks;
+
+  PetscFunctionBeginUser;
+  PetscCall(mc_shuffle_blocks(base, kind, seed, index, &blocks));
+  /* mc_graph_from_blocks takes the blocks (and the pointer array) over. */
+  PetscCall(mc_graph_from_blocks(comm, base->n_groups, base->group_size, base->group_layer, blocks, out));
+  PetscFunctionReturn(0);
+}

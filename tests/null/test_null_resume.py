@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""Checkpoint and resume of the clusterability null: a run stopped after some shuffles (the test-only
+option -null_stop_after, twice in a row, then resumed at another rank count) and a run killed with SIGKILL
+midway both finish, on rerun, with results equal to an uninterrupted run; a changed configuration does not
+reuse the checkpoint; the checkpoint is removed after success."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "regress"))
+import mcrun  # noqa: E402
+from mcrun import check  # noqa: E402
+
+work = os.path.abspath("null_resume")
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+
+
+def ckpt_entries(prefix_dir, out):
+    """Entries in the checkpoint files of output dir `out` (the lines 's <index> <value>')."""
+    base = os.path.basename(out) + ".ckpt-"
+    files = [e for e in os.listdir(prefix_dir) if e.startswith(base) and not e.endswith(".tmp")]
+    idx = set()
+    for e in files:
+        try:
+            for line in open(os.path.join(prefix_dir, e)):
+                if line.startswith("s "):
+                    idx.add(int(line.split()[1]))
+        except FileNotFoundError:
+            pass  # renamed away between listdir and open
+    return files, idx
+
+
+def read(out):
+    with h5py.File(os.path.join(out, "results.h5"), "r") as f:
+        g = f["clusterability"]
+        return g["ncut_shuffled"][...], g["p_value"][()], g["z_score"][()], g.attrs["n_resumed"]
+
+
+# --- Stop and resume, on a small structureless network. ---
+iid = os.path.join(work, "iid.h5")
+mcrun.synth(iid, [64, 48, 48, 32, 10], 1, weak=1.0, seed=8)
+cfg = os.path.join(work, "iid.ini")
+mcrun.write_config(cfg, f"[model]\npath = {iid}\n[cluster]\nk = 4\nseed = 5\n[clusterability]\nn_shuffles = 12\n")
+ref_out = os.path.join(work, "ref")
+mcrun.run_ok(2, [cfg, f"output.dir={ref_out}"])
+ref = read(ref_out)
+check(ref[3] == 0, "an uninterrupted run resumes nothing")
+
+out = os.path.join(work, "stopped")
+code, so, se = mcrun.run(2, [cfg, f"output.dir={out}", "-null_stop_after", "2"])
+check(code != 0, "a stopped null exits non-zero")
+check("rerun the same command to resume" in se, f"the message says how to resume:\n{se}")
+check(not os.path.exists(out), "no output directory for a stopped run")
+files, idx = ckpt_entries(work, out)
+check(len(idx) == 4 and files, f"2 groups x 2 shuffles checkpointed ({sorted(idx)}, {files})")
+
+code, so, se = mcrun.run(2, [cfg, f"output.dir={out}", "-null_stop_after", "2"])
+check(code != 0, "stopped again")
+files, idx = ckpt_entries(work, out)
+check(len(idx) == 8, f"8 shuffles checkpointed after the second stop ({sorted(idx)})")
+
+# A different configuration (seed) must not pick the checkpoint up.
+other = os.path.join(work, "other.ini")
+mcrun.write_config(other, f"[model]\npath = {iid}\n[cluster]\nk = 4\nseed = 6\n[clusterability]\nn_shuffles = 12\n")
+before = set(ckpt_entries(work, out)[0])
+code, so, se = mcrun.run(1, [other, f"output.dir={out}", "-null_stop_after", "1"])
+check(code != 0 and "resuming" not in so, "another seed does not resume from this checkpoint")
+new = set(ckpt_entries(work, out)[0]) - before
+check(len(new) == 1 and all(before_f.split(".ckpt-")[1][:16] != list(new)[0].split(".ckpt-")[1][:16] for before_f in before),
+      f"another configuration writes its own checkpoint ({new})")
+for e in new:
+    os.unlink(os.path.join(work, e))
+check(len(ckpt_entries(work, out)[1]) == 8, "the first configuration's entries are untouched")
+shutil.rmtree(out, ignore_errors=True)
+
+# Resume at 1 rank: the checkpoint does not depend on the rank count or group size.
+stdout = mcrun.run_ok(1, [cfg, f"output.dir={out}"])
+check("resuming from checkpoint" in stdout, "the resume is announced")
+res = read(out)
+check(res[3] == 8, f"8 shuffles resumed (got {res[3]})")
+check(np.array_equal(res[0], ref[0]) and res[1] == ref[1] and res[2] == ref[2], "resumed null equals the uninterrupted one bitwise")
+files, _ = ckpt_entries(work, out)
+check(not files, f"checkpoint removed after success ({files})")
+
+# --- SIGKILL midway through a real null (trained Fashion-MNIST MLP, k = 12), then resume. ---
+fashion = os.path.join(mcrun.SRC, "inputs", "fashion_mlp.h5")
+cfg = os.path.join(work, "fashion.ini")
+mcrun.write_config(cfg, f"[model]\npath = {fashion}\n[cluster]\nk = 12\nseed = 42\n[clusterability]\nn_shuffles = 16\n")
+ref_out = os.path.join(work, "fashion_ref")
+mcrun.run_ok(2, [cfg, f"output.dir={ref_out}"], timeout=200)
+ref = read(ref_out)
+
+out = os.path.join(work, "fashion_killed")
+cmd = [mcrun.MPIEXEC, "-n", "2", *mcrun.MPI_FLAGS, os.path.join(mcrun.BIN, "modclust-mpi"), cfg, f"output.dir={out}"]
+env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+t0, killed_at = time.time(), None
+while time.time() - t0 < 120 and p.poll() is None:
+    _, idx = ckpt_entries(work, out)
+    if len(idx) >= 4:
+        os.killpg(p.pid, signal.SIGKILL)
+        killed_at = len(idx)
+        break
+    time.sleep(0.02)
+p.wait()
+check(killed_at is not None, "the run was killed after 4 or more shuffles were checkpointed")
+check(not os.path.exists(out), "a killed run leaves no output directory")
+stdout = mcrun.run_ok(2, [cfg, f"output.dir={out}"], timeout=200)
+res = read(out)
+check(res[3] >= 4, f"at least the {killed_at} checkpointed shuffles were resumed (got {res[3]})")
+check(np.array_equal(res[0], ref[0]) and res[1] == ref[1] and res[2] == ref[2], "killed-and-resumed null equals the uninterrupted one bitwise")
+check(not ckpt_entries(work, out)[0], "checkpoint removed after success")
+print(f"null resume: OK (killed after {killed_at} shuffles, {res[3]} resumed)")
