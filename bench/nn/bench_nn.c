@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     MCModel *m;
     PetscCall(mc_train_config_parse(PETSC_COMM_SELF, "bench", "[train]\narch = mlp\nwidths = 256,256,256,256\nepochs = 1\nbatch = 128\n", 0, NULL, &tc));
     PetscCall(mc_train_model_create(&tc, tr->shape, 10, &m));
-    PetscCall(mc_train_run(&tc, m, tr, NULL, PETSC_FALSE, &res));
+    PetscCall(mc_train_run(&tc, m, tr, NULL, NULL, NULL, PETSC_FALSE, &res));
     PetscCall(PetscPrintf(PETSC_COMM_SELF, "mlp_train_epoch_seconds=%.3f mlp_train_epoch_gflops=%.2f mlp_train_loss=%.4f\n", (double)res.seconds, 3.0 * model_flops(m) * tr->n / res.seconds * 1e-9, (double)res.final_loss));
     PetscCall(mc_model_destroy(&m));
   }

@@ -44,17 +44,26 @@ PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt inp
    Not collective. Caller owns *out (mc_io_dataset_destroy). */
 PetscErrorCode mc_train_dataset_variant(const MCDataset *base, const char *variant, PetscInt n, uint64_t seed, PetscInt split_tag, MCDataset **out);
 
+/* mc_train_poly_create - The POLY regression task (METHOD.md section 11): n inputs x = (u, v) ~ N(0, I) in a
+   1 x 1 x 2 dataset (no labels) and *targets (n x 512, caller frees with PetscFree): target j is the sum of the
+   monomials u^a v^b (a, b in {0, 1, 2}, monomial t = 3a + b) whose bit t is set in j. Inputs from the stream
+   (seed, MC_STREAM_DATA, 16 + split_tag). Not collective. Caller owns *x (mc_io_dataset_destroy). */
+PetscErrorCode mc_train_poly_create(PetscInt n, uint64_t seed, PetscInt split_tag, MCDataset **x, float **targets);
+
 /* Result of a training run. */
 typedef struct {
   PetscInt  epochs_done, steps;
   PetscReal final_loss;      /* mean training loss (cross-entropy + penalties) of the last epoch */
   PetscReal train_accuracy;  /* on the last epoch's minibatches, training mode */
-  PetscReal test_accuracy;   /* after training, inference mode; NaN without a test set */
+  PetscReal test_accuracy;   /* after training, inference mode; NaN without a test set or for regression */
+  PetscReal test_mse;        /* regression: mean squared error per target on the test set; NaN otherwise */
   PetscReal sparsity;        /* fraction of zero kernel weights */
   PetscReal seconds;
 } MCTrainResult;
 
 /* mc_train_run - Train `model` in place on `train` (test may be NULL), printing one line per epoch through
-   PetscPrintf on PETSC_COMM_SELF when verbose. Single-rank and deterministic: the same config and data give
-   bitwise the same weights. Not collective. */
-PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDataset *train, const MCDataset *test, PetscBool verbose, MCTrainResult *res);
+   PetscPrintf on PETSC_COMM_SELF when verbose. Classification (softmax cross-entropy on the labels) when
+   train_t is NULL; regression (mean squared error against train_t / test_t, n x n_outputs floats, last layer
+   linear) otherwise. Single-rank and deterministic: the same config and data give bitwise the same weights.
+   Not collective. */
+PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDataset *train, const float *train_t, const MCDataset *test, const float *test_t, PetscBool verbose, MCTrainResult *res);

@@ -64,7 +64,7 @@ PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt inp
       L        = NEXT(MC_LAYER_DENSE, nm);
       L->n_in  = fan;
       L->n_out = k < nw ? w[k] : n_classes;
-      L->act   = k < nw ? MC_ACT_RELU : MC_ACT_SOFTMAX;
+      L->act   = k < nw ? MC_ACT_RELU : (strcmp(tc->variant, "poly") ? MC_ACT_SOFTMAX : MC_ACT_LINEAR);
       PetscCall(init_weight_layer(L, fan, L->n_out, fan * L->n_out, (uint64_t)tc->seed, wl++));
       fan = L->n_out;
       if (k < nw && drop) {

@@ -78,3 +78,36 @@ PetscErrorCode mc_train_dataset_variant(const MCDataset *base, const char *varia
   *out = d;
   PetscFunctionReturn(0);
 }
+
+PetscErrorCode mc_train_poly_create(PetscInt n, uint64_t seed, PetscInt split_tag, MCDataset **x, float **targets)
+{
+  MCDataset *d;
+  MCRng      r;
+  float     *t;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&d));
+  d->n        = n;
+  d->shape[0] = d->shape[1] = 1;
+  d->shape[2] = 2;
+  PetscCall(PetscSNPrintf(d->source, sizeof(d->source), "poly (seed %llu)", (unsigned long long)seed));
+  PetscCall(PetscMalloc1(2 * n, &d->x));
+  PetscCall(PetscMalloc1(512 * n, &t));
+  mc_rng_init(&r, seed, MC_STREAM_DATA, (uint64_t)(16 + split_tag));
+  for (PetscInt i = 0; i < n; ++i) {
+    double u = mc_rng_normal(&r), v = mc_rng_normal(&r), pu[3] = {1, u, u * u}, pv[3] = {1, v, v * v}, mono[9];
+    d->x[2 * i]     = (float)u;
+    d->x[2 * i + 1] = (float)v;
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) mono[3 * a + b] = pu[a] * pv[b];
+    for (PetscInt j = 0; j < 512; ++j) {
+      double s = 0;
+      for (int k = 0; k < 9; ++k)
+        if (j >> k & 1) s += mono[k];
+      t[512 * i + j] = (float)s;
+    }
+  }
+  *x       = d;
+  *targets = t;
+  PetscFunctionReturn(0);
+}

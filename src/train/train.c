@@ -68,7 +68,28 @@ MC_NN_VECTORIZE static void adam(PetscInt n, float *restrict w, const float *res
   }
 }
 
-PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDataset *train, const MCDataset *test, PetscBool verbose, MCTrainResult *res)
+/* Mean squared error per target of the model on d (targets t), inference mode. */
+static PetscErrorCode eval_mse(MCForward *f, PetscInt top, PetscInt batch, const MCDataset *d, const float *t, PetscInt nc, PetscReal *mse)
+{
+  const PetscInt sz = d->shape[0] * d->shape[1] * d->shape[2];
+  double         acc = 0.0;
+
+  PetscFunctionBeginUser;
+  for (PetscInt b = 0; b < d->n; b += batch) {
+    PetscInt     nb = PetscMin(batch, d->n - b);
+    const float *z;
+    PetscCall(mc_forward_run(f, nb, d->x + b * sz, 0));
+    PetscCall(mc_forward_preact(f, top, &z, NULL));
+    for (PetscInt j = 0; j < nb * nc; ++j) {
+      double e = (double)z[j] - t[b * nc + j];
+      acc += e * e;
+    }
+  }
+  *mse = acc / ((double)d->n * nc);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDataset *train, const float *train_t, const MCDataset *test, const float *test_t, PetscBool verbose, MCTrainResult *res)
 {
   const PetscInt n = train->n, sz = train->shape[0] * train->shape[1] * train->shape[2];
   const PetscInt B = (PetscInt)tc->batch, epochs = (PetscInt)tc->epochs;
@@ -77,7 +98,8 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
   MCForward     *f;
   MCGrads       *g;
   Slot          *slot;
-  float         *xb, *dz, *scratch = NULL;
+  float         *xb, *dz, *tb = NULL, *scratch = NULL;
+  PetscBool      reg = train_t ? PETSC_TRUE : PETSC_FALSE;
   double         t0 = MPI_Wtime();
 
   PetscFunctionBeginUser;
@@ -89,7 +111,8 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
   for (PetscInt i = top + 1; i < model->n_layers; ++i) PetscCheck(model->layers[i].type == MC_LAYER_SOFTMAX || model->layers[i].type == MC_LAYER_FLATTEN, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer '%s' after the last weight layer is not a softmax.", model->layers[i].name);
   for (PetscInt i = 0; i < model->n_layers; ++i) PetscCheck(model->layers[i].type != MC_LAYER_BATCHNORM, PETSC_COMM_SELF, PETSC_ERR_SUP, "Training BatchNorm layers is not supported (layer '%s').", model->layers[i].name);
   nc = model->layers[top].n_out;
-  PetscCheck(train->n_classes <= nc, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "The dataset %s has %" PetscInt_FMT " classes but the model only %" PetscInt_FMT " outputs.", train->source, train->n_classes, nc);
+  PetscCheck(!reg || model->layers[top].act == MC_ACT_LINEAR, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Regression needs a linear last layer, '%s' has %s.", model->layers[top].name, mc_model_activation_name(model->layers[top].act));
+  PetscCheck(reg || train->n_classes <= nc, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "The dataset %s has %" PetscInt_FMT " classes but the model only %" PetscInt_FMT " outputs.", train->source, train->n_classes, nc);
   PetscCheck(sz == model->input_shape[0] * model->input_shape[1] * model->input_shape[2], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Examples of %s have %" PetscInt_FMT " values but the model takes %" PetscInt_FMT ".", train->source, sz, model->input_shape[0] * model->input_shape[1] * model->input_shape[2]);
 
   PetscCall(mc_forward_create(model, PetscMax(B, (PetscInt)tc->eval_batch), &f));
@@ -112,6 +135,7 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
   PetscCall(PetscMalloc1(B, &yb));
   PetscCall(PetscMalloc1(B * sz, &xb));
   PetscCall(PetscMalloc1(B * nc, &dz));
+  if (reg) PetscCall(PetscMalloc1(B * nc, &tb));
 
   for (PetscInt ep = 0; ep < epochs; ++ep) {
     MCRng  order, drop;
@@ -140,12 +164,19 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
       for (PetscInt r = 0; r < nb; ++r) {
         PetscInt e = perm[s * B + r];
         PetscCall(PetscArraycpy(xb + r * sz, train->x + e * sz, sz));
-        yb[r] = train->y[e];
+        if (reg) PetscCall(PetscArraycpy(tb + r * nc, train_t + e * nc, nc));
+        else yb[r] = train->y[e];
       }
       PetscCall(mc_forward_run(f, nb, xb, 0));
       PetscCall(mc_forward_preact(f, top, &z, NULL));
+      /* Regression: mean squared error over the nb x nc outputs, gradient 2 (z - t) / (nb nc). */
+      for (PetscInt j = 0; reg && j < nb * nc; ++j) {
+        float e = z[j] - tb[j];
+        dz[j]   = 2.0f * e / (float)(nb * nc);
+        loss_sum += (double)e * e / nc;
+      }
       /* Softmax cross-entropy on the logits; gradient (p - onehot) / nb w.r.t. the logits. */
-      for (PetscInt r = 0; r < nb; ++r) {
+      for (PetscInt r = 0; !reg && r < nb; ++r) {
         const float *zr = z + r * nc;
         float       *dr = dz + r * nc;
         float        mx = zr[0];
@@ -186,9 +217,11 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
     res->epochs_done    = ep + 1;
     res->steps          = step;
     res->final_loss     = loss_sum / n + pen;
-    res->train_accuracy = (PetscReal)correct / n;
+    res->train_accuracy = reg ? NAN : (PetscReal)correct / n;
     res->test_accuracy  = NAN;
-    if (test) {
+    res->test_mse       = NAN;
+    if (test && reg) PetscCall(eval_mse(f, top, PetscMax(B, (PetscInt)tc->eval_batch), test, test_t, nc, &res->test_mse));
+    else if (test) {
       PetscInt *cor, *tot, sc = 0, st = 0;
       PetscCall(PetscMalloc2(nc, &cor, nc, &tot));
       PetscCall(mc_forward_evaluate(PETSC_COMM_SELF, f, test->n, test->x, test->y, nc, cor, tot));
@@ -203,7 +236,8 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
       res->sparsity = (PetscReal)zeros / total;
     }
     res->seconds = MPI_Wtime() - t0;
-    if (verbose) PetscCall(PetscPrintf(PETSC_COMM_SELF, "epoch %3" PetscInt_FMT "/%" PetscInt_FMT "  loss %.5f  train_acc %.4f  test_acc %.4f  sparsity %.3f  %.1f s\n", ep + 1, epochs, (double)res->final_loss, (double)res->train_accuracy, (double)res->test_accuracy, (double)res->sparsity, (double)res->seconds));
+    if (verbose && reg) PetscCall(PetscPrintf(PETSC_COMM_SELF, "epoch %3" PetscInt_FMT "/%" PetscInt_FMT "  loss %.5f  test_mse %.5f  sparsity %.3f  %.1f s\n", ep + 1, epochs, (double)res->final_loss, (double)res->test_mse, (double)res->sparsity, (double)res->seconds));
+    else if (verbose) PetscCall(PetscPrintf(PETSC_COMM_SELF, "epoch %3" PetscInt_FMT "/%" PetscInt_FMT "  loss %.5f  train_acc %.4f  test_acc %.4f  sparsity %.3f  %.1f s\n", ep + 1, epochs, (double)res->final_loss, (double)res->train_accuracy, (double)res->test_accuracy, (double)res->sparsity, (double)res->seconds));
   }
   for (PetscInt i = 0; i < model->n_layers; ++i) {
     PetscCall(PetscFree(slot[i].mw));
@@ -218,6 +252,7 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
   PetscCall(PetscFree(yb));
   PetscCall(PetscFree(xb));
   PetscCall(PetscFree(dz));
+  PetscCall(PetscFree(tb));
   PetscCall(mc_grads_destroy(&g));
   PetscCall(mc_forward_destroy(&f));
   PetscFunctionReturn(0);

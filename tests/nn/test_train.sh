@@ -5,7 +5,8 @@
 #     the final evaluation on 2 ranks gives the same accuracy;
 #  3. pruning ends at 0.90 +- 0.01 kernel sparsity; L2 and dropout run;
 #  4. halves_same (label = the class of both halves) learns (>= 0.5) and halves runs; a CNN runs one epoch;
-#  5. config errors name file, line and key.
+#  5. POLY regression reaches a test MSE below a quarter of predicting the mean;
+#  6. config errors name file, line and key.
 set -u
 BIN=$MC_BIN/modclust-train
 CFG=$MC_SRC/tests/nn/train_small.ini
@@ -39,6 +40,12 @@ $BIN $CFG train.output=cnn.h5 train.arch=cnn train.widths=8,8,8,16 train.epochs=
 $BIN $CFG train.output=rgb.h5 train.variant=rgb train.epochs=1 > rgb.log 2>&1 || die "rgb exited $?"
 grep -q '28x28x3' rgb.log || die "rgb variant is not 28x28x3"
 echo "halves_same $(acc h.log), halves $(acc h2.log), cnn $(acc cnn.log), rgb $(acc rgb.log)"
+
+# POLY regression: test MSE well below the predict-the-mean baseline.
+$BIN $CFG train.output=poly.h5 train.variant=poly train.widths=128,128 train.n_train=4000 train.n_test=500 train.epochs=8 train.batch=32 > poly.log 2>&1 || die "poly exited $?"
+mse=$(sed -n 's/^test mse \([0-9.e+-]*\) (predicting the mean: \([0-9.e+-]*\)).*/\1 \2/p' poly.log)
+echo "poly test mse / baseline: $mse"
+awk -v a="${mse% *}" -v b="${mse#* }" 'BEGIN{exit !(a > 0 && a < 0.25 * b)}' || die "poly mse $mse not below a quarter of the baseline"
 
 printf '[train]\nepochs = 3\nepochs = 4\n' > dup.ini
 $BIN dup.ini > dup.log 2>&1 && die "duplicate key accepted"
