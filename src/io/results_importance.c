@@ -62,7 +62,7 @@ static PetscErrorCode dataset(hid_t loc, const char *path, const char *name, Pet
   PetscFunctionBeginUser;
   H5CALL(s = H5Screate_simple(cols ? 2 : 1, dims, NULL), name);
   H5CALL(d = H5Dcreate2(loc, name, is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), name);
-  if (rows > 0 && (cols > 0 || dims[1] == 0)) H5CALL(H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), name);
+  if (rows > 0) H5CALL(H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), name);
   H5CALL(H5Dclose(d), name);
   H5CALL(H5Sclose(s), name);
   PetscFunctionReturn(0);
@@ -100,6 +100,7 @@ static PetscErrorCode write_net(hid_t g, const char *path, const MCLesionResult 
   PetscCall(attr_real(g, path, "effect_range_2e", r->effect_range_avg));
   PetscCall(attr_real(g, path, "effect_range_2e_sem", r->effect_range_sem));
   PetscCall(attr_real(g, path, "seconds", r->seconds));
+  PetscCall(attr_real(g, path, "gflop", r->gflop));
   PetscFunctionReturn(0);
 }
 

@@ -7,6 +7,8 @@
 
 /* Engine caches allowed per rank when [importance] batch = 0 (automatic). */
 #define MC_LESION_CACHE_BYTES (512.0 * 1024.0 * 1024.0)
+/* Examples per engine in cached mode when [importance] batch = 0. */
+#define MC_LESION_SLICE 1000
 
 typedef struct {
   const MCModel       *model;
@@ -16,9 +18,10 @@ typedef struct {
   PetscInt             n_random;
   PetscInt            *rand_unit; /* n_random x sc->offset[n]: draw d's set of sub-cluster s at d * total + offset[s] */
   PetscInt            *restart;   /* per sub-cluster: first model layer its lesion changes */
-  MCForward           *f;
-  PetscInt             batch, in_size;
-  PetscBool            clean_ready; /* one batch holds the test set and the engine caches its clean pass */
+  MCForward          **f;           /* n_eng engines; cached mode: engine e holds examples [e batch, (e+1) batch) */
+  PetscInt             n_eng, batch, in_size;
+  PetscBool            cached;      /* every engine keeps its clean pass (restart from the lesion's layer) */
+  PetscBool            clean_ready; /* the clean passes have been run */
   PetscInt            *pred;
 } Ctx;
 
@@ -68,41 +71,43 @@ static PetscInt restart_layer(const MCModel *m, const PetscInt widx[], PetscInt 
 }
 
 /* Add the predictions of the engine's last run of n examples with labels y to correct[]. */
-static PetscErrorCode count_correct(Ctx *c, PetscInt n, const PetscInt y[], PetscReal correct[])
+static PetscErrorCode count_correct(Ctx *c, MCForward *f, PetscInt n, const PetscInt y[], PetscReal correct[])
 {
   PetscFunctionBeginUser;
-  PetscCall(mc_forward_predict(c->f, c->pred));
+  PetscCall(mc_forward_predict(f, c->pred));
   for (PetscInt r = 0; r < n; ++r)
     if (c->pred[r] == y[r]) correct[y[r]] += 1;
   PetscFunctionReturn(0);
 }
 
 /* Per-class correct counts of the whole test set with units[0..n_units) of unit layer u lesioned (n_units = 0:
-   no lesion). When one batch holds the test set, the clean pass stays cached and a lesion recomputes only from
-   its restart layer; otherwise every batch is a full (lesioned) pass. */
+   no lesion). In cached mode every engine keeps the clean pass of its slice of the test set and a lesion
+   recomputes only from its restart layer (slices of about a thousand examples keep each layer's activations in
+   cache between the GEMM and the element-wise kernels); otherwise every batch is a full (lesioned) pass. */
 static PetscErrorCode evaluate(Ctx *c, PetscInt u, PetscInt n_units, const PetscInt units[], PetscReal correct[])
 {
   const MCDataset *d = c->data;
 
   PetscFunctionBeginUser;
   PetscCall(PetscArrayzero(correct, d->n_classes));
-  if (c->batch >= d->n) {
-    if (!c->clean_ready) {
-      PetscCall(mc_forward_run(c->f, d->n, d->x, 0));
-      c->clean_ready = PETSC_TRUE;
+  if (c->cached) {
+    for (PetscInt e = 0; e < c->n_eng; ++e) {
+      PetscInt b = e * c->batch, nb = PetscMin(c->batch, d->n - b);
+      if (!c->clean_ready) PetscCall(mc_forward_run(c->f[e], nb, d->x + b * c->in_size, 0));
+      if (n_units) PetscCall(mc_forward_lesion_set(c->f[e], u, n_units, units, c->mode, NULL));
+      PetscCall(mc_forward_run(c->f[e], nb, NULL, MC_FORWARD_RESUME));
+      PetscCall(count_correct(c, c->f[e], nb, d->y + b, correct));
+      if (n_units) PetscCall(mc_forward_lesion_clear(c->f[e], NULL));
     }
-    if (n_units) PetscCall(mc_forward_lesion_set(c->f, u, n_units, units, c->mode, NULL));
-    PetscCall(mc_forward_run(c->f, d->n, NULL, MC_FORWARD_RESUME));
-    PetscCall(count_correct(c, d->n, d->y, correct));
-    if (n_units) PetscCall(mc_forward_lesion_clear(c->f, NULL));
+    c->clean_ready = PETSC_TRUE;
   } else {
-    if (n_units) PetscCall(mc_forward_lesion_set(c->f, u, n_units, units, c->mode, NULL));
+    if (n_units) PetscCall(mc_forward_lesion_set(c->f[0], u, n_units, units, c->mode, NULL));
     for (PetscInt b = 0; b < d->n; b += c->batch) {
       PetscInt nb = PetscMin(c->batch, d->n - b);
-      PetscCall(mc_forward_run(c->f, nb, d->x + b * c->in_size, 0));
-      PetscCall(count_correct(c, nb, d->y + b, correct));
+      PetscCall(mc_forward_run(c->f[0], nb, d->x + b * c->in_size, 0));
+      PetscCall(count_correct(c, c->f[0], nb, d->y + b, correct));
     }
-    if (n_units) PetscCall(mc_forward_lesion_clear(c->f, NULL));
+    if (n_units) PetscCall(mc_forward_lesion_clear(c->f[0], NULL));
   }
   PetscFunctionReturn(0);
 }
@@ -267,14 +272,18 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
     const MCLayer *L = &model->layers[i];
     per_ex += 2.0 * 4.0 * (PetscReal)(L->out_shape[0] * L->out_shape[1] * L->out_shape[2]);
   }
+  c.cached = (PetscReal)data->n * per_ex <= MC_LESION_CACHE_BYTES ? PETSC_TRUE : PETSC_FALSE;
   if (opts->batch > 0) c.batch = PetscMin(opts->batch, data->n);
+  else if (c.cached) c.batch = PetscMin(MC_LESION_SLICE, data->n);
   else c.batch = (PetscInt)PetscMin((PetscReal)data->n, PetscMax(1.0, PetscFloorReal(MC_LESION_CACHE_BYTES / per_ex)));
+  c.n_eng = c.cached ? (data->n + c.batch - 1) / c.batch : 1;
   c.model    = model;
   c.data     = data;
   c.sc       = sc;
   c.mode     = opts->mode;
   c.n_random = opts->n_random;
-  PetscCall(mc_forward_create(model, c.batch, &c.f));
+  PetscCall(PetscCalloc1(c.n_eng, &c.f));
+  for (PetscInt e = 0; e < c.n_eng; ++e) PetscCall(mc_forward_create(model, c.batch, &c.f[e]));
   PetscCall(PetscMalloc1(c.batch, &c.pred));
   PetscCall(PetscMalloc1(PetscMax(opts->n_random * sc->offset[sc->n], 1), &c.rand_unit));
   PetscCall(random_sets(g, labels, sc, opts, c.rand_unit));
@@ -301,7 +310,7 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
   for (PetscInt s = 0; s < sc->n; ++s) {
     PetscInt  from = restart_layer(model, widx, n_w, sc->layer[s], opts->mode);
     PetscReal fl   = 0;
-    if (c.batch < data->n) from = 0;
+    if (!c.cached) from = 0;
     for (PetscInt i = from; i < model->n_layers; ++i) fl += layer_flops(&model->layers[i]);
     for (PetscInt d = 0; d <= opts->n_random; ++d) cost[s * (opts->n_random + 1) + d] = fl + 1;
     r->gflop += fl * (PetscReal)(opts->n_random + 1) * (PetscReal)data->n * 1e-9;
@@ -318,7 +327,8 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
   PetscCall(PetscFree(total));
   PetscCall(PetscFree(c.rand_unit));
   PetscCall(PetscFree(c.pred));
-  PetscCall(mc_forward_destroy(&c.f));
+  for (PetscInt e = 0; e < c.n_eng; ++e) PetscCall(mc_forward_destroy(&c.f[e]));
+  PetscCall(PetscFree(c.f));
   PetscCall(mc_lesion_subclusters_destroy(&sc));
   PetscCall(PetscFree(widx));
   *out = r;
