@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checkpoint and resume of the clusterability null: a run stopped after some shuffles (the test-only
-option -null_stop_after, twice in a row, then resumed at another rank count) and a run killed with SIGKILL
-midway both finish, on rerun, with results equal to an uninterrupted run; a changed configuration does not
+option -null_stop_after, twice in a row, then resumed at another rank count), a run killed with SIGKILL and one
+sent SIGTERM midway all finish, on rerun, with results equal to an uninterrupted run; a changed configuration does not
 reuse the checkpoint; the checkpoint is removed after success."""
 import os
 import shutil
@@ -117,4 +117,28 @@ res = read(out)
 check(res[3] >= 4, f"at least the {killed_at} checkpointed shuffles were resumed (got {res[3]})")
 check(np.array_equal(res[0], ref[0]) and res[1] == ref[1] and res[2] == ref[2], "killed-and-resumed null equals the uninterrupted one bitwise")
 check(not ckpt_entries(work, out)[0], "checkpoint removed after success")
+
+# --- SIGTERM to the ranks (what Slurm's --signal does): the current shuffles finish, the run stops with a
+# message and a non-zero exit, and a rerun resumes. ---
+out = os.path.join(work, "fashion_term")
+cmd = [mcrun.MPIEXEC, "-n", "2", *mcrun.MPI_FLAGS, os.path.join(mcrun.BIN, "modclust-mpi"), cfg, f"output.dir={out}"]
+p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+t0, termed = time.time(), False
+while time.time() - t0 < 120 and p.poll() is None:
+    if len(ckpt_entries(work, out)[1]) >= 2:
+        kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+        for k in kids:
+            os.kill(int(k), signal.SIGTERM)
+        termed = bool(kids)
+        break
+    time.sleep(0.02)
+so, se = p.communicate(timeout=120)
+check(termed, "SIGTERM sent to the ranks")
+if p.returncode == 0:
+    print("note: the run finished before SIGTERM arrived")
+else:
+    check("stopped early" in se and "resume" in se, f"SIGTERM: the stop is explained:\n{se}")
+    mcrun.run_ok(2, [cfg, f"output.dir={out}"], timeout=200)
+res = read(out)
+check(np.array_equal(res[0], ref[0]), "SIGTERM-stopped and resumed null equals the uninterrupted one bitwise")
 print(f"null resume: OK (killed after {killed_at} shuffles, {res[3]} resumed)")
