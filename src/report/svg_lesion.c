@@ -45,7 +45,7 @@ PetscErrorCode mc__report_importance_svg(const MCRun *run, const char *path)
     else if (span / t > 12) ts = 2 * t;
     for (double v = ceil(ymin / ts) * ts; v <= ymax + 1e-12; v += ts) {
       fprintf(fp, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", ml, W - mr, Y(v), Y(v));
-      fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", ml - 6, Y(v) + 4, v);
+      fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", ml - 6, Y(v) + 4, fabs(v) < 1e-9 * ts ? 0.0 : v);
     }
     fprintf(fp, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", ml, W - mr, Y(0.0), Y(0.0));
     fprintf(fp, "<text transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\">drop of mean per-class accuracy (points)</text>\n", (H - mb + mt) / 2);

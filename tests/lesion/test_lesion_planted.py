@@ -10,9 +10,11 @@ sub-networks, each solving its own half of a ten-class task, clustered with k = 
   identical at 1, 2 and 4 ranks.
 - The combination glue: Fisher from the rows' p-values (SciPy), Bates over the two replicate networks
   (Irwin-Hall CDF for R = 2), BH decisions from the combined p-values."""
+import json
 import os
 import shutil
 import sys
+import xml.etree.ElementTree as ET
 
 import h5py
 import numpy as np
@@ -72,7 +74,13 @@ for n in (1, 2, 4):
     stdout = mcrun.run_ok(n, [cfg, f"output.dir={out}"], timeout=120)
     check("importance" in stdout, "the summary names the importance test")
     runs[n] = load(out)
-    check(os.path.exists(os.path.join(out, "importance.svg")), "importance.svg is written")
+    svg = ET.parse(os.path.join(out, "importance.svg")).getroot()
+    check(sum(1 for e in svg.iter() if e.tag.endswith("circle")) == len(runs[n]["layer"]), "importance.svg: one dot per sub-cluster")
+    with open(os.path.join(out, "summary.json")) as f:
+        js = json.load(f)["importance"]
+    check(len(js["subclusters"]) == len(runs[n]["layer"]) and js["combined"]["method"] == "bates", "summary.json importance table")
+    with open(os.path.join(out, "report.md")) as f:
+        check("## Importance (lesion test)" in f.read(), "report.md importance section")
 
 # Bitwise identical at every rank count (seconds excepted).
 for n in (2, 4):
@@ -150,4 +158,7 @@ for s in range(len(ri["layer"])):
     units = np.sort(unit[(layer == l) & (labels == c)])
     cnt, _ = planted.forward_counts(K, xte, yte, lesion=(l, units), mode="incoming")
     check(np.abs(ri["class_acc"][s] - cnt / totals).max() <= 1e-6, f"incoming sub-cluster {s} vs PyTorch")
+# A missing test set is refused before any heavy work, naming the key.
+code, so, se = mcrun.run(1, [cfg, f"output.dir={os.path.join(work, 'out_nodata')}", "data.source="])
+check(code != 0 and "[data] source" in so + se, f"importance without [data] source fails naming the key: {so}{se}")
 print("lesion planted: OK")
