@@ -59,7 +59,7 @@ static PetscErrorCode test_full(const char *dir, const char *cwd)
   PetscCall(check_int("cluster.seed", cfg->cluster_seed, 12345678901LL));
   PetscCall(check_int("cluster.max_iter", cfg->cluster_max_iter, 50));
   PetscCall(check_real("cluster.tol", cfg->cluster_tol, 2.5e-3));
-  PetscCall(check_real("cluster.eig_tol", cfg->cluster_eig_tol, 1e-10));
+  PetscCall(check_real("cluster.eig_tol", cfg->cluster_eig_tol, 1e-9));
   PetscCall(check_int("cluster.eig_max_it (repeated section)", cfg->cluster_eig_max_it, 777));
   PetscCall(check_int("importance.enabled", cfg->importance_enabled, PETSC_TRUE));
   PetscCall(check_int("importance.n_random", cfg->importance_n_random, 29));
@@ -106,7 +106,7 @@ static PetscErrorCode test_defaults(const char *dir)
   PetscCall(check_int("cluster.seed", cfg->cluster_seed, 42));
   PetscCall(check_int("cluster.max_iter", cfg->cluster_max_iter, 300));
   PetscCall(check_real("cluster.tol", cfg->cluster_tol, 1e-4));
-  PetscCall(check_real("cluster.eig_tol", cfg->cluster_eig_tol, 1e-8));
+  PetscCall(check_real("cluster.eig_tol", cfg->cluster_eig_tol, 1e-10));
   PetscCall(check_int("cluster.eig_max_it", cfg->cluster_eig_max_it, 0));
   PetscCall(check_int("importance.enabled", cfg->importance_enabled, PETSC_FALSE));
   PetscCall(check_int("importance.n_random", cfg->importance_n_random, 19));

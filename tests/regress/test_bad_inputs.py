@@ -77,7 +77,7 @@ CASES = [
     ("truncated HDF5", "good.ini", ["model.path=truncated.h5", "model.infer=none"], ["truncated.h5"]),
     ("not a model", "good.ini", ["model.path=garbage.bin"], ["garbage.bin"]),
     ("output exists", "good.ini", ["output.dir=existing_out"], ["existing_out", "overwrite"]),
-    ("stage not implemented", "good.ini", ["importance.enabled=true"], ["importance", "not implemented"]),
+    ("stage not implemented", "good.ini", ["coherence.enabled=true"], ["coherence", "not implemented"]),
 ]
 
 failures = []
