@@ -14,6 +14,7 @@ static PetscErrorCode run(MPI_Comm comm, const MCCli *cli)
   MCModel       *model      = NULL;
   MCGraph       *graph      = NULL;
   MCClustering  *clustering = NULL;
+  MCNull        *nul        = NULL;
   MCImportance  *importance = NULL;
   MCClusterOpts  opts;
   MCRun          rep = {0};
@@ -50,6 +51,9 @@ static PetscErrorCode run(MPI_Comm comm, const MCCli *cli)
   PetscCall(mc_cluster_graph(graph->adj, &opts, &clustering));
   PetscCall(mc_sys_stage_pop());
 
+  /* Clusterability: the true n-cut against shuffled weights' ([clusterability] n_shuffles > 0). */
+  PetscCall(mc_null_stage(comm, cfg, model, graph, clustering, &nul));
+
   /* Importance: lesion tests farmed over the ranks ([importance] enabled; reads the test set). */
   PetscCall(mc_lesion_stage(comm, cfg, model, graph, clustering, &importance));
 
@@ -59,12 +63,15 @@ static PetscErrorCode run(MPI_Comm comm, const MCCli *cli)
   rep.model      = model;
   rep.graph      = graph;
   rep.clustering = clustering;
+  rep.clusterability = nul;
   rep.importance = importance;
   PetscCall(mc_report_write(comm, &rep));
+  PetscCall(mc_null_checkpoint_clear(comm, nul)); /* the results are safe now */
   PetscCall(mc_report_print_summary(comm, &rep));
   PetscCall(mc_sys_stage_pop());
 
   PetscCall(mc_importance_destroy(&importance));
+  PetscCall(mc_null_destroy(&nul));
   PetscCall(mc_cluster_destroy(&clustering));
   PetscCall(mc_graph_destroy(&graph));
   PetscCall(mc_model_destroy(&model));

@@ -7,6 +7,7 @@
 #include "mc/model.h"
 #include "mc/graph.h"
 #include "mc/cluster.h"
+#include "mc/null.h"
 
 /* Everything a report is made of. Borrowed pointers; NULL for stages that did not run. */
 typedef struct {
@@ -14,6 +15,7 @@ typedef struct {
   const MCModel      *model;
   const MCGraph      *graph;
   const MCClustering *clustering;
+  const MCNull       *clusterability; /* clusterability test (include/mc/null.h); NULL when n_shuffles = 0 */
   const struct MCImportance_s *importance; /* importance (lesion) test, include/mc/lesion.h; NULL if off */
   PetscMPIInt         n_ranks;
   PetscLogDouble      t_start;    /* PetscTime at start of the run */

@@ -169,6 +169,46 @@ static PetscErrorCode write_clusters(hid_t file, const char *path, const MCRun *
   PetscFunctionReturn(0);
 }
 
+/* A scalar double dataset (h5py: f[name][()]). */
+static PetscErrorCode dataset_scalar(hid_t loc, const char *path, const char *name, PetscReal v)
+{
+  double d = (double)v;
+  hid_t  s, ds;
+
+  PetscFunctionBeginUser;
+  H5CALL(s = H5Screate(H5S_SCALAR), name);
+  H5CALL(ds = H5Dcreate2(loc, name, H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), name);
+  H5CALL(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &d), name);
+  H5CALL(H5Dclose(ds), name);
+  H5CALL(H5Sclose(s), name);
+  PetscFunctionReturn(0);
+}
+
+/* /clusterability: the shuffle null (METHOD.md section 6). */
+static PetscErrorCode write_clusterability(hid_t file, const char *path, const MCNull *nul)
+{
+  hid_t grp;
+
+  PetscFunctionBeginUser;
+  PetscCall(group(file, path, "clusterability", &grp));
+  PetscCall(dataset_scalar(grp, path, "ncut_true", nul->ncut_true));
+  PetscCall(dataset_real(grp, path, "ncut_shuffled", (hsize_t)nul->n_shuffles, nul->ncut_shuffled));
+  PetscCall(dataset_scalar(grp, path, "p_value", nul->p_value));
+  PetscCall(dataset_scalar(grp, path, "z_score", nul->z_score));
+  PetscCall(attr_string(grp, path, "shuffle", nul->shuffle));
+  PetscCall(attr_string(grp, path, "p_ties", nul->p_ties));
+  PetscCall(attr_int(grp, path, "n_shuffles", nul->n_shuffles));
+  PetscCall(attr_int(grp, path, "group_size", nul->group_size));
+  PetscCall(attr_int(grp, path, "n_groups", nul->n_groups));
+  PetscCall(attr_int(grp, path, "n_resumed", nul->n_resumed));
+  PetscCall(attr_real(grp, path, "mean", nul->mean));
+  PetscCall(attr_real(grp, path, "std", nul->std));
+  PetscCall(attr_real(grp, path, "seconds", nul->seconds));
+  if (nul->n_random_init > 0) PetscCall(dataset_real(grp, path, "ncut_random_init", (hsize_t)nul->n_random_init, nul->ncut_random_init));
+  H5CALL(H5Gclose(grp), "clusterability");
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode mc_results_write_h5(const MCRun *run, const char *path, const PetscInt *csr_indptr, const PetscInt *csr_indices, const PetscReal *csr_data)
 {
   hid_t fapl, file;
@@ -186,6 +226,7 @@ PetscErrorCode mc_results_write_h5(const MCRun *run, const char *path, const Pet
   PetscCall(write_graph(file, path, run, csr_indptr, csr_indices, csr_data));
   PetscCall(write_clusters(file, path, run));
   PetscCall(mc__results_write_importance(file, path, run));
+  if (run->clusterability) PetscCall(write_clusterability(file, path, run->clusterability));
   H5CALL(H5Fclose(file), "the file");
   H5CALL(H5Pclose(fapl), "file access list");
   PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_WRITE], 0, 0, 0, 0));

@@ -1,5 +1,6 @@
 /* src/report/markdown.c: report.md, the readable report, and clusters.csv, one row per unit. */
 #include <stdio.h>
+#include <string.h>
 #include "mc/sys.h"
 #include "report_impl.h"
 #include "report_importance.h"
@@ -27,6 +28,27 @@ static const char *layer_name(const MCModel *m, PetscInt unit_layer, PetscInt *w
   return "?";
 }
 
+/* "## Clusterability": the shuffle null, with the histogram linked. */
+static void write_clusterability(FILE *fp, const MCNull *nul)
+{
+  fprintf(fp, "## Clusterability\n\n");
+  fprintf(fp, "Is the network more clusterable than the same weights shuffled? Each of %" PetscInt_FMT " networks had every layer's weight block "
+              "permuted (`%s`: %s) and was clustered with the same settings.\n\n",
+          nul->n_shuffles, nul->shuffle, strcmp(nul->shuffle, "layer") ? "non-zero weights permuted among the non-zero positions" : "all entries permuted, zeros included");
+  fprintf(fp, "| | n-cut |\n|---|---:|\n| true network | %.6g |\n| shuffled, mean +- std | %.6g +- %.3g |\n", (double)nul->ncut_true, (double)nul->mean,
+          (double)nul->std);
+  if (nul->n_random_init > 0)
+    fprintf(fp, "| %" PetscInt_FMT " random initializations, mean +- std | %.6g +- %.3g |\n", nul->n_random_init, (double)nul->random_init_mean,
+            (double)nul->random_init_std);
+  fprintf(fp, "\n- p = **%.4g** = (#{shuffled %s true} + 1) / (%" PetscInt_FMT " + 1); the smallest possible is %.4g. Small p: more clusterable than chance.\n",
+          (double)nul->p_value, strcmp(nul->p_ties, "strict") ? "<=" : "<", nul->n_shuffles, 1.0 / (double)(nul->n_shuffles + 1));
+  fprintf(fp, "- z = **%.3g** (true minus shuffled mean, over the shuffled population std); negative is more clusterable.\n", (double)nul->z_score);
+  fprintf(fp, "- %" PetscInt_FMT " rank%s per shuffle, %" PetscInt_FMT " group%s, %.1f s", nul->group_size, nul->group_size > 1 ? "s" : "", nul->n_groups,
+          nul->n_groups > 1 ? "s" : "", (double)nul->seconds);
+  if (nul->n_resumed > 0) fprintf(fp, "; %" PetscInt_FMT " results resumed from a checkpoint", nul->n_resumed);
+  fprintf(fp, ".\n\n![shuffled n-cuts](%s)\n\nEvery shuffled n-cut is in `results.h5` (`/clusterability/ncut_shuffled`).\n\n", MC_REPORT_NULL_SVG);
+}
+
 PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
 {
   const MCClustering *c = run->clustering;
@@ -47,6 +69,8 @@ PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
 
   fprintf(fp, "## n-cut\n\n**%.6g** over %" PetscInt_FMT " clusters. The n-cut ranges from 0 (clusters with no edges between them) to k; ", (double)c->ncut, c->k);
   fprintf(fp, "lower means more modular. Whether this is lower than chance is the clusterability test ([clusterability] n_shuffles).\n\n");
+
+  if (run->clusterability) write_clusterability(fp, run->clusterability);
 
   fprintf(fp, "## Spectrum\n\nThe %" PetscInt_FMT " smallest eigenvalues of the normalised Laplacian (%" PetscInt_FMT " converged, largest residual %.1e). ", c->k,
           c->n_converged, (double)c->max_residual);

@@ -100,7 +100,7 @@ static PetscErrorCode gather_csr(MPI_Comm comm, Mat A, PetscInt **indptr, PetscI
 /* Remove a directory tree we created (only regular files one level deep). */
 static void remove_tree(const char *dir)
 {
-  const char *names[] = {"results.h5", "summary.json", "report.md", "clusters.csv", "importance.svg"};
+  const char *names[] = {"results.h5", "summary.json", "report.md", "clusters.csv", MC_REPORT_NULL_SVG, "importance.svg"};
   char        p[PETSC_MAX_PATH_LEN];
 
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
@@ -127,6 +127,10 @@ static PetscErrorCode write_all(const MCRun *run, const char *stage, const Petsc
   PetscCall(mc__report_write_markdown(run, p));
   PetscCall(PetscSNPrintf(p, sizeof(p), "%s/clusters.csv", stage));
   PetscCall(mc__report_write_csv(run, p));
+  if (run->clusterability) {
+    PetscCall(PetscSNPrintf(p, sizeof(p), "%s/%s", stage, MC_REPORT_NULL_SVG));
+    PetscCall(mc__report_write_null_svg(run->clusterability, p));
+  }
   if (run->importance) {
     PetscCall(PetscSNPrintf(p, sizeof(p), "%s/importance.svg", stage));
     PetscCall(mc__report_importance_svg(run, p));

@@ -38,6 +38,34 @@ static PetscErrorCode add(cJSON *obj, const char *name, cJSON *item)
   PetscFunctionReturn(0);
 }
 
+/* "clusterability": the shuffle null (METHOD.md section 6). */
+static PetscErrorCode add_clusterability(cJSON *root, const MCNull *nul)
+{
+  cJSON *o, *arr;
+
+  PetscFunctionBeginUser;
+  PetscCall(add(root, "clusterability", o = cJSON_CreateObject()));
+  PetscCall(add(o, "shuffle", cJSON_CreateString(nul->shuffle)));
+  PetscCall(add(o, "n_shuffles", cJSON_CreateNumber(nul->n_shuffles)));
+  PetscCall(add(o, "p_ties", cJSON_CreateString(nul->p_ties)));
+  PetscCall(add(o, "group_size", cJSON_CreateNumber(nul->group_size)));
+  PetscCall(add(o, "ncut_true", json_real(nul->ncut_true)));
+  PetscCall(add(o, "ncut_shuffled_mean", json_real(nul->mean)));
+  PetscCall(add(o, "ncut_shuffled_std", json_real(nul->std)));
+  PetscCall(add(o, "p_value", json_real(nul->p_value)));
+  PetscCall(add(o, "z_score", json_real(nul->z_score)));
+  PetscCall(add(o, "ncut_shuffled", arr = cJSON_CreateArray()));
+  for (PetscInt i = 0; i < nul->n_shuffles; ++i) PetscCheck(cJSON_AddItemToArray(arr, json_real(nul->ncut_shuffled[i])), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
+  if (nul->n_random_init > 0) {
+    PetscCall(add(o, "random_init_trials", cJSON_CreateNumber(nul->n_random_init)));
+    PetscCall(add(o, "ncut_random_init_mean", json_real(nul->random_init_mean)));
+    PetscCall(add(o, "ncut_random_init_std", json_real(nul->random_init_std)));
+  }
+  PetscCall(add(o, "plot", cJSON_CreateString(MC_REPORT_NULL_SVG)));
+  PetscCall(add(o, "seconds", cJSON_CreateNumber(nul->seconds)));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode mc__report_write_json(const MCRun *run, const char *path)
 {
   const MCClustering *c = run->clustering;
@@ -93,6 +121,8 @@ PetscErrorCode mc__report_write_json(const MCRun *run, const char *path)
       PetscCheck(cJSON_AddItemToArray(per, cJSON_CreateNumber(by_group[l * g->n_groups + grp])), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
   }
 
+  if (run->clusterability) PetscCall(add_clusterability(root, run->clusterability));
+
   PetscCall(mc__report_importance_json(run, root));
   PetscCall(add(root, "seconds", timing = cJSON_CreateObject()));
   {
@@ -127,6 +157,12 @@ PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCRun *run)
     PetscCall(PetscPrintf(comm, "  warning   the graph (after removing degree-0 nodes) has several connected components: each is a\n"
                                 "            perfect cluster (eigenvalue 0 repeated); they are clustered as they are\n"));
   PetscCall(PetscPrintf(comm, "  clusters  k = %" PetscInt_FMT ", n-cut = %.6g (0 = perfectly separable, %" PetscInt_FMT " = no structure)\n", c->k, (double)c->ncut, c->k));
+  if (run->clusterability) {
+    const MCNull *nul = run->clusterability;
+    PetscCall(PetscPrintf(comm, "  null      %" PetscInt_FMT " %s shuffles: n-cut %.4g +- %.2g against %.6g, p = %.4g, z = %.3g (%" PetscInt_FMT " rank%s per shuffle, %.1f s)\n",
+                          nul->n_shuffles, nul->shuffle, (double)nul->mean, (double)nul->std, (double)nul->ncut_true, (double)nul->p_value, (double)nul->z_score,
+                          nul->group_size, nul->group_size > 1 ? "s" : "", (double)nul->seconds));
+  }
   PetscCall(mc__report_importance_print(comm, run));
   PetscCall(PetscPrintf(comm, "  output    %s/ (results.h5, summary.json, report.md, clusters.csv) in %.2f s on %d rank%s\n", run->cfg->output_dir,
                         now - run->t_start, (int)run->n_ranks, run->n_ranks > 1 ? "s" : ""));

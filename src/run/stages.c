@@ -10,8 +10,8 @@ PetscErrorCode mc_run_check_stages(MPI_Comm comm, const MCConfig *cfg)
   PetscCheck(!cfg->importance_enabled || cfg->data_source[0], comm, PETSC_ERR_USER_INPUT,
              "[importance] enabled = true needs the test set: set [data] source (e.g. data.source=/usr/share/datasets/fashion-mnist)");
   PetscCheck(!cfg->coherence_enabled, comm, PETSC_ERR_SUP, "[coherence] enabled = true: the coherence tests are not implemented yet; set it to false");
-  PetscCheck(cfg->clusterability_n_shuffles == 0, comm, PETSC_ERR_SUP,
-             "[clusterability] n_shuffles = %" PetscInt64_FMT ": the clusterability null is not implemented yet; set it to 0", cfg->clusterability_n_shuffles);
+  PetscCheck(cfg->clusterability_random_init_trials == 0 || cfg->clusterability_n_shuffles > 0, comm, PETSC_ERR_USER_INPUT,
+             "[clusterability] random_init_trials = %" PetscInt64_FMT " runs with the shuffle null only: set n_shuffles >= 1 too", cfg->clusterability_random_init_trials);
   PetscFunctionReturn(0);
 }
 
