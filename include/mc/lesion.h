@@ -45,7 +45,8 @@ typedef struct {
   MCTies       ties;       /* p-value ties */
   uint64_t     seed;
   uint64_t     stream;     /* task ids of the random draws are stream + draw (replicate r: r << 32) */
-  PetscInt     batch;      /* engine batch; 0 = automatic (whole test set if its caches fit in 512 MiB) */
+  PetscInt     batch;      /* examples per engine slice; 0 = automatic (1000, or the largest batch that fits) */
+  PetscReal    cache_mb;   /* memory per rank for cached clean activations (MiB); 0 = full passes */
   const char  *label;      /* progress label of the farm, or NULL */
 } MCLesionOpts;
 

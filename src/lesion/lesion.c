@@ -5,8 +5,6 @@
 #include "mc/farm.h"
 #include "mc/sys.h"
 
-/* Engine caches allowed per rank when [importance] batch = 0 (automatic). */
-#define MC_LESION_CACHE_BYTES (512.0 * 1024.0 * 1024.0)
 /* Examples per engine in cached mode when [importance] batch = 0. */
 #define MC_LESION_SLICE 1000
 
@@ -237,7 +235,7 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
   Ctx             c = {0};
   MCFarmOpts      fo = {0};
   PetscInt        n_w, *widx, n_units_layers, n_out, C = data->n_classes, n_tasks;
-  PetscReal      *cost, *counts, *total, per_ex = 0;
+  PetscReal      *cost, *counts, *total, per_ex = 0, budget;
   PetscLogDouble  t0, t1;
 
   PetscFunctionBeginUser;
@@ -272,10 +270,11 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
     const MCLayer *L = &model->layers[i];
     per_ex += 2.0 * 4.0 * (PetscReal)(L->out_shape[0] * L->out_shape[1] * L->out_shape[2]);
   }
-  c.cached = (PetscReal)data->n * per_ex <= MC_LESION_CACHE_BYTES ? PETSC_TRUE : PETSC_FALSE;
+  budget   = PetscMax(opts->cache_mb, 0) * 1024.0 * 1024.0;
+  c.cached = (PetscReal)data->n * per_ex <= budget ? PETSC_TRUE : PETSC_FALSE;
   if (opts->batch > 0) c.batch = PetscMin(opts->batch, data->n);
   else if (c.cached) c.batch = PetscMin(MC_LESION_SLICE, data->n);
-  else c.batch = (PetscInt)PetscMin((PetscReal)data->n, PetscMax(1.0, PetscFloorReal(MC_LESION_CACHE_BYTES / per_ex)));
+  else c.batch = (PetscInt)PetscMin((PetscReal)data->n, PetscMax(1.0, PetscFloorReal(PetscMax(budget, 64.0 * 1024.0 * 1024.0) / per_ex)));
   c.n_eng = c.cached ? (data->n + c.batch - 1) / c.batch : 1;
   c.model    = model;
   c.data     = data;

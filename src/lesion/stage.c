@@ -50,6 +50,7 @@ static PetscErrorCode lesion_opts(const MCConfig *cfg, PetscInt replicate, MCLes
   o->seed     = (uint64_t)cfg->cluster_seed;
   o->stream   = (uint64_t)replicate << 32;
   o->batch    = (PetscInt)cfg->importance_batch;
+  o->cache_mb = (PetscReal)cfg->importance_cache_mb;
   o->label    = "lesion";
   PetscFunctionReturn(0);
 }

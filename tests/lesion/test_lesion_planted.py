@@ -91,6 +91,14 @@ for n in (2, 4):
         same = np.array_equal(np.asarray(v), np.asarray(w), equal_nan=True) if np.asarray(v).dtype.kind == "f" else np.array_equal(v, w)
         check(same, f"{key} differs between 1 and {n} ranks: {v} vs {w}")
 
+# Full passes over batches (no cached activations) give the same results as the cached slices.
+out = os.path.join(work, "out_stream")
+mcrun.run_ok(2, [cfg, f"output.dir={out}", "importance.cache_mb=0", "importance.batch=300"], timeout=120)
+rs = load(out)
+for key, v in runs[1].items():
+    if not (key.endswith("@seconds") or key.endswith("@gflop")):
+        check(np.array_equal(np.asarray(v), np.asarray(rs[key]), equal_nan=np.asarray(v).dtype.kind == "f"), f"{key}: full passes differ from cached slices")
+
 r = runs[1]
 labels, layer, unit = r["labels"], r["node_layer"], r["node_unit"]
 # The clustering must be the two modules (units < HID in module A in every hidden layer).
