@@ -48,19 +48,49 @@ static inline int64_t mc__kmeans_qc(const MCKMeansCtx *ctx, PetscReal x)
   return (int64_t)nearbyint(x * ctx->cscale);
 }
 
+/* Relative slack of the distance bounds (seeding and Lloyd). A row is skipped only when its bounds decide
+   the outcome with this margin, far above the rounding of a dim-term distance, so every skipped row gets
+   exactly what the full computation would give: the bounds save work and never change a result. */
+#define MC_KMEANS_SLACK 1e-10
+
 /* The state of one k-means restart. Restarts run in batches, in lockstep, so one collective serves the
    whole batch; each restart still computes exactly what it would alone. */
 typedef struct {
   PetscInt   index;      /* restart number: stream (seed, MC_STREAM_KMEANS, index) */
   MCRng      rng;
   PetscReal *centers;    /* k x dim, replicated */
-  PetscInt  *labels;     /* n_local */
-  PetscInt  *labels_old; /* n_local */
-  PetscReal *dist;       /* n_local: D(x)^2 while seeding, distance to the assigned centre in Lloyd */
+  PetscReal *delta;      /* k: how far each centre moved in the last update (Euclidean, rounded up) */
+  PetscReal *half;       /* k: half the distance to the nearest other centre (rounded down) */
+  PetscInt  *labels;     /* n_local: nearest chosen centre while seeding, the label in Lloyd (-1 before) */
+  PetscReal *dist;       /* n_local: D(x)^2 while seeding, squared distance to the assigned centre in Lloyd
+                            (exact when the row was last examined; see mc__kmeans_refresh_dist) */
+  PetscReal *ub, *lb;    /* n_local: Hamerly bounds (distance to the assigned centre, to the second nearest) */
+  int64_t   *cum;        /* n_local: running sums of the fixed-point D(x)^2 while seeding */
+  int64_t   *lsum;       /* k x dim local fixed-point coordinate sums per label, kept up to date row by row */
+  int64_t   *lcnt;       /* k local counts per label */
   PetscInt   n_iter;
   PetscBool  done;
   int64_t    inertia;    /* fixed point (dscale) */
 } MCKMeansRestart;
+
+/* Squared distances of the four rows x0..x3 to one centre c, each summed over j = 0..dim-1 in order (the
+   same value as mc__kmeans_dist2 per row); four independent sums keep the floating-point units busy. */
+static inline void mc__kmeans_dist2_p4(PetscInt dim, const PetscReal *x0, const PetscReal *x1, const PetscReal *x2, const PetscReal *x3,
+                                       const PetscReal *c, PetscReal d[4])
+{
+  PetscReal a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  for (PetscInt j = 0; j < dim; ++j) {
+    PetscReal cj = c[j], t0 = x0[j] - cj, t1 = x1[j] - cj, t2 = x2[j] - cj, t3 = x3[j] - cj;
+    a0 += t0 * t0;
+    a1 += t1 * t1;
+    a2 += t2 * t2;
+    a3 += t3 * t3;
+  }
+  d[0] = a0;
+  d[1] = a1;
+  d[2] = a2;
+  d[3] = a3;
+}
 
 /* mc__kmeans_fetch_rows - Coordinates of the rows with the given global indices (n of them, -1 allowed:
    zeros), replicated into out (n x dim). Collective. */

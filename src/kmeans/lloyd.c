@@ -17,40 +17,131 @@ static PetscReal fixed_scale(PetscReal bound, PetscInt n)
   return ldexp(1.0, 62 - e - l);
 }
 
-/* Assign each local row to its nearest centre (first on ties) and return the squared distance. The centres
-   are transposed (ct[j * k + c]) so the inner loop runs over centres and vectorizes, while each centre's
-   distance is still summed over j = 0..dim-1 in order: the same value on any rank. */
-static void assign_rows(const MCKMeansCtx *ctx, const PetscReal centers[], PetscReal *restrict ct, PetscReal *restrict dw, PetscInt labels[], PetscReal dist[])
+/* Half the distance from each centre to its nearest other centre, rounded down (Hamerly's s(c)). */
+static void center_halves(const MCKMeansCtx *ctx, MCKMeansRestart *R)
 {
   const PetscInt dim = ctx->dim, k = ctx->k;
 
+  for (PetscInt c = 0; c < k; ++c) R->half[c] = PETSC_MAX_REAL;
   for (PetscInt c = 0; c < k; ++c)
-    for (PetscInt j = 0; j < dim; ++j) ct[j * k + c] = centers[c * dim + j];
+    for (PetscInt e = c + 1; e < k; ++e) {
+      PetscReal h = 0.5 * PetscSqrtReal(mc__kmeans_dist2(dim, R->centers + c * dim, R->centers + e * dim)) * (1 - MC_KMEANS_SLACK);
+      R->half[c]  = PetscMin(R->half[c], h);
+      R->half[e]  = PetscMin(R->half[e], h);
+    }
+}
+
+/* Squared distances of row x to all k centres (ct transposed: ct[j * k + c]), each summed over
+   j = 0..dim-1 in order, four centres at a time in registers. */
+static inline void scan_centers(PetscInt dim, PetscInt k, const PetscReal *restrict x, const PetscReal *restrict ct, PetscReal *restrict dw)
+{
+  PetscInt c = 0;
+
+  for (; c + 4 <= k; c += 4) {
+    PetscReal a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (PetscInt j = 0; j < dim; ++j) {
+      const PetscReal  xj = x[j];
+      const PetscReal *cj = ct + j * k + c;
+      PetscReal        t0 = xj - cj[0], t1 = xj - cj[1], t2 = xj - cj[2], t3 = xj - cj[3];
+      a0 += t0 * t0;
+      a1 += t1 * t1;
+      a2 += t2 * t2;
+      a3 += t3 * t3;
+    }
+    dw[c]     = a0;
+    dw[c + 1] = a1;
+    dw[c + 2] = a2;
+    dw[c + 3] = a3;
+  }
+  for (; c < k; ++c) {
+    PetscReal a = 0;
+    for (PetscInt j = 0; j < dim; ++j) {
+      PetscReal t = x[j] - ct[j * k + c];
+      a += t * t;
+    }
+    dw[c] = a;
+  }
+}
+
+/* Assign each local row to its nearest centre (first on ties) with Hamerly's bounds: a row whose bounds
+   (moved by the centre shifts R->delta) prove its centre still strictly nearest, by the slack, keeps it
+   without a distance; otherwise its distance to its centre, and if needed to all centres, is computed.
+   The full scan transposes the centres (ct[j * k + c]) so the inner loop runs over centres, while each
+   centre's distance is still summed over j = 0..dim-1 in order: the same value on any rank, and the same
+   label as a scan of every row. need_dist also makes R->dist exact for every row. The local label sums
+   follow the changes. Returns the number of rows whose label changed (all rows when count_all). */
+static PetscInt assign_rows(const MCKMeansCtx *ctx, MCKMeansRestart *R, PetscBool need_dist, PetscBool count_all, PetscReal *restrict ct,
+                            PetscReal *restrict dw)
+{
+  const PetscInt  dim = ctx->dim, k = ctx->k;
+  const PetscReal S   = MC_KMEANS_SLACK;
+  PetscReal       dmax1 = 0, dmax2 = 0;
+  PetscInt        imax = -1, changed = 0;
+
+  for (PetscInt c = 0; c < k; ++c)
+    for (PetscInt j = 0; j < dim; ++j) ct[j * k + c] = R->centers[c * dim + j];
+  /* The largest and second largest shift: a row's lower bound drops by the largest shift of another centre. */
+  for (PetscInt c = 0; c < k; ++c) {
+    if (R->delta[c] > dmax1) {
+      dmax2 = dmax1;
+      dmax1 = R->delta[c];
+      imax  = c;
+    } else if (R->delta[c] > dmax2) dmax2 = R->delta[c];
+  }
   for (PetscInt i = 0; i < ctx->n_local; ++i) {
     const PetscReal *x = ctx->U + i * dim;
-    PetscReal        best;
+    const PetscInt   a = R->labels[i];
+    PetscReal        best, second = PETSC_MAX_REAL;
     PetscInt         bc = 0;
-    for (PetscInt c = 0; c < k; ++c) {
-      PetscReal t = x[0] - ct[c];
-      dw[c]       = t * t;
-    }
-    for (PetscInt j = 1; j < dim; ++j) {
-      const PetscReal           xj  = x[j];
-      const PetscReal *restrict ctj = ct + j * k;
-      for (PetscInt c = 0; c < k; ++c) {
-        PetscReal t = xj - ctj[c];
-        dw[c] += t * t;
+    {
+      PetscReal dm = (a == imax) ? dmax2 : dmax1, u, l, z, d2;
+      u         = (R->ub[i] + R->delta[a]) * (1 + S);
+      l         = R->lb[i] - dm - S * (PetscAbsReal(R->lb[i]) + dm);
+      z         = PetscMax(l, R->half[a]);
+      R->ub[i]  = u;
+      R->lb[i]  = l;
+      if (u < z && !need_dist) continue;
+      d2 = mc__kmeans_dist2(dim, x, R->centers + a * dim);
+      u  = PetscSqrtReal(d2) * (1 + S);
+      if (u < z) {
+        R->ub[i]   = u;
+        R->dist[i] = d2;
+        continue;
       }
     }
+    scan_centers(dim, k, x, ct, dw);
     best = dw[0];
-    for (PetscInt c = 1; c < k; ++c)
+    for (PetscInt c = 1; c < k; ++c) {
       if (dw[c] < best) {
-        best = dw[c];
-        bc   = c;
+        second = best;
+        best   = dw[c];
+        bc     = c;
+      } else if (dw[c] < second) second = dw[c];
+    }
+    if (bc != a) {
+      const int64_t *uq = ctx->Uq + i * dim;
+      int64_t       *so = R->lsum + a * dim, *sn = R->lsum + bc * dim;
+      for (PetscInt j = 0; j < dim; ++j) {
+        so[j] -= uq[j];
+        sn[j] += uq[j];
       }
-    labels[i] = bc;
-    dist[i]   = best;
+      R->lcnt[a]--;
+      R->lcnt[bc]++;
+      R->labels[i] = bc;
+      changed++;
+    }
+    R->dist[i] = best;
+    R->ub[i]   = PetscSqrtReal(best) * (1 + S);
+    R->lb[i]   = k > 1 ? PetscSqrtReal(second) * (1 - S) : PETSC_MAX_REAL;
   }
+  return count_all ? ctx->n_local : changed;
+}
+
+/* The exact squared distance of every local row to its assigned centre (rows the bounds skipped keep
+   stale values in R->dist). */
+static void refresh_dist(const MCKMeansCtx *ctx, MCKMeansRestart *R)
+{
+  for (PetscInt i = 0; i < ctx->n_local; ++i) R->dist[i] = mc__kmeans_dist2(ctx->dim, ctx->U + i * ctx->dim, R->centers + R->labels[i] * ctx->dim);
 }
 
 /* Empty clusters get the rows farthest from their centres (largest distance first, the smaller global
@@ -139,27 +230,39 @@ static PetscErrorCode run_batch(const MCKMeansCtx *ctx, const MCKMeansOpts *opts
     mc_rng_init(&rs[b].rng, opts->seed, MC_STREAM_KMEANS, (uint64_t)rs[b].index);
     rs[b].done   = PETSC_FALSE;
     rs[b].n_iter = 0;
-    for (PetscInt i = 0; i < n; ++i) rs[b].labels_old[i] = -1;
   }
   PetscCall(mc__kmeans_seed(ctx, nb, rs));
+  /* Seeding leaves each row's nearest seed (first on ties) and the exact distance to it: the first
+     assignment's answer for every row. Start the bounds from there (no lower bound yet). */
+  for (PetscInt b = 0; b < nb; ++b) {
+    MCKMeansRestart *R = &rs[b];
+    PetscCall(PetscArrayzero(R->lsum, k * dim));
+    PetscCall(PetscArrayzero(R->lcnt, k));
+    PetscCall(PetscArrayzero(R->delta, k));
+    center_halves(ctx, R);
+    for (PetscInt i = 0; i < n; ++i) {
+      const int64_t *uq = ctx->Uq + i * dim;
+      int64_t       *sc = R->lsum + R->labels[i] * dim;
+      for (PetscInt j = 0; j < dim; ++j) sc[j] += uq[j];
+      R->lcnt[R->labels[i]]++;
+      R->ub[i] = PetscSqrtReal(R->dist[i]) * (1 + MC_KMEANS_SLACK);
+      R->lb[i] = 0;
+    }
+  }
   for (;;) {
     n_active = 0;
     for (PetscInt b = 0; b < nb; ++b)
       if (!rs[b].done) active[n_active++] = b;
     if (!n_active) break;
     PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_KMEANS_ITER], 0, 0, 0, 0));
-    PetscCall(PetscArrayzero(buf, n_active * nbuf));
     for (PetscInt a = 0; a < n_active; ++a) {
-      MCKMeansRestart *R      = &rs[active[a]];
-      int64_t         *bb     = buf + a * nbuf, *sums = bb, *counts = bb + k * dim;
-      assign_rows(ctx, R->centers, ct, dw, R->labels, R->dist);
-      for (PetscInt i = 0; i < n; ++i) {
-        int64_t       *sc = sums + R->labels[i] * dim;
-        const int64_t *uq = ctx->Uq + i * dim;
-        for (PetscInt j = 0; j < dim; ++j) sc[j] += uq[j];
-        counts[R->labels[i]]++;
-        if (R->labels[i] != R->labels_old[i]) bb[nbuf - 1]++;
-      }
+      MCKMeansRestart *R  = &rs[active[a]];
+      int64_t         *bb = buf + a * nbuf;
+      /* Every label counts as changed in the first iteration (they were unset before it). */
+      PetscInt changed = assign_rows(ctx, R, PETSC_FALSE, R->n_iter == 0 ? PETSC_TRUE : PETSC_FALSE, ct, dw);
+      PetscCall(PetscArraycpy(bb, R->lsum, k * dim));
+      PetscCall(PetscArraycpy(bb + k * dim, R->lcnt, k));
+      bb[nbuf - 1] = changed;
     }
     PetscCall(PetscMPIIntCast(n_active * nbuf, &cnt));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, buf, cnt, MPI_INT64_T, MPI_SUM, ctx->comm));
@@ -167,27 +270,38 @@ static PetscErrorCode run_batch(const MCKMeansCtx *ctx, const MCKMeansOpts *opts
       MCKMeansRestart *R     = &rs[active[a]];
       int64_t         *bb    = buf + a * nbuf, *sums = bb, *counts = bb + k * dim;
       PetscReal        shift = 0;
-      /* Every rank sees the same reduced counts, so all take part in the same relocations. */
-      PetscCall(relocate_empty(ctx, R->labels, R->dist, sums, counts));
+      PetscBool        empty = PETSC_FALSE;
       for (PetscInt c = 0; c < k; ++c)
+        if (counts[c] == 0) empty = PETSC_TRUE;
+      /* Every rank sees the same reduced counts, so all take part in the same relocations, which pick the
+         farthest rows by exact distances. */
+      if (empty) {
+        refresh_dist(ctx, R);
+        PetscCall(relocate_empty(ctx, R->labels, R->dist, sums, counts));
+      }
+      for (PetscInt c = 0; c < k; ++c) {
+        PetscReal move = 0;
         for (PetscInt j = 0; j < dim; ++j) {
           /* An emptied cluster keeps its (zero) sum as centre, as scikit-learn's _average_centers. */
           PetscReal v = (PetscReal)sums[c * dim + j] / ctx->cscale, t;
           if (counts[c] > 0) v /= (PetscReal)counts[c];
           t = v - R->centers[c * dim + j];
           shift += t * t;
+          move += t * t;
           R->centers[c * dim + j] = v;
         }
+        R->delta[c] = PetscSqrtReal(move) * (1 + MC_KMEANS_SLACK);
+      }
+      center_halves(ctx, R);
       R->n_iter++;
       /* Strict convergence (no label changed), the tolerance, or the iteration limit. */
       if (bb[nbuf - 1] == 0 || shift <= tol_abs || R->n_iter >= opts->max_iter) R->done = PETSC_TRUE;
-      else PetscCall(PetscArraycpy(R->labels_old, R->labels, n));
     }
     PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_KMEANS_ITER], 0, 0, 0, 0));
   }
   /* Final assignment with the final centres; the inertia is an exact integer sum. */
   for (PetscInt b = 0; b < nb; ++b) {
-    assign_rows(ctx, rs[b].centers, ct, dw, rs[b].labels, rs[b].dist);
+    (void)assign_rows(ctx, &rs[b], PETSC_TRUE, PETSC_FALSE, ct, dw);
     inert[b] = 0;
     for (PetscInt i = 0; i < n; ++i) inert[b] += mc__kmeans_qd(ctx, rs[b].dist[i]);
   }
@@ -280,12 +394,12 @@ PetscErrorCode mc_kmeans_run(MPI_Comm comm, PetscInt n_local, PetscInt dim, cons
     PetscReal       per;
     MCKMeansRestart *rs;
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nmax, 1, MPIU_INT, MPI_MAX, comm));
-    per = (PetscReal)PetscMax(nmax, 1) * (PetscReal)(2 * sizeof(PetscInt) + (1 + T) * sizeof(PetscReal));
+    per = (PetscReal)PetscMax(nmax, 1) * (PetscReal)(sizeof(PetscInt) + sizeof(int64_t) + (3 + T) * sizeof(PetscReal));
     nb  = (PetscInt)PetscMax(1.0, PetscMin((PetscReal)opts->n_init, MC_KMEANS_BATCH_BYTES / per));
     PetscCall(PetscCalloc1(nb, &rs));
     for (PetscInt b = 0; b < nb; ++b) {
-      PetscCall(PetscMalloc1(ctx.k * dim, &rs[b].centers));
-      PetscCall(PetscMalloc3(n_local, &rs[b].labels, n_local, &rs[b].labels_old, n_local, &rs[b].dist));
+      PetscCall(PetscMalloc5(ctx.k * dim, &rs[b].centers, ctx.k, &rs[b].delta, ctx.k, &rs[b].half, ctx.k * dim, &rs[b].lsum, ctx.k, &rs[b].lcnt));
+      PetscCall(PetscMalloc5(n_local, &rs[b].labels, n_local, &rs[b].dist, n_local, &rs[b].ub, n_local, &rs[b].lb, n_local, &rs[b].cum));
     }
     for (PetscInt r0 = 0; r0 < opts->n_init; r0 += nb) {
       PetscInt m = PetscMin(nb, opts->n_init - r0);
@@ -302,8 +416,8 @@ PetscErrorCode mc_kmeans_run(MPI_Comm comm, PetscInt n_local, PetscInt dim, cons
         }
     }
     for (PetscInt b = 0; b < nb; ++b) {
-      PetscCall(PetscFree(rs[b].centers));
-      PetscCall(PetscFree3(rs[b].labels, rs[b].labels_old, rs[b].dist));
+      PetscCall(PetscFree5(rs[b].centers, rs[b].delta, rs[b].half, rs[b].lsum, rs[b].lcnt));
+      PetscCall(PetscFree5(rs[b].labels, rs[b].dist, rs[b].ub, rs[b].lb, rs[b].cum));
     }
     PetscCall(PetscFree(rs));
   }
