@@ -40,7 +40,7 @@ def run_ours(rnd):
     out = os.path.join(work, f"out{rnd}")
     cmd = ["mpiexec", "-n", str(NP), "--oversubscribe"] + (["--allow-run-as-root"] if os.getuid() == 0 else []) + [
         os.path.join(BUILD, "modclust-mpi"), os.path.join(SRC, "inputs", "default.ini"), f"model.path={MODEL}", f"data.source={DATA}",
-        "cluster.k=16", "importance.enabled=true", f"importance.n_random={R}", f"output.dir={out}"]
+        "cluster.k=16", "importance.enabled=true", f"importance.n_random={R}", "clusterability.n_shuffles=0", f"output.dir={out}"]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, capture_output=True)

@@ -30,7 +30,7 @@ with h5py.File(model, "r") as m:
     layers = [(m["layers"][g]["weight"][...], m["layers"][g]["bias"][...]) for g in sorted(m["layers"]) if "weight" in m["layers"][g]]
 
 out = os.path.join(work, "out")
-mcrun.run_ok(2, [os.path.join(mcrun.SRC, "inputs", "default.ini"), f"model.path={model}", "importance.enabled=true", "importance.n_random=1",
+mcrun.run_ok(2, [os.path.join(mcrun.SRC, "inputs", "default.ini"), f"model.path={model}", "importance.enabled=true", "importance.n_random=1", "clusterability.n_shuffles=0",
                  f"data.source={src}", f"output.dir={out}"], timeout=200)
 with h5py.File(os.path.join(out, "results.h5"), "r") as f:
     imp = {k: f["importance"][k][...] for k in ("layer", "cluster", "size", "class_acc", "mean_acc", "range", "baseline_class_acc")}

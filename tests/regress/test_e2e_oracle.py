@@ -27,7 +27,8 @@ os.makedirs(work)
 def run_graph(model, k, extra=(), np_=2):
     out = os.path.join(work, "out_%d" % len(os.listdir(work)))
     mcrun.run_ok(np_, [os.path.join(mcrun.SRC, "inputs", "default.ini"), f"model.path={model}", f"cluster.k={k}",
-                       "output.save_graph=true", f"output.dir={out}", *extra], timeout=300)
+                       "output.save_graph=true", f"output.dir={out}", "clusterability.n_shuffles=0",
+                       "importance.enabled=false", *extra], timeout=300)
     f = h5py.File(os.path.join(out, "results.h5"), "r")
     n = f["graph"].attrs["n_nodes"]
     a = f["graph/adjacency"]
