@@ -4,6 +4,7 @@
 #include <string.h>
 #include "mc/graph.h"
 #include "mc/sys.h"
+#include "../spectral/bipartite.h"
 
 /* Largest eigenvalue of the symmetric n x n matrix B (row-major, destroyed) by cyclic Jacobi rotations.
    Used for the spectral norm of small kernel slices, where LAPACK's call overhead would dominate. */
@@ -165,6 +166,20 @@ static PetscErrorCode graph_assemble(MPI_Comm comm, MCGraph *g)
   PetscCall(MatAssemblyEnd(g->adj, MAT_FINAL_ASSEMBLY));
   PetscCall(MatSetOption(g->adj, MAT_SYMMETRIC, PETSC_TRUE));
   PetscCall(MatSetOption(g->adj, MAT_SYMMETRY_ETERNAL, PETSC_TRUE));
+  /* Edges join consecutive groups only, so the graph is bipartite (even against odd groups); the
+     eigensolver uses that (src/spectral/eps.c) when it finds the group offsets composed on the matrix. */
+  {
+    PetscContainer cont;
+    PetscInt      *off;
+    PetscCall(PetscMalloc1(g->n_groups + 2, &off));
+    off[0] = g->n_groups;
+    PetscCall(PetscArraycpy(off + 1, g->group_offset, g->n_groups + 1));
+    PetscCall(PetscContainerCreate(comm, &cont));
+    PetscCall(PetscContainerSetPointer(cont, off));
+    PetscCall(PetscContainerSetUserDestroy(cont, PetscContainerUserDestroyDefault));
+    PetscCall(PetscObjectCompose((PetscObject)g->adj, MC_GRAPH_GROUPS_KEY, (PetscObject)cont));
+    PetscCall(PetscContainerDestroy(&cont));
+  }
   PetscCall(PetscFree2(dnnz, onnz));
   PetscCall(PetscFree2(cols, vals));
   PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_GRAPH_ASSEMBLE], 0, 0, 0, 0));

@@ -2,6 +2,7 @@
    matrix-free so the adjacency is never copied (peak memory stays near one matrix). */
 #include <slepceps.h>
 #include "mc/spectral.h"
+#include "bipartite.h"
 
 typedef struct {
   Mat        A;   /* the full adjacency, borrowed */
@@ -31,6 +32,229 @@ static PetscErrorCode shell_mult(Mat M, Vec x, Vec y)
   PetscFunctionReturn(0);
 }
 
+/* The bipartite operator: y = B B^T x with B = S_s A_sl S_l, the block of M = D^-1/2 A D^-1/2 from the
+   smaller side s (rows) to the larger side l (columns). */
+typedef struct {
+  Mat B;      /* A_sl, kept nodes only; owned */
+  Vec ss, sl; /* d^-1/2 on each side (local parts of the kept layout); owned */
+  Vec sl2;    /* d^-1 on side l */
+  Vec ws, wl; /* work */
+} BipCtx;
+
+static PetscErrorCode bip_mult(Mat Op, Vec x, Vec y)
+{
+  BipCtx *b;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(Op, &b));
+  PetscCall(VecPointwiseMult(b->ws, b->ss, x));
+  PetscCall(MatMultTranspose(b->B, b->ws, b->wl));
+  PetscCall(VecPointwiseMult(b->wl, b->wl, b->sl2));
+  PetscCall(MatMult(b->B, b->wl, y));
+  PetscCall(VecPointwiseMult(y, y, b->ss));
+  PetscFunctionReturn(0);
+}
+
+/* Side (0 or 1) of global node i: the parity of its group. */
+static PetscInt node_side(const PetscInt *groups, PetscInt i)
+{
+  PetscInt ng = groups[0], lo = 0, hi = ng;
+  const PetscInt *off = groups + 1;
+
+  while (hi - lo > 1) {
+    PetscInt mid = (lo + hi) / 2;
+    if (off[mid] <= i) lo = mid;
+    else hi = mid;
+  }
+  return lo % 2;
+}
+
+/* For a bipartite graph (edges only between the two sides), M = [0 C; C^T 0] up to the node order: its
+   eigenvalues are +-sigma for the singular values sigma of C, with eigenvectors (u, v) / sqrt(2), where
+   C C^T u = sigma^2 u and v = C^T u / sigma. The top eigenpairs of M are therefore those of the
+   smaller matrix C C^T (C = B of BipCtx), whose spectrum has no mirrored negative half: Krylov-Schur needs
+   about half the products (each costs one pass over the block and its transpose, as one product with M).
+   Each side is split evenly over the ranks in node order, so this path runs at any rank count.
+   Residuals: ||M x - sigma x|| = ||C C^T u - sigma^2 u|| / (sigma sqrt(2)) for this x, so the relative
+   test on sigma^2 is at least as tight as the same test on sigma. Fills e->U (before the sign flip),
+   eigenvalues, n_converged and max_residual and sets *done; leaves *done false (and e untouched) when
+   the graph is not bipartite as composed, the smaller side is too small for dim pairs (or for the ranks),
+   or a needed sigma is too small to recover v accurately. Collective. */
+static PetscErrorCode solve_bipartite(Mat adj, const PetscInt *groups, Vec s, PetscInt n_kept, const PetscInt kept[], PetscInt dim, PetscReal tol,
+                                      PetscInt max_it, uint64_t seed, const char *options_prefix, MCEmbedding *e,
+                                      PetscBool *done)
+{
+  MPI_Comm           comm;
+  PetscMPIInt        size;
+  PetscInt           gcnt[2] = {0, 0}, small, nloc[2], first[2], *idx[2], *pos[2], nconv, *order, nk;
+  IS                 is[2], ip[2];
+  VecScatter         sc[2];
+  BipCtx             b;
+  Mat                Op;
+  EPS                eps;
+  Vec                v0, u, xk;
+  PetscReal         *lam, *res;
+  MatInfo            ia, ib;
+
+  PetscFunctionBeginUser;
+  *done = PETSC_FALSE;
+  PetscCall(PetscObjectGetComm((PetscObject)adj, &comm));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(VecGetLocalSize(s, &nk));
+  /* kept[] is replicated, so every rank knows both sides in full; each side is split evenly over the ranks
+     in node order (independent of the kept layout, so no rank is left without rows). */
+  for (PetscInt j = 0; j < n_kept; ++j) gcnt[node_side(groups, kept[j])]++;
+  small = gcnt[0] <= gcnt[1] ? 0 : 1;
+  /* Room for the Krylov basis and more singular values than needed (none of them zero-padded). */
+  if (gcnt[small] < 2 * dim + 16 || gcnt[small] < 4 * (PetscInt)size) PetscFunctionReturn(0);
+  for (PetscInt t = 0; t < 2; ++t) {
+    PetscInt sd = t == 0 ? small : 1 - small;
+    nloc[t]     = PETSC_DECIDE;
+    PetscCall(PetscSplitOwnership(comm, &nloc[t], &gcnt[sd]));
+    first[t] = 0;
+    PetscCallMPI(MPI_Exscan(&nloc[t], &first[t], 1, MPIU_INT, MPI_SUM, comm));
+    {
+      PetscMPIInt rank;
+      PetscCallMPI(MPI_Comm_rank(comm, &rank));
+      if (rank == 0) first[t] = 0;
+    }
+  }
+  PetscCall(PetscMalloc4(nloc[0], &idx[0], nloc[1], &idx[1], nloc[0], &pos[0], nloc[1], &pos[1]));
+  {
+    PetscInt r[2] = {0, 0}, q[2] = {0, 0};
+    for (PetscInt j = 0; j < n_kept; ++j) {
+      PetscInt sd = node_side(groups, kept[j]), t = sd == small ? 0 : 1;
+      if (r[t] >= first[t] && r[t] < first[t] + nloc[t]) {
+        idx[t][q[t]]   = kept[j];
+        pos[t][q[t]++] = j;
+      }
+      r[t]++;
+    }
+  }
+  PetscCall(ISCreateGeneral(comm, nloc[0], idx[0], PETSC_USE_POINTER, &is[0]));
+  PetscCall(ISCreateGeneral(comm, nloc[1], idx[1], PETSC_USE_POINTER, &is[1]));
+  PetscCall(PetscMemzero(&b, sizeof(b)));
+  PetscCall(MatCreateSubMatrix(adj, is[0], is[1], MAT_INITIAL_MATRIX, &b.B));
+  PetscCall(ISDestroy(&is[0]));
+  PetscCall(ISDestroy(&is[1]));
+  /* Bipartite as composed: the block holds exactly half of the stored entries. */
+  PetscCall(MatGetInfo(adj, MAT_GLOBAL_SUM, &ia));
+  PetscCall(MatGetInfo(b.B, MAT_GLOBAL_SUM, &ib));
+  if (ia.nz_used != 2 * ib.nz_used) {
+    PetscCall(PetscInfo(adj, "Not bipartite as composed (%g stored entries, block %g); general eigensolver\n", ia.nz_used, ib.nz_used));
+    PetscCall(MatDestroy(&b.B));
+    PetscCall(PetscFree4(idx[0], idx[1], pos[0], pos[1]));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(MatCreateVecs(b.B, &b.wl, &b.ws));
+  PetscCall(VecDuplicate(b.ws, &b.ss));
+  PetscCall(VecDuplicate(b.wl, &b.sl));
+  PetscCall(VecDuplicate(b.wl, &b.sl2));
+  /* Scatters from each side's vector to the kept layout (positions in kept[]), and d^-1/2 per side. */
+  PetscCall(ISCreateGeneral(comm, nloc[0], pos[0], PETSC_USE_POINTER, &ip[0]));
+  PetscCall(ISCreateGeneral(comm, nloc[1], pos[1], PETSC_USE_POINTER, &ip[1]));
+  PetscCall(VecScatterCreate(b.ss, NULL, s, ip[0], &sc[0]));
+  PetscCall(VecScatterCreate(b.sl, NULL, s, ip[1], &sc[1]));
+  PetscCall(ISDestroy(&ip[0]));
+  PetscCall(ISDestroy(&ip[1]));
+  PetscCall(VecScatterBegin(sc[0], s, b.ss, INSERT_VALUES, SCATTER_REVERSE));
+  PetscCall(VecScatterEnd(sc[0], s, b.ss, INSERT_VALUES, SCATTER_REVERSE));
+  PetscCall(VecScatterBegin(sc[1], s, b.sl, INSERT_VALUES, SCATTER_REVERSE));
+  PetscCall(VecScatterEnd(sc[1], s, b.sl, INSERT_VALUES, SCATTER_REVERSE));
+  PetscCall(VecPointwiseMult(b.sl2, b.sl, b.sl));
+  PetscCall(MatCreateShell(comm, nloc[0], nloc[0], gcnt[small], gcnt[small], &b, &Op));
+  PetscCall(MatShellSetOperation(Op, MATOP_MULT, (void (*)(void))bip_mult));
+
+  /* Start vector: the same function of the global node id as the general path, on side s. */
+  PetscCall(VecDuplicate(b.ws, &v0));
+  {
+    PetscScalar *p;
+    PetscCall(VecGetArray(v0, &p));
+    for (PetscInt t = 0; t < nloc[0]; ++t) {
+      MCRng r;
+      mc_rng_init(&r, seed, MC_STREAM_KMEANS, ((uint64_t)1 << 62) | (uint64_t)idx[0][t]);
+      p[t] = 0.5 + mc_rng_uniform(&r);
+    }
+    PetscCall(VecRestoreArray(v0, &p));
+  }
+  PetscCall(EPSCreate(comm, &eps));
+  PetscCall(EPSSetOperators(eps, Op, NULL));
+  PetscCall(EPSSetProblemType(eps, EPS_HEP));
+  PetscCall(EPSSetType(eps, EPSKRYLOVSCHUR));
+  PetscCall(EPSSetWhichEigenpairs(eps, EPS_LARGEST_REAL));
+  PetscCall(EPSSetDimensions(eps, dim, PETSC_DEFAULT, PETSC_DEFAULT));
+  PetscCall(EPSSetTolerances(eps, tol, max_it > 0 ? max_it : PETSC_DEFAULT));
+  PetscCall(EPSSetInitialSpace(eps, 1, &v0));
+  if (options_prefix && options_prefix[0]) PetscCall(EPSSetOptionsPrefix(eps, options_prefix));
+  PetscCall(EPSSetFromOptions(eps));
+  PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
+  PetscCall(EPSSolve(eps));
+  PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
+  PetscCall(EPSGetConverged(eps, &nconv));
+  PetscCheck(nconv >= dim, comm, PETSC_ERR_NOT_CONVERGED,
+             "The eigensolver converged %" PetscInt_FMT " of the %" PetscInt_FMT " eigenpairs needed; raise cluster.eig_max_it or loosen cluster.eig_tol",
+             nconv, dim);
+  PetscCall(PetscMalloc3(dim, &lam, dim, &res, dim, &order));
+  for (PetscInt i = 0; i < dim; ++i) {
+    PetscScalar kr;
+    PetscCall(EPSGetEigenvalue(eps, i, &kr, NULL));
+    PetscCall(EPSComputeError(eps, i, EPS_ERROR_ABSOLUTE, &res[i]));
+    lam[i]   = PetscRealPart(kr);
+    order[i] = i;
+  }
+  for (PetscInt i = 1; i < dim; ++i)
+    for (PetscInt j = i; j > 0 && lam[order[j]] > lam[order[j - 1]]; --j) {
+      PetscInt t   = order[j];
+      order[j]     = order[j - 1];
+      order[j - 1] = t;
+    }
+  /* v = C^T u / sigma loses accuracy as sigma approaches 0: leave such graphs to the general path. */
+  if (lam[order[dim - 1]] > 1e-6) {
+    const PetscReal    r2 = 1 / PetscSqrtReal(2.0);
+    const PetscScalar *xa;
+    PetscCall(MatCreateVecs(Op, &u, NULL));
+    PetscCall(VecDuplicate(s, &xk));
+    e->n_converged  = nconv;
+    e->max_residual = 0;
+    for (PetscInt c = 0; c < dim; ++c) {
+      PetscReal sigma = PetscSqrtReal(lam[order[c]]);
+      e->eigenvalues[c] = 1 - sigma;
+      e->max_residual   = PetscMax(e->max_residual, res[order[c]] / (sigma * PetscSqrtReal(2.0)));
+      PetscCall(EPSGetEigenvector(eps, order[c], u, NULL));
+      /* U = D^-1/2 x with x = (u, C^T u / sigma) / sqrt(2); C^T u = S_l A_ls S_s u. */
+      PetscCall(VecPointwiseMult(b.ws, b.ss, u));
+      PetscCall(MatMultTranspose(b.B, b.ws, b.wl));
+      PetscCall(VecPointwiseMult(b.wl, b.wl, b.sl2));
+      PetscCall(VecScale(b.wl, r2 / sigma));
+      PetscCall(VecScale(b.ws, r2));
+      PetscCall(VecScatterBegin(sc[0], b.ws, xk, INSERT_VALUES, SCATTER_FORWARD));
+      PetscCall(VecScatterEnd(sc[0], b.ws, xk, INSERT_VALUES, SCATTER_FORWARD));
+      PetscCall(VecScatterBegin(sc[1], b.wl, xk, INSERT_VALUES, SCATTER_FORWARD));
+      PetscCall(VecScatterEnd(sc[1], b.wl, xk, INSERT_VALUES, SCATTER_FORWARD));
+      PetscCall(VecGetArrayRead(xk, &xa));
+      for (PetscInt i = 0; i < nk; ++i) e->U[i * dim + c] = PetscRealPart(xa[i]);
+      PetscCall(VecRestoreArrayRead(xk, &xa));
+    }
+    PetscCall(VecDestroy(&u));
+    PetscCall(VecDestroy(&xk));
+    *done = PETSC_TRUE;
+  } else PetscCall(PetscInfo(adj, "A needed singular value is %g; general eigensolver\n", (double)lam[order[dim - 1]]));
+  PetscCall(PetscFree3(lam, res, order));
+  PetscCall(VecDestroy(&v0));
+  PetscCall(EPSDestroy(&eps));
+  PetscCall(MatDestroy(&Op));
+  PetscCall(MatDestroy(&b.B));
+  PetscCall(VecDestroy(&b.ss));
+  PetscCall(VecDestroy(&b.sl));
+  PetscCall(VecDestroy(&b.sl2));
+  PetscCall(VecDestroy(&b.ws));
+  PetscCall(VecDestroy(&b.wl));
+  PetscCall(VecScatterDestroy(&sc[0]));
+  PetscCall(VecScatterDestroy(&sc[1]));
+  PetscCall(PetscFree4(idx[0], idx[1], pos[0], pos[1]));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode mc_spectral_embed(Mat adj, PetscInt n_kept, const PetscInt kept[], PetscInt dim, PetscReal tol, PetscInt max_it,
                                  uint64_t seed, const char *options_prefix, MCEmbedding **out)
 {
@@ -42,7 +266,7 @@ PetscErrorCode mc_spectral_embed(Mat adj, PetscInt n_kept, const PetscInt kept[]
   Vec          d, x, v0;
   PetscInt     nk = PETSC_DECIDE, kstart = 0, rstart, rend, N, nconv, *order;
   PetscMPIInt  rank;
-  PetscBool    need_scatter;
+  PetscBool    need_scatter, done = PETSC_FALSE;
   PetscReal   *mu, *res;
 
   PetscFunctionBeginUser;
@@ -87,83 +311,98 @@ PetscErrorCode mc_spectral_embed(Mat adj, PetscInt n_kept, const PetscInt kept[]
   PetscCall(VecDestroy(&d));
   PetscCall(VecSqrtAbs(ctx.s));
   PetscCall(VecReciprocal(ctx.s));
-  PetscCall(MatCreateShell(comm, nk, nk, n_kept, n_kept, &ctx, &M));
-  PetscCall(MatShellSetOperation(M, MATOP_MULT, (void (*)(void))shell_mult));
-
-  /* A deterministic start vector, a function of the global node id only (not of the rank count). */
-  PetscCall(VecDuplicate(ctx.s, &v0));
-  {
-    PetscScalar *a;
-    PetscCall(VecGetArray(v0, &a));
-    for (PetscInt i = 0; i < nk; ++i) {
-      MCRng r;
-      mc_rng_init(&r, seed, MC_STREAM_KMEANS, ((uint64_t)1 << 62) | (uint64_t)kept[kstart + i]);
-      a[i] = 0.5 + mc_rng_uniform(&r);
-    }
-    PetscCall(VecRestoreArray(v0, &a));
-  }
-
-  PetscCall(EPSCreate(comm, &eps));
-  PetscCall(EPSSetOperators(eps, M, NULL));
-  PetscCall(EPSSetProblemType(eps, EPS_HEP));
-  PetscCall(EPSSetType(eps, EPSKRYLOVSCHUR));
-  PetscCall(EPSSetWhichEigenpairs(eps, EPS_LARGEST_REAL));
-  PetscCall(EPSSetDimensions(eps, dim, PETSC_DEFAULT, PETSC_DEFAULT));
-  PetscCall(EPSSetTolerances(eps, tol, max_it > 0 ? max_it : PETSC_DEFAULT));
-  PetscCall(EPSSetInitialSpace(eps, 1, &v0));
-  if (options_prefix && options_prefix[0]) PetscCall(EPSSetOptionsPrefix(eps, options_prefix));
-  PetscCall(EPSSetFromOptions(eps));
-  PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
-  PetscCall(EPSSolve(eps));
-  PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
-  PetscCall(EPSGetConverged(eps, &nconv));
-  /* Converged pairs are judged by SLEPc's default test (residual relative to |mu|, as ARPACK's); the
-     residual reported is ||M x - mu x||, relative to ||M|| = 1, which stays meaningful for mu near 0. */
-  PetscCheck(nconv >= dim, comm, PETSC_ERR_NOT_CONVERGED,
-             "The eigensolver converged %" PetscInt_FMT " of the %" PetscInt_FMT " eigenpairs needed; raise cluster.eig_max_it or loosen cluster.eig_tol",
-             nconv, dim);
-
   PetscCall(PetscNew(&e));
-  e->n_kept      = n_kept;
-  e->n_local     = nk;
-  e->rstart      = kstart;
-  e->dim         = dim;
-  e->n_converged = nconv;
+  e->n_kept  = n_kept;
+  e->n_local = nk;
+  e->rstart  = kstart;
+  e->dim     = dim;
   PetscCall(PetscMalloc1(nk * dim, &e->U));
   PetscCall(PetscMalloc1(dim, &e->eigenvalues));
-  PetscCall(PetscMalloc3(dim, &mu, dim, &res, dim, &order));
-  for (PetscInt i = 0; i < dim; ++i) {
-    PetscScalar kr;
-    PetscCall(EPSGetEigenvalue(eps, i, &kr, NULL));
-    PetscCall(EPSComputeError(eps, i, EPS_ERROR_ABSOLUTE, &res[i]));
-    mu[i]    = PetscRealPart(kr);
-    order[i] = i;
-  }
-  /* Ascending 1 - mu, i.e. descending mu; the solver's order already is, but do not rely on it. */
-  for (PetscInt i = 1; i < dim; ++i)
-    for (PetscInt j = i; j > 0 && mu[order[j]] > mu[order[j - 1]]; --j) {
-      PetscInt t   = order[j];
-      order[j]     = order[j - 1];
-      order[j - 1] = t;
+  /* Graphs from layer blocks are bipartite: solve the half-size problem (solve_bipartite) unless
+     -[prefix]mc_bipartite false asks for the general path. */
+  {
+    PetscContainer cont = NULL;
+    PetscBool      use  = PETSC_TRUE;
+    PetscCall(PetscObjectQuery((PetscObject)adj, MC_GRAPH_GROUPS_KEY, (PetscObject *)&cont));
+    PetscCall(PetscOptionsGetBool(NULL, options_prefix, "-mc_bipartite", &use, NULL));
+    if (cont && use) {
+      const PetscInt *groups;
+      PetscCall(PetscContainerGetPointer(cont, (void **)&groups));
+      PetscCall(solve_bipartite(adj, groups, ctx.s, n_kept, kept, dim, tol, max_it, seed, options_prefix, e, &done));
     }
-  PetscCall(MatCreateVecs(M, &x, NULL));
-  e->max_residual = 0;
-  for (PetscInt c = 0; c < dim; ++c) {
-    const PetscScalar *xa, *sa;
-    e->eigenvalues[c] = 1 - mu[order[c]];
-    e->max_residual   = PetscMax(e->max_residual, res[order[c]]);
-    PetscCall(EPSGetEigenvector(eps, order[c], x, NULL));
-    PetscCall(VecGetArrayRead(x, &xa));
-    PetscCall(VecGetArrayRead(ctx.s, &sa));
-    for (PetscInt i = 0; i < nk; ++i) e->U[i * dim + c] = PetscRealPart(xa[i] * sa[i]);
-    PetscCall(VecRestoreArrayRead(ctx.s, &sa));
-    PetscCall(VecRestoreArrayRead(x, &xa));
   }
-  PetscCall(PetscFree3(mu, res, order));
-  PetscCall(VecDestroy(&x));
-  PetscCall(VecDestroy(&v0));
-  PetscCall(EPSDestroy(&eps));
-  PetscCall(MatDestroy(&M));
+  if (!done) {
+    PetscCall(MatCreateShell(comm, nk, nk, n_kept, n_kept, &ctx, &M));
+    PetscCall(MatShellSetOperation(M, MATOP_MULT, (void (*)(void))shell_mult));
+
+    /* A deterministic start vector, a function of the global node id only (not of the rank count). */
+    PetscCall(VecDuplicate(ctx.s, &v0));
+    {
+      PetscScalar *a;
+      PetscCall(VecGetArray(v0, &a));
+      for (PetscInt i = 0; i < nk; ++i) {
+        MCRng r;
+        mc_rng_init(&r, seed, MC_STREAM_KMEANS, ((uint64_t)1 << 62) | (uint64_t)kept[kstart + i]);
+        a[i] = 0.5 + mc_rng_uniform(&r);
+      }
+      PetscCall(VecRestoreArray(v0, &a));
+    }
+
+    PetscCall(EPSCreate(comm, &eps));
+    PetscCall(EPSSetOperators(eps, M, NULL));
+    PetscCall(EPSSetProblemType(eps, EPS_HEP));
+    PetscCall(EPSSetType(eps, EPSKRYLOVSCHUR));
+    PetscCall(EPSSetWhichEigenpairs(eps, EPS_LARGEST_REAL));
+    PetscCall(EPSSetDimensions(eps, dim, PETSC_DEFAULT, PETSC_DEFAULT));
+    PetscCall(EPSSetTolerances(eps, tol, max_it > 0 ? max_it : PETSC_DEFAULT));
+    PetscCall(EPSSetInitialSpace(eps, 1, &v0));
+    if (options_prefix && options_prefix[0]) PetscCall(EPSSetOptionsPrefix(eps, options_prefix));
+    PetscCall(EPSSetFromOptions(eps));
+    PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
+    PetscCall(EPSSolve(eps));
+    PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
+    PetscCall(EPSGetConverged(eps, &nconv));
+    /* Converged pairs are judged by SLEPc's default test (residual relative to |mu|, as ARPACK's); the
+       residual reported is ||M x - mu x||, relative to ||M|| = 1, which stays meaningful for mu near 0. */
+    PetscCheck(nconv >= dim, comm, PETSC_ERR_NOT_CONVERGED,
+               "The eigensolver converged %" PetscInt_FMT " of the %" PetscInt_FMT " eigenpairs needed; raise cluster.eig_max_it or loosen cluster.eig_tol",
+               nconv, dim);
+
+    e->n_converged = nconv;
+    PetscCall(PetscMalloc3(dim, &mu, dim, &res, dim, &order));
+    for (PetscInt i = 0; i < dim; ++i) {
+      PetscScalar kr;
+      PetscCall(EPSGetEigenvalue(eps, i, &kr, NULL));
+      PetscCall(EPSComputeError(eps, i, EPS_ERROR_ABSOLUTE, &res[i]));
+      mu[i]    = PetscRealPart(kr);
+      order[i] = i;
+    }
+    /* Ascending 1 - mu, i.e. descending mu; the solver's order already is, but do not rely on it. */
+    for (PetscInt i = 1; i < dim; ++i)
+      for (PetscInt j = i; j > 0 && mu[order[j]] > mu[order[j - 1]]; --j) {
+        PetscInt t   = order[j];
+        order[j]     = order[j - 1];
+        order[j - 1] = t;
+      }
+    PetscCall(MatCreateVecs(M, &x, NULL));
+    e->max_residual = 0;
+    for (PetscInt c = 0; c < dim; ++c) {
+      const PetscScalar *xa, *sa;
+      e->eigenvalues[c] = 1 - mu[order[c]];
+      e->max_residual   = PetscMax(e->max_residual, res[order[c]]);
+      PetscCall(EPSGetEigenvector(eps, order[c], x, NULL));
+      PetscCall(VecGetArrayRead(x, &xa));
+      PetscCall(VecGetArrayRead(ctx.s, &sa));
+      for (PetscInt i = 0; i < nk; ++i) e->U[i * dim + c] = PetscRealPart(xa[i] * sa[i]);
+      PetscCall(VecRestoreArrayRead(ctx.s, &sa));
+      PetscCall(VecRestoreArrayRead(x, &xa));
+    }
+    PetscCall(PetscFree3(mu, res, order));
+    PetscCall(VecDestroy(&x));
+    PetscCall(VecDestroy(&v0));
+    PetscCall(EPSDestroy(&eps));
+    PetscCall(MatDestroy(&M));
+  }
   PetscCall(VecDestroy(&ctx.s));
   PetscCall(VecDestroy(&ctx.w));
   PetscCall(VecDestroy(&ctx.xf));
