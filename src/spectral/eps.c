@@ -101,22 +101,35 @@ static PetscErrorCode solve_bipartite(Mat adj, const PetscInt *groups, Vec s, Pe
   PetscCall(PetscObjectGetComm((PetscObject)adj, &comm));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(VecGetLocalSize(s, &nk));
-  /* kept[] is replicated, so every rank knows both sides in full; each side is split evenly over the ranks
-     in node order (independent of the kept layout, so no rank is left without rows). */
+  /* kept[] is replicated, so every rank knows both sides in full and takes a contiguous run of each side
+     in node order, so no rank is left without rows. */
   for (PetscInt j = 0; j < n_kept; ++j) gcnt[node_side(groups, kept[j])]++;
   small = gcnt[0] <= gcnt[1] ? 0 : 1;
   /* Room for the Krylov basis and more singular values than needed (none of them zero-padded). */
   if (gcnt[small] < 2 * dim + 16 || gcnt[small] < 4 * (PetscInt)size) PetscFunctionReturn(0);
-  for (PetscInt t = 0; t < 2; ++t) {
-    PetscInt sd = t == 0 ? small : 1 - small;
-    nloc[t]     = PETSC_DECIDE;
-    PetscCall(PetscSplitOwnership(comm, &nloc[t], &gcnt[sd]));
-    first[t] = 0;
-    PetscCallMPI(MPI_Exscan(&nloc[t], &first[t], 1, MPIU_INT, MPI_SUM, comm));
-    {
-      PetscMPIInt rank;
-      PetscCallMPI(MPI_Comm_rank(comm, &rank));
-      if (rank == 0) first[t] = 0;
+  /* Rows in adj's own layout when every rank owns nodes of both sides (MatCreateSubMatrix is then local
+     and fast); otherwise each side split evenly in node order. */
+  {
+    PetscInt rstart, rend, own[2] = {0, 0}, lacking;
+    PetscCall(MatGetOwnershipRange(adj, &rstart, &rend));
+    for (PetscInt j = 0; j < n_kept; ++j)
+      if (kept[j] >= rstart && kept[j] < rend) own[node_side(groups, kept[j]) == small ? 0 : 1]++;
+    lacking = (own[0] == 0 || own[1] == 0) ? 1 : 0;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &lacking, 1, MPIU_INT, MPI_MAX, comm));
+    for (PetscInt t = 0; t < 2; ++t) {
+      PetscInt sd = t == 0 ? small : 1 - small;
+      if (!lacking) nloc[t] = own[t];
+      else {
+        nloc[t] = PETSC_DECIDE;
+        PetscCall(PetscSplitOwnership(comm, &nloc[t], &gcnt[sd]));
+      }
+      first[t] = 0;
+      PetscCallMPI(MPI_Exscan(&nloc[t], &first[t], 1, MPIU_INT, MPI_SUM, comm));
+      {
+        PetscMPIInt rank;
+        PetscCallMPI(MPI_Comm_rank(comm, &rank));
+        if (rank == 0) first[t] = 0;
+      }
     }
   }
   PetscCall(PetscMalloc4(nloc[0], &idx[0], nloc[1], &idx[1], nloc[0], &pos[0], nloc[1], &pos[1]));
