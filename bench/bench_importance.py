@@ -14,6 +14,7 @@ GFLOP/s: useful forward FLOPs (2 per multiply-add) of the lesion tasks / farm se
 single-core SGEMM peak (1024^3, measured here with NumPy's BLAS, and bench/nn/results.txt's figure)."""
 import gzip
 import os
+import tempfile
 import shutil
 import subprocess
 import sys
@@ -31,7 +32,7 @@ SRC = os.path.dirname(HERE)
 DATA = "/usr/share/datasets/fashion-mnist"
 MODEL = os.path.join(SRC, "inputs", "fashion_mlp.h5")
 R = 19
-work = os.path.abspath("bench_importance_work")
+work = tempfile.mkdtemp(prefix="mc-bench-importance-")
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 
