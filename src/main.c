@@ -1,9 +1,6 @@
 /* src/main.c: the modclust-mpi driver: prolog (command line, MPI/PETSc, config), stages, epilog. */
 #include <slepcsys.h>
 #include "mc/mc.h"
-#include "mc/lesion.h"
-#include "mc/report.h"
-#include "mc/run.h"
 
 static const char help[] = "modclust-mpi: are the units of a trained neural network modular? See --help.\n";
 
@@ -18,7 +15,6 @@ static PetscErrorCode run(MPI_Comm comm, const MCCli *cli)
   MCImportance  *importance = NULL;
   MCClusterOpts  opts;
   MCRun          rep = {0};
-  PetscLogDouble t0;
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&rep.t_start));
@@ -40,7 +36,6 @@ static PetscErrorCode run(MPI_Comm comm, const MCCli *cli)
   PetscCall(mc_sys_stage_pop());
 
   /* Graph: |weights| of every layer, rows spread over the ranks. */
-  PetscCall(PetscTime(&t0));
   PetscCall(mc_sys_stage_push(MC_STAGE_GRAPH));
   PetscCall(mc_graph_build(comm, cfg, model, &graph));
   PetscCall(mc_sys_stage_pop());
@@ -59,12 +54,12 @@ static PetscErrorCode run(MPI_Comm comm, const MCCli *cli)
 
   /* Report: results.h5, summary.json, report.md. */
   PetscCall(mc_sys_stage_push(MC_STAGE_REPORT));
-  rep.cfg        = cfg;
-  rep.model      = model;
-  rep.graph      = graph;
-  rep.clustering = clustering;
+  rep.cfg            = cfg;
+  rep.model          = model;
+  rep.graph          = graph;
+  rep.clustering     = clustering;
   rep.clusterability = nul;
-  rep.importance = importance;
+  rep.importance     = importance;
   PetscCall(mc_report_write(comm, &rep));
   PetscCall(mc_null_checkpoint_clear(comm, nul)); /* the results are safe now */
   PetscCall(mc_report_print_summary(comm, &rep));

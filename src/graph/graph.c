@@ -96,10 +96,28 @@ PetscReal mc_graph_conv_norm(const char *norm, PetscInt kh, PetscInt kw, const f
 
 /* Assemble g->adj from g's groups and blocks: each rank inserts only its own rows, with exact
    preallocation (entries that are exactly zero give no edge). */
+/* This rank's rows in PETSc's split CSR form, owned by the adjacency matrix through a container. */
+typedef struct {
+  PetscInt  *di, *dj, *oi, *oj;
+  PetscReal *da, *oa;
+} SplitCSR;
+
+static PetscErrorCode split_csr_destroy(void *ctx)
+{
+  SplitCSR *c = (SplitCSR *)ctx;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree2(c->di, c->oi));
+  PetscCall(PetscFree2(c->dj, c->da));
+  PetscCall(PetscFree2(c->oj, c->oa));
+  PetscCall(PetscFree(c));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode graph_assemble(MPI_Comm comm, MCGraph *g)
 {
-  PetscInt  N = g->n_nodes, nloc = PETSC_DECIDE, rstart = 0, rend, *dnnz, *onnz, *cols, maxrow = 0, grp = 0;
-  PetscReal *vals;
+  PetscInt  N = g->n_nodes, nloc = PETSC_DECIDE, rstart = 0, rend, grp = 0;
+  SplitCSR *csr;
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_GRAPH_ASSEMBLE], 0, 0, 0, 0));
@@ -111,56 +129,68 @@ static PetscErrorCode graph_assemble(MPI_Comm comm, MCGraph *g)
     if (rank == 0) rstart = 0;
   }
   rend = rstart + nloc;
-  for (PetscInt gi = 0; gi < g->n_groups; ++gi) {
-    PetscInt w = 0;
-    if (gi > 0) w += g->group_offset[gi] - g->group_offset[gi - 1];
-    if (gi + 1 < g->n_groups) w += g->group_offset[gi + 2] - g->group_offset[gi + 1];
-    maxrow = PetscMax(maxrow, w);
-  }
-  PetscCall(PetscCalloc2(nloc, &dnnz, nloc, &onnz));
-  PetscCall(PetscMalloc2(maxrow, &cols, maxrow, &vals));
-  /* Two passes over the owned rows: count, then insert. Row u of group gi has column u of block gi-1
+  /* Two passes over the owned rows: count, then fill this rank's rows as PETSc's "split" CSR arrays (the
+     diagonal block with local column indices, the off-diagonal block with global ones), which the matrix
+     then uses in place: no per-entry insertion, no copy. Row u of group gi has column u of block gi-1
      (edges to group gi-1) and row u of block gi (edges to group gi+1), already in ascending column order. */
+  PetscCall(PetscNew(&csr));
+  PetscCall(PetscCalloc2(nloc + 1, &csr->di, nloc + 1, &csr->oi));
   for (int pass = 0; pass < 2; ++pass) {
     grp = 0;
     for (PetscInt i = rstart; i < rend; ++i) {
-      PetscInt u, nz = 0, ng;
+      PetscInt u, r = i - rstart, nd = 0, no = 0;
       while (i >= g->group_offset[grp + 1]) grp++;
-      u  = i - g->group_offset[grp];
-      ng = g->group_offset[grp + 1] - g->group_offset[grp];
-      if (grp > 0) {
-        PetscInt        np = g->group_offset[grp] - g->group_offset[grp - 1], off = g->group_offset[grp - 1];
-        const PetscReal *B = g->block[grp - 1];
-        for (PetscInt a = 0; a < np; ++a)
-          if (B[a * ng + u] != 0) {
-            cols[nz]   = off + a;
-            vals[nz++] = B[a * ng + u];
-          }
-      }
-      if (grp + 1 < g->n_groups) {
-        PetscInt        nn = g->group_offset[grp + 2] - g->group_offset[grp + 1], off = g->group_offset[grp + 1];
-        const PetscReal *B = g->block[grp] + u * nn;
-        for (PetscInt b = 0; b < nn; ++b)
-          if (B[b] != 0) {
-            cols[nz]   = off + b;
-            vals[nz++] = B[b];
-          }
-      }
-      if (pass == 0) {
-        for (PetscInt c = 0; c < nz; ++c) {
-          if (cols[c] >= rstart && cols[c] < rend) dnnz[i - rstart]++;
-          else onnz[i - rstart]++;
+      u = i - g->group_offset[grp];
+      for (int side = 0; side < 2; ++side) {
+        PetscInt         n, off, stride;
+        const PetscReal *B;
+        if (side == 0) { /* column u of block grp-1 */
+          if (grp == 0) continue;
+          n = g->group_offset[grp] - g->group_offset[grp - 1], off = g->group_offset[grp - 1];
+          stride = g->group_offset[grp + 1] - g->group_offset[grp], B = g->block[grp - 1] + u;
+        } else { /* row u of block grp */
+          if (grp + 1 >= g->n_groups) continue;
+          n = g->group_offset[grp + 2] - g->group_offset[grp + 1], off = g->group_offset[grp + 1];
+          stride = 1, B = g->block[grp] + u * n;
         }
-      } else PetscCall(MatSetValues(g->adj, 1, &i, nz, cols, vals, INSERT_VALUES));
+        for (PetscInt c = 0; c < n; ++c) {
+          PetscReal v = B[c * stride];
+          PetscInt  col = off + c;
+          if (v == 0) continue;
+          if (col >= rstart && col < rend) {
+            if (pass) {
+              csr->dj[csr->di[r] + nd] = col - rstart;
+              csr->da[csr->di[r] + nd] = v;
+            }
+            nd++;
+          } else {
+            if (pass) {
+              csr->oj[csr->oi[r] + no] = col;
+              csr->oa[csr->oi[r] + no] = v;
+            }
+            no++;
+          }
+        }
+      }
+      if (!pass) {
+        csr->di[r + 1] = csr->di[r] + nd;
+        csr->oi[r + 1] = csr->oi[r] + no;
+      }
     }
-    if (pass == 0) {
-      PetscCall(MatCreate(comm, &g->adj));
-      PetscCall(MatSetSizes(g->adj, nloc, nloc, N, N));
-      PetscCall(MatSetType(g->adj, MATAIJ));
-      PetscCall(MatSeqAIJSetPreallocation(g->adj, 0, dnnz));
-      PetscCall(MatMPIAIJSetPreallocation(g->adj, 0, dnnz, 0, onnz));
-      PetscCall(MatSetOption(g->adj, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
+    if (!pass) {
+      PetscCall(PetscMalloc2(csr->di[nloc], &csr->dj, csr->di[nloc], &csr->da));
+      PetscCall(PetscMalloc2(csr->oi[nloc], &csr->oj, csr->oi[nloc], &csr->oa));
     }
+  }
+  PetscCall(MatCreateMPIAIJWithSplitArrays(comm, nloc, nloc, N, N, csr->di, csr->dj, csr->da, csr->oi, csr->oj, csr->oa, &g->adj));
+  /* The matrix borrows the arrays: they live in a container composed on it, freed with it. */
+  {
+    PetscContainer cont;
+    PetscCall(PetscContainerCreate(comm, &cont));
+    PetscCall(PetscContainerSetPointer(cont, csr));
+    PetscCall(PetscContainerSetUserDestroy(cont, split_csr_destroy));
+    PetscCall(PetscObjectCompose((PetscObject)g->adj, "mc_graph_csr", (PetscObject)cont));
+    PetscCall(PetscContainerDestroy(&cont));
   }
   PetscCall(MatAssemblyBegin(g->adj, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(g->adj, MAT_FINAL_ASSEMBLY));
@@ -180,8 +210,6 @@ static PetscErrorCode graph_assemble(MPI_Comm comm, MCGraph *g)
     PetscCall(PetscObjectCompose((PetscObject)g->adj, MC_GRAPH_GROUPS_KEY, (PetscObject)cont));
     PetscCall(PetscContainerDestroy(&cont));
   }
-  PetscCall(PetscFree2(dnnz, onnz));
-  PetscCall(PetscFree2(cols, vals));
   PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_GRAPH_ASSEMBLE], 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
