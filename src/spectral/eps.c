@@ -24,6 +24,30 @@ static PetscInt basis_size(Mat A, PetscInt k)
   return n > 200000 ? k + PetscMax(8, k / 2) : PETSC_DEFAULT;
 }
 
+/* The dim largest eigenpairs of the symmetric operator Op with Krylov-Schur (PETSc options, under
+   options_prefix, override), started from v0. Caller owns *eps (EPSDestroy). */
+static PetscErrorCode solve_largest(MPI_Comm comm, Mat Op, PetscInt dim, PetscReal tol, PetscInt max_it, Vec v0, const char *options_prefix, EPS *eps,
+                                    PetscInt *nconv)
+{
+  PetscFunctionBeginUser;
+  PetscCall(EPSCreate(comm, eps));
+  PetscCall(EPSSetOperators(*eps, Op, NULL));
+  PetscCall(EPSSetProblemType(*eps, EPS_HEP));
+  PetscCall(EPSSetType(*eps, EPSKRYLOVSCHUR));
+  PetscCall(EPSSetWhichEigenpairs(*eps, EPS_LARGEST_REAL));
+  PetscCall(EPSSetDimensions(*eps, dim, basis_size(Op, dim), PETSC_DEFAULT));
+  PetscCall(EPSSetTolerances(*eps, tol, max_it > 0 ? max_it : PETSC_DEFAULT));
+  PetscCall(EPSSetInitialSpace(*eps, 1, &v0));
+  if (options_prefix && options_prefix[0]) PetscCall(EPSSetOptionsPrefix(*eps, options_prefix));
+  PetscCall(EPSSetFromOptions(*eps));
+  PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
+  PetscCall(EPSSolve(*eps));
+  PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
+  PetscCall(EPSGetConverged(*eps, nconv));
+  PetscFunctionReturn(0);
+}
+
+
 static PetscErrorCode shell_mult(Mat M, Vec x, Vec y)
 {
   ShellCtx *ctx;
@@ -201,20 +225,7 @@ static PetscErrorCode solve_bipartite(Mat adj, const PetscInt *groups, Vec s, Pe
     }
     PetscCall(VecRestoreArray(v0, &p));
   }
-  PetscCall(EPSCreate(comm, &eps));
-  PetscCall(EPSSetOperators(eps, Op, NULL));
-  PetscCall(EPSSetProblemType(eps, EPS_HEP));
-  PetscCall(EPSSetType(eps, EPSKRYLOVSCHUR));
-  PetscCall(EPSSetWhichEigenpairs(eps, EPS_LARGEST_REAL));
-  PetscCall(EPSSetDimensions(eps, dim, basis_size(Op, dim), PETSC_DEFAULT));
-  PetscCall(EPSSetTolerances(eps, tol, max_it > 0 ? max_it : PETSC_DEFAULT));
-  PetscCall(EPSSetInitialSpace(eps, 1, &v0));
-  if (options_prefix && options_prefix[0]) PetscCall(EPSSetOptionsPrefix(eps, options_prefix));
-  PetscCall(EPSSetFromOptions(eps));
-  PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
-  PetscCall(EPSSolve(eps));
-  PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
-  PetscCall(EPSGetConverged(eps, &nconv));
+  PetscCall(solve_largest(comm, Op, dim, tol, max_it, v0, options_prefix, &eps, &nconv));
   PetscCheck(nconv >= dim, comm, PETSC_ERR_NOT_CONVERGED,
              "The eigensolver converged %" PetscInt_FMT " of the %" PetscInt_FMT " eigenpairs needed; raise cluster.eig_max_it or loosen cluster.eig_tol",
              nconv, dim);
@@ -382,20 +393,7 @@ PetscErrorCode mc_spectral_embed(Mat adj, PetscInt n_kept, const PetscInt kept[]
       PetscCall(VecRestoreArray(v0, &a));
     }
 
-    PetscCall(EPSCreate(comm, &eps));
-    PetscCall(EPSSetOperators(eps, M, NULL));
-    PetscCall(EPSSetProblemType(eps, EPS_HEP));
-    PetscCall(EPSSetType(eps, EPSKRYLOVSCHUR));
-    PetscCall(EPSSetWhichEigenpairs(eps, EPS_LARGEST_REAL));
-    PetscCall(EPSSetDimensions(eps, dim, basis_size(M, dim), PETSC_DEFAULT));
-    PetscCall(EPSSetTolerances(eps, tol, max_it > 0 ? max_it : PETSC_DEFAULT));
-    PetscCall(EPSSetInitialSpace(eps, 1, &v0));
-    if (options_prefix && options_prefix[0]) PetscCall(EPSSetOptionsPrefix(eps, options_prefix));
-    PetscCall(EPSSetFromOptions(eps));
-    PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
-    PetscCall(EPSSolve(eps));
-    PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
-    PetscCall(EPSGetConverged(eps, &nconv));
+    PetscCall(solve_largest(comm, M, dim, tol, max_it, v0, options_prefix, &eps, &nconv));
     /* Converged pairs are judged by SLEPc's default test (residual relative to |mu|, as ARPACK's); the
        residual reported is ||M x - mu x||, relative to ||M|| = 1, which stays meaningful for mu near 0. */
     PetscCheck(nconv >= dim, comm, PETSC_ERR_NOT_CONVERGED,
