@@ -106,6 +106,10 @@ PetscInt mc_model_weight_layers(const MCModel *m, PetscInt idx[]);
    kh * kw * n_in * n_out, 0 for other layers. Not collective. */
 PetscInt mc_model_weight_count(const MCLayer *l);
 
+/* mc_model_unit_layer_name - Name of unit layer u: "input" for 0, else the name of the u-th weight layer
+   ("?" when there is none). Not collective. */
+const char *mc_model_unit_layer_name(const MCModel *m, PetscInt u);
+
 /* mc_model_layer_type_name / mc_model_activation_name - names as written in configs and files
    ("dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "activation", "batchnorm", "dropout",
    "softmax"; "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "softplus", "gelu",

@@ -19,7 +19,6 @@ typedef struct {
   const struct MCImportance_s *importance; /* importance (lesion) test, include/mc/lesion.h; NULL if off */
   PetscMPIInt         n_ranks;
   PetscLogDouble      t_start;    /* PetscTime at start of the run */
-  PetscLogDouble      t_stage[8]; /* seconds per stage, indexed by MCStage */
   PetscInt64          n_edges;    /* undirected edges of the graph; filled by mc_report_write */
 } MCRun;
 

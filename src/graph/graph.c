@@ -72,22 +72,17 @@ PetscReal mc_graph_conv_norm(const char *norm, PetscInt kh, PetscInt kw, const f
     if (kh == 1 || kw == 1) {
       for (PetscInt a = 0; a < kh; ++a)
         for (PetscInt b = 0; b < kw; ++b) v += (PetscReal)S[a * rs + b * cs] * (PetscReal)S[a * rs + b * cs];
-    } else if (kw <= kh) {
-      for (PetscInt p = 0; p < kw; ++p)
-        for (PetscInt q = 0; q < kw; ++q) {
-          PetscReal g = 0;
-          for (PetscInt a = 0; a < kh; ++a) g += (PetscReal)S[a * rs + p * cs] * (PetscReal)S[a * rs + q * cs];
-          work[p * kw + q] = g;
-        }
-      v = jacobi_max_eig(kw, work);
     } else {
-      for (PetscInt p = 0; p < kh; ++p)
-        for (PetscInt q = 0; q < kh; ++q) {
+      /* Gram matrix over the shorter side: m x m with m = min(kh, kw); `ms` strides along that side, `ls`
+         along the longer one of length l. */
+      PetscInt m = PetscMin(kh, kw), l = PetscMax(kh, kw), ms = kw <= kh ? cs : rs, ls = kw <= kh ? rs : cs;
+      for (PetscInt p = 0; p < m; ++p)
+        for (PetscInt q = 0; q < m; ++q) {
           PetscReal g = 0;
-          for (PetscInt b = 0; b < kw; ++b) g += (PetscReal)S[p * rs + b * cs] * (PetscReal)S[q * rs + b * cs];
-          work[p * kh + q] = g;
+          for (PetscInt a = 0; a < l; ++a) g += (PetscReal)S[a * ls + p * ms] * (PetscReal)S[a * ls + q * ms];
+          work[p * m + q] = g;
         }
-      v = jacobi_max_eig(kh, work);
+      v = jacobi_max_eig(m, work);
     }
     v = PetscSqrtReal(PetscMax(v, 0));
   } else v = -1;

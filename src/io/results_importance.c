@@ -48,7 +48,7 @@ PetscErrorCode mc__results_write_importance(hid_t file, const char *path, const 
 
   PetscFunctionBeginUser;
   if (!imp) PetscFunctionReturn(0);
-  H5CALL(g = H5Gcreate2(file, "importance", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "importance");
+  PetscCall(mc__results_group(file, path, "importance", &g));
   PetscCall(write_net(g, path, imp->net[0]));
   PetscCall(mc__results_attr_string(g, path, "lesion", imp->lesion));
   PetscCall(mc__results_attr_int(g, path, "n_networks", imp->n_nets));
@@ -65,12 +65,12 @@ PetscErrorCode mc__results_write_importance(hid_t file, const char *path, const 
   PetscCall(mc__results_attr_real(g, path, "bh_qval_range", imp->bh_qval_range));
   for (PetscInt i = 1; i < imp->n_nets; ++i) {
     PetscCall(PetscSNPrintf(name, sizeof(name), "replicate_%" PetscInt_FMT, i));
-    H5CALL(sub = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), name);
+    PetscCall(mc__results_group(g, path, name, &sub));
     PetscCall(write_net(sub, path, imp->net[i]));
     H5CALL(H5Gclose(sub), name);
   }
   if (imp->control) {
-    H5CALL(sub = H5Gcreate2(g, "control", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "importance/control");
+    PetscCall(mc__results_group(g, path, "control", &sub));
     PetscCall(write_net(sub, path, imp->control));
     PetscCall(mc__results_attr_string(sub, path, "partition", "random_partition"));
     H5CALL(H5Gclose(sub), "importance/control");

@@ -295,3 +295,13 @@ PetscErrorCode mc_model_print(MPI_Comm comm, const MCModel *m)
   PetscCall(PetscPrintf(comm, "  total %" PetscInt_FMT " parameters\n", n_params));
   PetscFunctionReturn(0);
 }
+
+const char *mc_model_unit_layer_name(const MCModel *m, PetscInt u)
+{
+  PetscInt seen = 0;
+
+  if (u <= 0) return "input";
+  for (PetscInt l = 0; l < m->n_layers; ++l)
+    if ((m->layers[l].type == MC_LAYER_DENSE || m->layers[l].type == MC_LAYER_CONV2D) && ++seen == u) return m->layers[l].name;
+  return "?";
+}

@@ -3,7 +3,6 @@
 #include <string.h>
 #include "mc/sys.h"
 #include "report_impl.h"
-#include "report_importance.h"
 
 static PetscErrorCode open_file(const char *path, FILE **fp)
 {
@@ -18,14 +17,6 @@ static PetscErrorCode close_file(const char *path, FILE *fp)
   PetscFunctionBeginUser;
   PetscCheck(!ferror(fp) && fclose(fp) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);
   PetscFunctionReturn(0);
-}
-
-/* The name of a unit layer: "input" or the model layer's own name. */
-static const char *layer_name(const MCModel *m, PetscInt unit_layer, PetscInt *widx)
-{
-  if (unit_layer == 0) return "input";
-  if (unit_layer - 1 < mc_model_weight_layers(m, widx)) return m->layers[widx[unit_layer - 1]].name;
-  return "?";
 }
 
 /* "## Clusterability": the shuffle null, with the histogram linked. */
@@ -53,12 +44,11 @@ PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
 {
   const MCClustering *c = run->clustering;
   const MCGraph      *g = run->graph;
-  PetscInt           *size, *by_group, *widx;
+  PetscInt           *size, *by_group;
   FILE               *fp;
 
   PetscFunctionBeginUser;
   PetscCall(mc__report_cluster_sizes(run, &size, &by_group));
-  PetscCall(PetscMalloc1(run->model->n_layers + 1, &widx));
   PetscCall(open_file(path, &fp));
   fprintf(fp, "# modclust-mpi report\n\n");
   fprintf(fp, "- model: `%s` (%s, %" PetscInt_FMT " layers)\n", run->model->source, run->model->format, run->model->n_layers);
@@ -82,7 +72,7 @@ PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
   }
 
   fprintf(fp, "\n## Clusters by layer\n\nUnits of each cluster in each layer (clusters numbered by their first unit).\n\n| cluster | size |");
-  for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, " %s |", layer_name(run->model, g->group_layer[grp], widx));
+  for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, " %s |", mc_model_unit_layer_name(run->model, g->group_layer[grp]));
   fprintf(fp, "\n|---:|---:|");
   for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, "---:|");
   fprintf(fp, "\n");
@@ -94,7 +84,6 @@ PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
   fprintf(fp, "\nEvery unit's label is in `clusters.csv` and `results.h5` (`/clusters/labels`, -1 = removed).\n");
   PetscCall(mc__report_importance_markdown(run, fp));
   PetscCall(close_file(path, fp));
-  PetscCall(PetscFree(widx));
   PetscCall(PetscFree(size));
   PetscCall(PetscFree(by_group));
   PetscFunctionReturn(0);

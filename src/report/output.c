@@ -10,7 +10,6 @@
 #include "mc/results.h"
 #include "mc/sys.h"
 #include "report_impl.h"
-#include "report_importance.h"
 
 PetscErrorCode mc_report_check_output(MPI_Comm comm, const MCConfig *cfg)
 {

@@ -1,5 +1,7 @@
 /* src/report/report_impl.h: internals shared by the report files. All run on the writing rank. */
 #pragma once
+#include <stdio.h>
+#include <cjson/cJSON.h>
 #include "mc/report.h"
 
 /* Write summary.json / report.md / clusters.csv for `run` at `path`. Not collective. */
@@ -15,3 +17,21 @@ PetscErrorCode mc__report_cluster_sizes(const MCRun *run, PetscInt **size, Petsc
    `path`. Not collective. */
 #define MC_REPORT_NULL_SVG "null_ncut.svg"
 PetscErrorCode mc__report_write_null_svg(const MCNull *nul, const char *path);
+
+/* mc__report_json_real - a JSON number, or null for NaN and infinities (JSON has neither). */
+cJSON *mc__report_json_real(PetscReal v);
+
+/* ---- The importance (lesion) test: summary.json, report.md, importance.svg, stdout. ---- */
+
+/* mc__report_importance_json - Add the "importance" object to `root` (nothing when run->importance is NULL). */
+PetscErrorCode mc__report_importance_json(const MCRun *run, cJSON *root);
+
+/* mc__report_importance_markdown - Append the "Importance" section to report.md (nothing when off). */
+PetscErrorCode mc__report_importance_markdown(const MCRun *run, FILE *fp);
+
+/* mc__report_importance_svg - Write importance.svg at `path`: per sub-cluster, the true accuracy drop against
+   the band (min..max, mean) of its random same-size sets, grouped by layer. Nothing when off. */
+PetscErrorCode mc__report_importance_svg(const MCRun *run, const char *path);
+
+/* mc__report_importance_print - Lines for the stdout summary (rank 0 prints; collective on comm). */
+PetscErrorCode mc__report_importance_print(MPI_Comm comm, const MCRun *run);

@@ -2,25 +2,9 @@
 #include <math.h>
 #include "mc/lesion.h"
 #include "mc/sys.h"
-#include "report_importance.h"
+#include "report_impl.h"
 
 #define JCHECK(expr) PetscCheck((expr), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json (importance)")
-
-static cJSON *jreal(PetscReal v)
-{
-  return isfinite((double)v) ? cJSON_CreateNumber((double)v) : cJSON_CreateNull();
-}
-
-/* Name of unit layer u: the model layer's own name. */
-static const char *unit_layer_name(const MCModel *m, PetscInt u)
-{
-  PetscInt widx[1024], n;
-
-  if (u <= 0) return "input";
-  if (m->n_layers > 1024) return "?";
-  n = mc_model_weight_layers(m, widx);
-  return u - 1 < n ? m->layers[widx[u - 1]].name : "?";
-}
 
 /* Mean, min and max of the non-NaN entries of v[0..n). */
 static void summarize(PetscInt n, const PetscReal v[], PetscReal *mean, PetscReal *lo, PetscReal *hi)
@@ -48,16 +32,16 @@ static PetscErrorCode net_json(const MCRun *run, const MCLesionResult *r, PetscB
   PetscFunctionBeginUser;
   JCHECK(cJSON_AddItemToObject(o, "model_path", cJSON_CreateString(r->model_path)));
   JCHECK(cJSON_AddItemToObject(o, "n_subclusters", cJSON_CreateNumber(r->n_sub)));
-  JCHECK(cJSON_AddItemToObject(o, "baseline_mean_acc", jreal(r->baseline_mean_acc)));
-  JCHECK(cJSON_AddItemToObject(o, "fisher_p_mean", jreal(r->fisher_p_mean)));
-  JCHECK(cJSON_AddItemToObject(o, "fisher_p_range", jreal(r->fisher_p_range)));
-  JCHECK(cJSON_AddItemToObject(o, "fisher_stat_mean", jreal(r->fisher_stat_mean)));
-  JCHECK(cJSON_AddItemToObject(o, "fisher_stat_range", jreal(r->fisher_stat_range)));
-  JCHECK(cJSON_AddItemToObject(o, "effect_mean_2e", jreal(r->effect_mean_avg)));
-  JCHECK(cJSON_AddItemToObject(o, "effect_mean_2e_sem", jreal(r->effect_mean_sem)));
-  JCHECK(cJSON_AddItemToObject(o, "effect_range_2e", jreal(r->effect_range_avg)));
-  JCHECK(cJSON_AddItemToObject(o, "effect_range_2e_sem", jreal(r->effect_range_sem)));
-  JCHECK(cJSON_AddItemToObject(o, "seconds", jreal(r->seconds)));
+  JCHECK(cJSON_AddItemToObject(o, "baseline_mean_acc", mc__report_json_real(r->baseline_mean_acc)));
+  JCHECK(cJSON_AddItemToObject(o, "fisher_p_mean", mc__report_json_real(r->fisher_p_mean)));
+  JCHECK(cJSON_AddItemToObject(o, "fisher_p_range", mc__report_json_real(r->fisher_p_range)));
+  JCHECK(cJSON_AddItemToObject(o, "fisher_stat_mean", mc__report_json_real(r->fisher_stat_mean)));
+  JCHECK(cJSON_AddItemToObject(o, "fisher_stat_range", mc__report_json_real(r->fisher_stat_range)));
+  JCHECK(cJSON_AddItemToObject(o, "effect_mean_2e", mc__report_json_real(r->effect_mean_avg)));
+  JCHECK(cJSON_AddItemToObject(o, "effect_mean_2e_sem", mc__report_json_real(r->effect_mean_sem)));
+  JCHECK(cJSON_AddItemToObject(o, "effect_range_2e", mc__report_json_real(r->effect_range_avg)));
+  JCHECK(cJSON_AddItemToObject(o, "effect_range_2e_sem", mc__report_json_real(r->effect_range_sem)));
+  JCHECK(cJSON_AddItemToObject(o, "seconds", mc__report_json_real(r->seconds)));
   if (!rows) PetscFunctionReturn(0);
   JCHECK(list = cJSON_CreateArray());
   JCHECK(cJSON_AddItemToObject(o, "subclusters", list));
@@ -68,17 +52,17 @@ static PetscErrorCode net_json(const MCRun *run, const MCLesionResult *r, PetscB
     summarize(r->n_random, r->mean_acc_random + s * r->n_random, &mr, &lo, &hi);
     summarize(r->n_random, r->range_random + s * r->n_random, &rr, &lo, &hi);
     JCHECK(cJSON_AddItemToObject(e, "layer", cJSON_CreateNumber(r->layer[s])));
-    JCHECK(cJSON_AddItemToObject(e, "layer_name", cJSON_CreateString(unit_layer_name(run->model, r->layer[s]))));
+    JCHECK(cJSON_AddItemToObject(e, "layer_name", cJSON_CreateString(mc_model_unit_layer_name(run->model, r->layer[s]))));
     JCHECK(cJSON_AddItemToObject(e, "cluster", cJSON_CreateNumber(r->cluster[s])));
     JCHECK(cJSON_AddItemToObject(e, "size", cJSON_CreateNumber(r->size[s])));
-    JCHECK(cJSON_AddItemToObject(e, "mean_acc", jreal(r->mean_acc[s])));
-    JCHECK(cJSON_AddItemToObject(e, "mean_acc_random_mean", jreal(mr)));
-    JCHECK(cJSON_AddItemToObject(e, "p_mean", jreal(r->p_mean[s])));
-    JCHECK(cJSON_AddItemToObject(e, "effect_mean", jreal(r->effect_mean[s])));
-    JCHECK(cJSON_AddItemToObject(e, "range", jreal(r->range[s])));
-    JCHECK(cJSON_AddItemToObject(e, "range_random_mean", jreal(rr)));
-    JCHECK(cJSON_AddItemToObject(e, "p_range", jreal(r->p_range[s])));
-    JCHECK(cJSON_AddItemToObject(e, "effect_range", jreal(r->effect_range[s])));
+    JCHECK(cJSON_AddItemToObject(e, "mean_acc", mc__report_json_real(r->mean_acc[s])));
+    JCHECK(cJSON_AddItemToObject(e, "mean_acc_random_mean", mc__report_json_real(mr)));
+    JCHECK(cJSON_AddItemToObject(e, "p_mean", mc__report_json_real(r->p_mean[s])));
+    JCHECK(cJSON_AddItemToObject(e, "effect_mean", mc__report_json_real(r->effect_mean[s])));
+    JCHECK(cJSON_AddItemToObject(e, "range", mc__report_json_real(r->range[s])));
+    JCHECK(cJSON_AddItemToObject(e, "range_random_mean", mc__report_json_real(rr)));
+    JCHECK(cJSON_AddItemToObject(e, "p_range", mc__report_json_real(r->p_range[s])));
+    JCHECK(cJSON_AddItemToObject(e, "effect_range", mc__report_json_real(r->effect_range[s])));
   }
   PetscFunctionReturn(0);
 }
@@ -100,10 +84,10 @@ PetscErrorCode mc__report_importance_json(const MCRun *run, cJSON *root)
   JCHECK(cJSON_AddItemToObject(o, "combined", comb));
   JCHECK(cJSON_AddItemToObject(comb, "n_networks", cJSON_CreateNumber(imp->n_nets)));
   JCHECK(cJSON_AddItemToObject(comb, "method", cJSON_CreateString(imp->n_nets > 1 ? "bates" : "fisher")));
-  JCHECK(cJSON_AddItemToObject(comb, "p_mean", jreal(imp->p_mean)));
-  JCHECK(cJSON_AddItemToObject(comb, "p_range", jreal(imp->p_range)));
-  JCHECK(cJSON_AddItemToObject(comb, "fisher_stat_mean", jreal(imp->fisher_stat_mean)));
-  JCHECK(cJSON_AddItemToObject(comb, "fisher_stat_range", jreal(imp->fisher_stat_range)));
+  JCHECK(cJSON_AddItemToObject(comb, "p_mean", mc__report_json_real(imp->p_mean)));
+  JCHECK(cJSON_AddItemToObject(comb, "p_range", mc__report_json_real(imp->p_range)));
+  JCHECK(cJSON_AddItemToObject(comb, "fisher_stat_mean", mc__report_json_real(imp->fisher_stat_mean)));
+  JCHECK(cJSON_AddItemToObject(comb, "fisher_stat_range", mc__report_json_real(imp->fisher_stat_range)));
   if (imp->n_nets > 1) {
     cJSON *reps;
     JCHECK(reps = cJSON_CreateArray());
@@ -117,12 +101,12 @@ PetscErrorCode mc__report_importance_json(const MCRun *run, cJSON *root)
   }
   JCHECK(bh = cJSON_CreateObject());
   JCHECK(cJSON_AddItemToObject(o, "benjamini_hochberg", bh));
-  JCHECK(cJSON_AddItemToObject(bh, "q", jreal(imp->fdr_q)));
-  JCHECK(cJSON_AddItemToObject(bh, "threshold", jreal(imp->bh_threshold)));
+  JCHECK(cJSON_AddItemToObject(bh, "q", mc__report_json_real(imp->fdr_q)));
+  JCHECK(cJSON_AddItemToObject(bh, "threshold", mc__report_json_real(imp->bh_threshold)));
   JCHECK(cJSON_AddItemToObject(bh, "reject_mean", cJSON_CreateBool(imp->bh_reject_mean)));
   JCHECK(cJSON_AddItemToObject(bh, "reject_range", cJSON_CreateBool(imp->bh_reject_range)));
-  JCHECK(cJSON_AddItemToObject(bh, "qval_mean", jreal(imp->bh_qval_mean)));
-  JCHECK(cJSON_AddItemToObject(bh, "qval_range", jreal(imp->bh_qval_range)));
+  JCHECK(cJSON_AddItemToObject(bh, "qval_mean", mc__report_json_real(imp->bh_qval_mean)));
+  JCHECK(cJSON_AddItemToObject(bh, "qval_range", mc__report_json_real(imp->bh_qval_range)));
   if (imp->control) {
     cJSON *c;
     JCHECK(c = cJSON_CreateObject());
@@ -189,7 +173,7 @@ PetscErrorCode mc__report_importance_markdown(const MCRun *run, FILE *fp)
     summarize(r->n_random, r->range_random + s * r->n_random, &rr, &l2, &h2);
     fmt_p(a, sizeof(a), r->p_mean[s]);
     fmt_p(b, sizeof(b), r->p_range[s]);
-    fprintf(fp, "| %s | %" PetscInt_FMT " | %" PetscInt_FMT " | %.4f | %.4f | %.4f [%.4f, %.4f] | %s | %.2f | %.3g | %.3g | %s | %.2f |\n", unit_layer_name(run->model, r->layer[s]),
+    fprintf(fp, "| %s | %" PetscInt_FMT " | %" PetscInt_FMT " | %.4f | %.4f | %.4f [%.4f, %.4f] | %s | %.2f | %.3g | %.3g | %s | %.2f |\n", mc_model_unit_layer_name(run->model, r->layer[s]),
             r->cluster[s], r->size[s], (double)r->mean_acc[s], (double)(r->baseline_mean_acc - r->mean_acc[s]), (double)(r->baseline_mean_acc - mr),
             (double)(r->baseline_mean_acc - hi), (double)(r->baseline_mean_acc - lo), a, (double)(2 * r->effect_mean[s]), (double)r->range[s], (double)rr, b,
             (double)(2 * r->effect_range[s]));

@@ -4,7 +4,6 @@
 #include <cjson/cJSON.h>
 #include "mc/sys.h"
 #include "report_impl.h"
-#include "report_importance.h"
 
 PetscErrorCode mc__report_cluster_sizes(const MCRun *run, PetscInt **size, PetscInt **by_group)
 {
@@ -26,7 +25,7 @@ PetscErrorCode mc__report_cluster_sizes(const MCRun *run, PetscInt **size, Petsc
 }
 
 /* JSON has no NaN or infinity: write null instead. */
-static cJSON *json_real(PetscReal v)
+cJSON *mc__report_json_real(PetscReal v)
 {
   return isfinite((double)v) ? cJSON_CreateNumber((double)v) : cJSON_CreateNull();
 }
@@ -49,17 +48,17 @@ static PetscErrorCode add_clusterability(cJSON *root, const MCNull *nul)
   PetscCall(add(o, "n_shuffles", cJSON_CreateNumber(nul->n_shuffles)));
   PetscCall(add(o, "p_ties", cJSON_CreateString(nul->p_ties)));
   PetscCall(add(o, "group_size", cJSON_CreateNumber(nul->group_size)));
-  PetscCall(add(o, "ncut_true", json_real(nul->ncut_true)));
-  PetscCall(add(o, "ncut_shuffled_mean", json_real(nul->mean)));
-  PetscCall(add(o, "ncut_shuffled_std", json_real(nul->std)));
-  PetscCall(add(o, "p_value", json_real(nul->p_value)));
-  PetscCall(add(o, "z_score", json_real(nul->z_score)));
+  PetscCall(add(o, "ncut_true", mc__report_json_real(nul->ncut_true)));
+  PetscCall(add(o, "ncut_shuffled_mean", mc__report_json_real(nul->mean)));
+  PetscCall(add(o, "ncut_shuffled_std", mc__report_json_real(nul->std)));
+  PetscCall(add(o, "p_value", mc__report_json_real(nul->p_value)));
+  PetscCall(add(o, "z_score", mc__report_json_real(nul->z_score)));
   PetscCall(add(o, "ncut_shuffled", arr = cJSON_CreateArray()));
-  for (PetscInt i = 0; i < nul->n_shuffles; ++i) PetscCheck(cJSON_AddItemToArray(arr, json_real(nul->ncut_shuffled[i])), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
+  for (PetscInt i = 0; i < nul->n_shuffles; ++i) PetscCheck(cJSON_AddItemToArray(arr, mc__report_json_real(nul->ncut_shuffled[i])), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
   if (nul->n_random_init > 0) {
     PetscCall(add(o, "random_init_trials", cJSON_CreateNumber(nul->n_random_init)));
-    PetscCall(add(o, "ncut_random_init_mean", json_real(nul->random_init_mean)));
-    PetscCall(add(o, "ncut_random_init_std", json_real(nul->random_init_std)));
+    PetscCall(add(o, "ncut_random_init_mean", mc__report_json_real(nul->random_init_mean)));
+    PetscCall(add(o, "ncut_random_init_std", mc__report_json_real(nul->random_init_std)));
   }
   PetscCall(add(o, "plot", cJSON_CreateString(MC_REPORT_NULL_SVG)));
   PetscCall(add(o, "seconds", cJSON_CreateNumber(nul->seconds)));
@@ -104,12 +103,12 @@ PetscErrorCode mc__report_write_json(const MCRun *run, const char *path)
 
   PetscCall(add(root, "clustering", clus = cJSON_CreateObject()));
   PetscCall(add(clus, "k", cJSON_CreateNumber(c->k)));
-  PetscCall(add(clus, "ncut", json_real(c->ncut)));
-  PetscCall(add(clus, "inertia", json_real(c->inertia)));
+  PetscCall(add(clus, "ncut", mc__report_json_real(c->ncut)));
+  PetscCall(add(clus, "inertia", mc__report_json_real(c->inertia)));
   PetscCall(add(clus, "n_converged", cJSON_CreateNumber(c->n_converged)));
-  PetscCall(add(clus, "max_residual", json_real(c->max_residual)));
+  PetscCall(add(clus, "max_residual", mc__report_json_real(c->max_residual)));
   PetscCall(add(clus, "eigenvalues", eig = cJSON_CreateArray()));
-  for (PetscInt i = 0; i < c->k; ++i) PetscCheck(cJSON_AddItemToArray(eig, json_real(c->eigenvalues[i])), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
+  for (PetscInt i = 0; i < c->k; ++i) PetscCheck(cJSON_AddItemToArray(eig, mc__report_json_real(c->eigenvalues[i])), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
   PetscCall(add(clus, "clusters", list = cJSON_CreateArray()));
   for (PetscInt l = 0; l < c->k; ++l) {
     cJSON *o = cJSON_CreateObject(), *per = cJSON_CreateArray();

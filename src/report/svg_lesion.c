@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include "mc/lesion.h"
-#include "report_importance.h"
+#include "report_impl.h"
 
 PetscErrorCode mc__report_importance_svg(const MCRun *run, const char *path)
 {
@@ -57,11 +57,10 @@ PetscErrorCode mc__report_importance_svg(const MCRun *run, const char *path)
     PetscBool first = (s == 0 || r->layer[s] != r->layer[s - 1]) ? PETSC_TRUE : PETSC_FALSE;
     if (first && s > 0) x += gap;
     if (first) {
-      PetscInt e = s, widx[1024];
+      PetscInt e = s;
       while (e < r->n_sub && r->layer[e] == r->layer[s]) ++e;
       {
-        const char *name = "?";
-        if (run->model->n_layers <= 1024 && r->layer[s] >= 1 && r->layer[s] - 1 < mc_model_weight_layers(run->model, widx)) name = run->model->layers[widx[r->layer[s] - 1]].name;
+        const char *name = mc_model_unit_layer_name(run->model, r->layer[s]);
         fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x + step * (double)(e - s) / 2, H - mb + 36, name);
       }
       fprintf(fp, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n", x + 2, x + step * (double)(e - s) - 2, H - mb + 22, H - mb + 22);

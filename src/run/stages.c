@@ -1,12 +1,9 @@
 /* src/run/stages.c: which stages a configuration asks for, and their options. */
-#include <string.h>
 #include "mc/run.h"
 
 PetscErrorCode mc_run_check_stages(MPI_Comm comm, const MCConfig *cfg)
 {
   PetscFunctionBeginUser;
-  PetscCheck(!strcmp(cfg->graph_kind, "weights"), comm, PETSC_ERR_SUP,
-             "[graph] kind = %s is not implemented yet; use kind = weights", cfg->graph_kind);
   PetscCheck(!cfg->importance_enabled || cfg->data_source[0], comm, PETSC_ERR_USER_INPUT,
              "[importance] enabled = true needs the test set: set [data] source (e.g. data.source=/usr/share/datasets/fashion-mnist)");
   PetscCheck(!cfg->coherence_enabled, comm, PETSC_ERR_SUP, "[coherence] enabled = true: the coherence tests are not implemented yet; set it to false");

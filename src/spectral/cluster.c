@@ -45,7 +45,9 @@ PetscErrorCode mc_cluster_graph(Mat adj, const MCClusterOpts *opts, MCClustering
   ko.tol      = opts->tol >= 0 ? opts->tol : 1e-4;
   ko.seed     = opts->seed;
   PetscCall(PetscMalloc1(emb->n_local, &lab));
+  PetscCall(mc_sys_stage_push(MC_STAGE_KMEANS));
   PetscCall(mc_kmeans_run(comm, emb->n_local, emb->dim, emb->U, &ko, lab, NULL, &info));
+  PetscCall(mc_sys_stage_pop());
   c->inertia      = info.inertia;
   c->best_restart = info.best_restart;
   c->n_init       = ko.n_init;

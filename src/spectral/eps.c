@@ -24,8 +24,20 @@ static PetscInt basis_size(Mat A, PetscInt k)
   return n > 200000 ? k + PetscMax(8, k / 2) : PETSC_DEFAULT;
 }
 
+/* order[0..n) (initially any permutation) sorted so that v[order[i]] descends; insertion sort, n is k. */
+static void sort_descending(PetscInt n, const PetscReal v[], PetscInt order[])
+{
+  for (PetscInt i = 1; i < n; ++i)
+    for (PetscInt j = i; j > 0 && v[order[j]] > v[order[j - 1]]; --j) {
+      PetscInt t   = order[j];
+      order[j]     = order[j - 1];
+      order[j - 1] = t;
+    }
+}
+
 /* The dim largest eigenpairs of the symmetric operator Op with Krylov-Schur (PETSc options, under
-   options_prefix, override), started from v0. Caller owns *eps (EPSDestroy). */
+   options_prefix, override), started from v0; fewer than dim converged pairs is an error. Caller owns *eps
+   (EPSDestroy). */
 static PetscErrorCode solve_largest(MPI_Comm comm, Mat Op, PetscInt dim, PetscReal tol, PetscInt max_it, Vec v0, const char *options_prefix, EPS *eps,
                                     PetscInt *nconv)
 {
@@ -44,6 +56,9 @@ static PetscErrorCode solve_largest(MPI_Comm comm, Mat Op, PetscInt dim, PetscRe
   PetscCall(EPSSolve(*eps));
   PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_EPS_SOLVE], 0, 0, 0, 0));
   PetscCall(EPSGetConverged(*eps, nconv));
+  PetscCheck(*nconv >= dim, comm, PETSC_ERR_NOT_CONVERGED,
+             "The eigensolver converged %" PetscInt_FMT " of the %" PetscInt_FMT " eigenpairs needed; raise cluster.eig_max_it or loosen cluster.eig_tol",
+             *nconv, dim);
   PetscFunctionReturn(0);
 }
 
@@ -226,9 +241,6 @@ static PetscErrorCode solve_bipartite(Mat adj, const PetscInt *groups, Vec s, Pe
     PetscCall(VecRestoreArray(v0, &p));
   }
   PetscCall(solve_largest(comm, Op, dim, tol, max_it, v0, options_prefix, &eps, &nconv));
-  PetscCheck(nconv >= dim, comm, PETSC_ERR_NOT_CONVERGED,
-             "The eigensolver converged %" PetscInt_FMT " of the %" PetscInt_FMT " eigenpairs needed; raise cluster.eig_max_it or loosen cluster.eig_tol",
-             nconv, dim);
   PetscCall(PetscMalloc3(dim, &lam, dim, &res, dim, &order));
   for (PetscInt i = 0; i < dim; ++i) {
     PetscScalar kr;
@@ -236,12 +248,7 @@ static PetscErrorCode solve_bipartite(Mat adj, const PetscInt *groups, Vec s, Pe
     lam[i]   = PetscRealPart(kr);
     order[i] = i;
   }
-  for (PetscInt i = 1; i < dim; ++i)
-    for (PetscInt j = i; j > 0 && lam[order[j]] > lam[order[j - 1]]; --j) {
-      PetscInt t   = order[j];
-      order[j]     = order[j - 1];
-      order[j - 1] = t;
-    }
+  sort_descending(dim, lam, order);
   /* v = C^T u / sigma loses accuracy as sigma approaches 0: leave such graphs to the general path. */
   if (lam[order[dim - 1]] > 1e-6) {
     const PetscReal    r2 = 1 / PetscSqrtReal(2.0);
@@ -396,9 +403,6 @@ PetscErrorCode mc_spectral_embed(Mat adj, PetscInt n_kept, const PetscInt kept[]
     PetscCall(solve_largest(comm, M, dim, tol, max_it, v0, options_prefix, &eps, &nconv));
     /* Converged pairs are judged by SLEPc's default test (residual relative to |mu|, as ARPACK's); the
        residual reported is ||M x - mu x||, relative to ||M|| = 1, which stays meaningful for mu near 0. */
-    PetscCheck(nconv >= dim, comm, PETSC_ERR_NOT_CONVERGED,
-               "The eigensolver converged %" PetscInt_FMT " of the %" PetscInt_FMT " eigenpairs needed; raise cluster.eig_max_it or loosen cluster.eig_tol",
-               nconv, dim);
 
     e->n_converged = nconv;
     PetscCall(PetscMalloc3(dim, &mu, dim, &res, dim, &order));
@@ -410,12 +414,7 @@ PetscErrorCode mc_spectral_embed(Mat adj, PetscInt n_kept, const PetscInt kept[]
       order[i] = i;
     }
     /* Ascending 1 - mu, i.e. descending mu; the solver's order already is, but do not rely on it. */
-    for (PetscInt i = 1; i < dim; ++i)
-      for (PetscInt j = i; j > 0 && mu[order[j]] > mu[order[j - 1]]; --j) {
-        PetscInt t   = order[j];
-        order[j]     = order[j - 1];
-        order[j - 1] = t;
-      }
+    sort_descending(dim, mu, order);
     PetscCall(MatCreateVecs(M, &x, NULL));
     e->max_residual = 0;
     for (PetscInt c = 0; c < dim; ++c) {
