@@ -66,20 +66,24 @@ static inline void scan_centers(PetscInt dim, PetscInt k, const PetscReal *restr
 /* Assign each local row to its nearest centre (first on ties) with Hamerly's bounds: a row whose bounds
    (moved by the centre shifts R->delta) prove its centre still strictly nearest, by the slack, keeps it
    without a distance; otherwise its distance to its centre, and if needed to all centres, is computed.
-   The full scan transposes the centres (ct[j * k + c]) so the inner loop runs over centres, while each
-   centre's distance is still summed over j = 0..dim-1 in order: the same value on any rank, and the same
-   label as a scan of every row. need_dist also makes R->dist exact for every row. The local label sums
-   follow the changes. Returns the number of rows whose label changed (all rows when count_all). */
-static PetscInt assign_rows(const MCKMeansCtx *ctx, MCKMeansRestart *R, PetscBool need_dist, PetscBool count_all, PetscReal *restrict ct,
-                            PetscReal *restrict dw)
+   Three passes, each over the rows the previous one left open (listed in work[], n_local entries): the
+   bounds; the distance to the own centre, four rows at a time (independent sums keep the floating-point
+   units busy); the full scan. The full scan transposes the centres (ct[j * k + c]) so the inner loop runs
+   over centres, while each centre's distance is still summed over j = 0..dim-1 in order: the same value
+   on any rank, and the same label as a scan of every row. need_dist also makes R->dist exact for every
+   row. The local label sums follow the changes. Returns the number of rows whose label changed. */
+MC_KMEANS_CLONES
+static PetscInt assign_rows(const MCKMeansCtx *ctx, MCKMeansRestart *R, PetscBool need_dist, PetscReal *restrict ct, PetscReal *restrict dw,
+                            PetscInt *restrict work, PetscReal *restrict zw)
 {
-  const PetscInt  dim = ctx->dim, k = ctx->k;
-  const PetscReal S   = MC_KMEANS_SLACK;
-  PetscReal       dmax1 = 0, dmax2 = 0;
-  PetscInt        imax = -1, changed = 0;
+  const PetscInt   dim = ctx->dim, k = ctx->k;
+  const PetscReal  S   = MC_KMEANS_SLACK;
+  const PetscReal *U   = ctx->U, *cen = R->centers;
+  PetscReal        dmax1 = 0, dmax2 = 0;
+  PetscInt         imax = -1, changed = 0, nw = 0, nf = 0;
 
   for (PetscInt c = 0; c < k; ++c)
-    for (PetscInt j = 0; j < dim; ++j) ct[j * k + c] = R->centers[c * dim + j];
+    for (PetscInt j = 0; j < dim; ++j) ct[j * k + c] = cen[c * dim + j];
   /* The largest and second largest shift: a row's lower bound drops by the largest shift of another centre. */
   for (PetscInt c = 0; c < k; ++c) {
     if (R->delta[c] > dmax1) {
@@ -88,28 +92,42 @@ static PetscInt assign_rows(const MCKMeansCtx *ctx, MCKMeansRestart *R, PetscBoo
       imax  = c;
     } else if (R->delta[c] > dmax2) dmax2 = R->delta[c];
   }
+  /* Pass 1: move the bounds; rows they do not settle go to work[], with their threshold z in zw[]. */
   for (PetscInt i = 0; i < ctx->n_local; ++i) {
-    const PetscReal *x = ctx->U + i * dim;
-    const PetscInt   a = R->labels[i];
-    PetscReal        best, second = PETSC_MAX_REAL;
-    PetscInt         bc = 0;
-    {
-      PetscReal dm = (a == imax) ? dmax2 : dmax1, u, l, z, d2;
-      u         = (R->ub[i] + R->delta[a]) * (1 + S);
-      l         = R->lb[i] - dm - S * (PetscAbsReal(R->lb[i]) + dm);
-      z         = PetscMax(l, R->half[a]);
-      R->ub[i]  = u;
-      R->lb[i]  = l;
-      if (u < z && !need_dist) continue;
-      d2 = mc__kmeans_dist2(dim, x, R->centers + a * dim);
-      u  = PetscSqrtReal(d2) * (1 + S);
-      if (u < z) {
-        R->ub[i]   = u;
-        R->dist[i] = d2;
-        continue;
-      }
+    const PetscInt  a  = R->labels[i];
+    const PetscReal dm = (a == imax) ? dmax2 : dmax1;
+    const PetscReal u  = (R->ub[i] + R->delta[a]) * (1 + S);
+    const PetscReal l  = R->lb[i] - dm - S * (PetscAbsReal(R->lb[i]) + dm);
+    R->ub[i]           = u;
+    R->lb[i]           = l;
+    if (u < PetscMax(l, R->half[a]) && !need_dist) continue;
+    zw[nw]     = PetscMax(l, R->half[a]);
+    work[nw++] = i;
+  }
+  /* Pass 2: the exact distance to the own centre; rows it does not settle stay listed. */
+  for (PetscInt q = 0; q < nw; q += 4) {
+    PetscReal d2[4];
+    PetscInt  m = PetscMin(4, nw - q);
+    if (m == 4) {
+      const PetscInt i0 = work[q], i1 = work[q + 1], i2 = work[q + 2], i3 = work[q + 3];
+      mc__kmeans_dist2_pairs4(dim, U + i0 * dim, cen + R->labels[i0] * dim, U + i1 * dim, cen + R->labels[i1] * dim, U + i2 * dim,
+                              cen + R->labels[i2] * dim, U + i3 * dim, cen + R->labels[i3] * dim, d2);
+    } else
+      for (PetscInt r = 0; r < m; ++r) d2[r] = mc__kmeans_dist2(dim, U + work[q + r] * dim, cen + R->labels[work[q + r]] * dim);
+    for (PetscInt r = 0; r < m; ++r) {
+      const PetscInt  i = work[q + r];
+      const PetscReal u = PetscSqrtReal(d2[r]) * (1 + S);
+      R->dist[i]        = d2[r];
+      if (u < zw[q + r]) R->ub[i] = u;
+      else work[nf++] = i;
     }
-    scan_centers(dim, k, x, ct, dw);
+  }
+  /* Pass 3: the full scan. */
+  for (PetscInt q = 0; q < nf; ++q) {
+    const PetscInt i = work[q], a = R->labels[i];
+    PetscReal      best, second = PETSC_MAX_REAL;
+    PetscInt       bc = 0;
+    scan_centers(dim, k, U + i * dim, ct, dw);
     best = dw[0];
     for (PetscInt c = 1; c < k; ++c) {
       if (dw[c] < best) {
@@ -134,7 +152,7 @@ static PetscInt assign_rows(const MCKMeansCtx *ctx, MCKMeansRestart *R, PetscBoo
     R->ub[i]   = PetscSqrtReal(best) * (1 + S);
     R->lb[i]   = k > 1 ? PetscSqrtReal(second) * (1 - S) : PETSC_MAX_REAL;
   }
-  return count_all ? ctx->n_local : changed;
+  return changed;
 }
 
 /* The exact squared distance of every local row to its assigned centre (rows the bounds skipped keep
@@ -219,21 +237,22 @@ static PetscErrorCode relocate_empty(const MCKMeansCtx *ctx, const PetscInt labe
 static PetscErrorCode run_batch(const MCKMeansCtx *ctx, const MCKMeansOpts *opts, PetscReal tol_abs, PetscInt nb, MCKMeansRestart rs[])
 {
   const PetscInt dim = ctx->dim, k = ctx->k, nbuf = k * dim + k + 1, n = ctx->n_local;
-  PetscInt       n_active, *active;
+  PetscInt       n_active, *active, *work;
   PetscMPIInt    cnt;
   int64_t       *buf, *inert;
-  PetscReal     *ct, *dw;
+  PetscReal     *ct, *dw, *zw;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscMalloc5(k * dim, &ct, k, &dw, nb * nbuf, &buf, nb, &active, nb, &inert));
+  PetscCall(PetscMalloc7(k * dim, &ct, k, &dw, n, &work, n, &zw, nb * nbuf, &buf, nb, &active, nb, &inert));
   for (PetscInt b = 0; b < nb; ++b) {
     mc_rng_init(&rs[b].rng, opts->seed, MC_STREAM_KMEANS, (uint64_t)rs[b].index);
     rs[b].done   = PETSC_FALSE;
     rs[b].n_iter = 0;
   }
   PetscCall(mc__kmeans_seed(ctx, nb, rs));
-  /* Seeding leaves each row's nearest seed (first on ties) and the exact distance to it: the first
-     assignment's answer for every row. Start the bounds from there (no lower bound yet). */
+  /* Seeding leaves each row's nearest seed (first on ties), the exact distance to it and a lower bound
+     on the distance to the second nearest: the first assignment's answer for every row, and valid
+     Hamerly bounds. So the first iteration goes straight to the centroid update. */
   for (PetscInt b = 0; b < nb; ++b) {
     MCKMeansRestart *R = &rs[b];
     PetscCall(PetscArrayzero(R->lsum, k * dim));
@@ -246,7 +265,6 @@ static PetscErrorCode run_batch(const MCKMeansCtx *ctx, const MCKMeansOpts *opts
       for (PetscInt j = 0; j < dim; ++j) sc[j] += uq[j];
       R->lcnt[R->labels[i]]++;
       R->ub[i] = PetscSqrtReal(R->dist[i]) * (1 + MC_KMEANS_SLACK);
-      R->lb[i] = 0;
     }
   }
   for (;;) {
@@ -259,7 +277,7 @@ static PetscErrorCode run_batch(const MCKMeansCtx *ctx, const MCKMeansOpts *opts
       MCKMeansRestart *R  = &rs[active[a]];
       int64_t         *bb = buf + a * nbuf;
       /* Every label counts as changed in the first iteration (they were unset before it). */
-      PetscInt changed = assign_rows(ctx, R, PETSC_FALSE, R->n_iter == 0 ? PETSC_TRUE : PETSC_FALSE, ct, dw);
+      PetscInt changed = R->n_iter == 0 ? n : assign_rows(ctx, R, PETSC_FALSE, ct, dw, work, zw);
       PetscCall(PetscArraycpy(bb, R->lsum, k * dim));
       PetscCall(PetscArraycpy(bb + k * dim, R->lcnt, k));
       bb[nbuf - 1] = changed;
@@ -301,14 +319,14 @@ static PetscErrorCode run_batch(const MCKMeansCtx *ctx, const MCKMeansOpts *opts
   }
   /* Final assignment with the final centres; the inertia is an exact integer sum. */
   for (PetscInt b = 0; b < nb; ++b) {
-    (void)assign_rows(ctx, &rs[b], PETSC_TRUE, PETSC_FALSE, ct, dw);
+    (void)assign_rows(ctx, &rs[b], PETSC_TRUE, ct, dw, work, zw);
     inert[b] = 0;
     for (PetscInt i = 0; i < n; ++i) inert[b] += mc__kmeans_qd(ctx, rs[b].dist[i]);
   }
   PetscCall(PetscMPIIntCast(nb, &cnt));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, inert, cnt, MPI_INT64_T, MPI_SUM, ctx->comm));
   for (PetscInt b = 0; b < nb; ++b) rs[b].inertia = inert[b];
-  PetscCall(PetscFree5(ct, dw, buf, active, inert));
+  PetscCall(PetscFree7(ct, dw, work, zw, buf, active, inert));
   PetscFunctionReturn(0);
 }
 

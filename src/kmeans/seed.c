@@ -41,37 +41,43 @@ static void prefix_sums(const MCKMeansCtx *ctx, const PetscReal dist[], int64_t 
   }
 }
 
-/* The trial D(x)^2 = min(D(x)^2, |x - cc|^2) of candidate cc for every local row, and its fixed-point sum.
-   Row x is nearest to chosen centre near[x]; when |cc - centre(near[x])| >= 2 D(x) (with the slack), the
-   triangle inequality gives |x - cc| >= D(x), so the trial value is D(x)^2 without computing anything.
-   sroot[x] is 2 D(x) rounded up; cdist[m] (work, nc entries) receives |cc - centre m| rounded down;
-   work[] has room for n_local indices. */
+/* |cc - centre m| rounded down, for the nc centres chosen so far (the pruning distances). */
+static void center_dists(const MCKMeansCtx *ctx, const MCKMeansRestart *R, PetscInt nc, const PetscReal *cc, PetscReal cdist[])
+{
+  for (PetscInt m = 0; m < nc; ++m) cdist[m] = PetscSqrtReal(mc__kmeans_dist2(ctx->dim, cc, R->centers + m * ctx->dim)) * (1 - MC_KMEANS_SLACK);
+}
+
+/* The potential of candidate cc: the fixed-point sum over rows of min(D(x)^2, |x - cc|^2). Row x is
+   nearest to chosen centre near[x]; when |cc - centre(near[x])| >= 2 D(x) (with the slack), the triangle
+   inequality gives |x - cc| >= D(x), so the row adds D(x)^2 without computing anything. tr[x] receives
+   |x - cc|^2 where it was computed and -1 where the row was pruned. sroot[x] is 2 D(x) rounded up;
+   cdist (work, nc entries) receives center_dists; work[] has room for n_local indices. */
+MC_KMEANS_CLONES
 static int64_t candidate_potential(const MCKMeansCtx *ctx, const MCKMeansRestart *R, PetscInt nc, const PetscReal *cc, const PetscReal sroot[],
                                    PetscReal cdist[], PetscInt work[], PetscReal tr[])
 {
   const PetscInt   dim = ctx->dim, n = ctx->n_local;
   const PetscReal *cl  = R->dist;
   int64_t          s   = 0;
+  PetscInt         nw  = 0;
 
-  PetscInt         nw = 0;
-
-  for (PetscInt m = 0; m < nc; ++m) cdist[m] = PetscSqrtReal(mc__kmeans_dist2(dim, cc, R->centers + m * dim)) * (1 - MC_KMEANS_SLACK);
-  /* Pruned rows first; the others are listed in work[] and done four at a time. min(D(x)^2, d) equals the
-     capped distance of mc__kmeans_dist2_capped whichever way d is summed past the cap. */
+  center_dists(ctx, R, nc, cc, cdist);
+  /* Rows that need a distance are listed in work[], without a branch, and done four at a time. */
   for (PetscInt i = 0; i < n; ++i) {
-    if (cdist[R->labels[i]] > sroot[i]) tr[i] = cl[i];
-    else work[nw++] = i;
+    tr[i]    = -1;
+    work[nw] = i;
+    nw += cdist[R->labels[i]] > sroot[i] ? 0 : 1;
   }
   {
     PetscInt q = 0;
     for (; q + 4 <= nw; q += 4) {
       PetscReal d[4];
       mc__kmeans_dist2_p4(dim, ctx->U + work[q] * dim, ctx->U + work[q + 1] * dim, ctx->U + work[q + 2] * dim, ctx->U + work[q + 3] * dim, cc, d);
-      for (PetscInt r = 0; r < 4; ++r) tr[work[q + r]] = PetscMin(d[r], cl[work[q + r]]);
+      for (PetscInt r = 0; r < 4; ++r) tr[work[q + r]] = d[r];
     }
-    for (; q < nw; ++q) tr[work[q]] = PetscMin(mc__kmeans_dist2(dim, ctx->U + work[q] * dim, cc), cl[work[q]]);
+    for (; q < nw; ++q) tr[work[q]] = mc__kmeans_dist2(dim, ctx->U + work[q] * dim, cc);
   }
-  for (PetscInt i = 0; i < n; ++i) s += mc__kmeans_qd(ctx, tr[i]);
+  for (PetscInt i = 0; i < n; ++i) s += mc__kmeans_qd(ctx, tr[i] < 0 ? cl[i] : PetscMin(tr[i], cl[i]));
   return s;
 }
 
@@ -94,7 +100,10 @@ PetscErrorCode mc__kmeans_seed(const MCKMeansCtx *ctx, PetscInt nb, MCKMeansRest
   for (PetscInt b = 0; b < nb; ++b) {
     PetscCall(PetscArraycpy(rs[b].centers, c0 + b * dim, dim));
     dist_to_center(ctx, rs[b].centers, rs[b].dist);
-    for (PetscInt i = 0; i < n; ++i) rs[b].labels[i] = 0;
+    for (PetscInt i = 0; i < n; ++i) {
+      rs[b].labels[i] = 0;
+      rs[b].lb[i]     = PETSC_MAX_REAL;
+    }
   }
   for (PetscInt c = 1; c < k; ++c) {
     /* Candidates drawn with probability proportional to D(x)^2, as integers: a uniform draw in [0, total)
@@ -155,11 +164,22 @@ PetscErrorCode mc__kmeans_seed(const MCKMeansCtx *ctx, PetscInt nb, MCKMeansRest
       const PetscReal *tr;
       for (PetscInt t = 1; t < T; ++t)
         if (pot[b * T + t] < pot[b * T + best]) best = t;
-      PetscCall(PetscArraycpy(rs[b].centers + c * dim, cand + (b * T + best) * row + 1, dim));
+      MCKMeansRestart *R = &rs[b];
+      PetscCall(PetscArraycpy(R->centers + c * dim, cand + (b * T + best) * row + 1, dim));
+      center_dists(ctx, R, c, R->centers + c * dim, cdist);
       tr = trial + (b * T + best) * n;
+      /* New D(x) and nearest centre (the earlier one on ties), and R->lb, a lower bound on the distance
+         to the second nearest: the old D(x) when the new centre wins the row, else the new centre's
+         distance, or for a pruned row its triangle bound |cc - centre(near[x])| - D(x). */
       for (PetscInt i = 0; i < n; ++i) {
-        if (tr[i] < rs[b].dist[i]) rs[b].labels[i] = c;
-        rs[b].dist[i] = tr[i];
+        PetscReal other;
+        if (tr[i] < 0) other = (cdist[R->labels[i]] - 0.5 * R->ub[i]) * (1 - MC_KMEANS_SLACK);
+        else if (tr[i] < R->dist[i]) {
+          other        = PetscSqrtReal(R->dist[i]) * (1 - MC_KMEANS_SLACK);
+          R->labels[i] = c;
+          R->dist[i]   = tr[i];
+        } else other = PetscSqrtReal(tr[i]) * (1 - MC_KMEANS_SLACK);
+        R->lb[i] = PetscMin(R->lb[i], other);
       }
     }
   }

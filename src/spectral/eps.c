@@ -1,6 +1,7 @@
 /* src/spectral/eps.c: leading eigenpairs of D^-1/2 A D^-1/2 over the kept nodes with SLEPc, applied
    matrix-free so the adjacency is never copied (peak memory stays near one matrix). */
 #include <slepceps.h>
+#include <petscblaslapack.h>
 #include "mc/spectral.h"
 #include "bipartite.h"
 
@@ -13,15 +14,18 @@ typedef struct {
 } ShellCtx;
 
 /* y = S P^T A P S x: S = diag(d^-1/2), P embeds the kept nodes into all nodes. */
-/* Krylov basis size: SLEPc's default (about 2 k) for graphs up to 200k rows; beyond, k + max(8, k/2)
-   vectors, which on a 1M-node graph converges as fast and keeps the basis below the matrix's own size
-   (bench/bench_large). -eps_ncv overrides either. */
+/* Graphs above 200k rows run lean on memory: a smaller Krylov basis and no explicit transpose. */
+#define MC_EPS_LEAN_ROWS 200000
+
+/* Krylov basis size: SLEPc's default (about 2 k) for graphs up to MC_EPS_LEAN_ROWS rows; beyond,
+   k + max(8, k/2) vectors, which on a 1M-node graph converges as fast and keeps the basis below the
+   matrix's own size (bench/bench_large). -eps_ncv overrides either. */
 static PetscInt basis_size(Mat A, PetscInt k)
 {
   PetscInt n = 0;
 
   if (MatGetSize(A, &n, NULL)) return PETSC_DEFAULT;
-  return n > 200000 ? k + PetscMax(8, k / 2) : PETSC_DEFAULT;
+  return n > MC_EPS_LEAN_ROWS ? k + PetscMax(8, k / 2) : PETSC_DEFAULT;
 }
 
 /* order[0..n) (initially any permutation) sorted so that v[order[i]] descends; insertion sort, n is k. */
@@ -85,11 +89,75 @@ static PetscErrorCode shell_mult(Mat M, Vec x, Vec y)
 /* The bipartite operator: y = B B^T x with B = S_s A_sl S_l, the block of M = D^-1/2 A D^-1/2 from the
    smaller side s (rows) to the larger side l (columns). */
 typedef struct {
-  Mat B;      /* A_sl, kept nodes only; owned */
+  Mat B;      /* A_sl, kept nodes only (sparse, or dense when at least a third full); owned */
+  Mat Bt;     /* its explicit transpose (row products instead of scattered ones) or NULL; owned */
   Vec ss, sl; /* d^-1/2 on each side (local parts of the kept layout); owned */
   Vec sl2;    /* d^-1 on side l */
   Vec ws, wl; /* work */
+  /* Bands of a dense B held by one rank: the rows of each layer of side s, with the window of columns
+     (layers of side l) where the band has non-zeros: band t is rows band[4t]..band[4t+1]-1, columns
+     band[4t+2]..band[4t+3]-1. The products then skip the zero blocks between layers (an MLP's block is
+     about 60% full: layer 1 meets layers 0 and 2, layer 3 meets 2 and 4...). */
+  PetscInt  nband, *band;
 } BipCtx;
+
+/* Rows of a dense local array a (column-major, leading dimension lda) times x, band by band:
+   trans: wl = B^T ws (each band adds into its column window); else ws = B wl (bands own their rows). */
+static PetscErrorCode band_mult(const BipCtx *b, PetscBool trans, Vec in, Vec out)
+{
+  const PetscScalar *a, *x;
+  PetscScalar       *y;
+  PetscInt           lda;
+  PetscBLASInt       m, n, ld, one = 1;
+  const PetscScalar  s_one = 1, s_zero = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatDenseGetArrayRead(b->B, &a));
+  PetscCall(MatDenseGetLDA(b->B, &lda));
+  PetscCall(PetscBLASIntCast(lda, &ld));
+  PetscCall(VecGetArrayRead(in, &x));
+  PetscCall(VecGetArrayWrite(out, &y));
+  if (trans) {
+    PetscInt nl;
+    PetscCall(VecGetLocalSize(out, &nl));
+    PetscCall(PetscArrayzero(y, nl));
+  }
+  for (PetscInt t = 0; t < b->nband; ++t) {
+    const PetscInt *w = b->band + 4 * t;
+    if (w[3] <= w[2]) continue;
+    PetscCall(PetscBLASIntCast(w[1] - w[0], &m));
+    PetscCall(PetscBLASIntCast(w[3] - w[2], &n));
+    if (trans) PetscCallBLAS("BLASgemv", BLASgemv_("T", &m, &n, &s_one, a + w[0] + w[2] * lda, &ld, x + w[0], &one, &s_one, y + w[2], &one));
+    else PetscCallBLAS("BLASgemv", BLASgemv_("N", &m, &n, &s_one, a + w[0] + w[2] * lda, &ld, x + w[2], &one, &s_zero, y + w[0], &one));
+  }
+  /* A band without columns (impossible for kept nodes, which have edges) still gets its zeros. */
+  if (!trans)
+    for (PetscInt t = 0; t < b->nband; ++t)
+      if (b->band[4 * t + 3] <= b->band[4 * t + 2]) PetscCall(PetscArrayzero(y + b->band[4 * t], b->band[4 * t + 1] - b->band[4 * t]));
+  PetscCall(VecRestoreArrayWrite(out, &y));
+  PetscCall(VecRestoreArrayRead(in, &x));
+  PetscCall(MatDenseRestoreArrayRead(b->B, &a));
+  PetscFunctionReturn(0);
+}
+
+/* wl = A_ls ws: by bands, or a row product with the explicit transpose when there is one. */
+static PetscErrorCode mult_transpose(const BipCtx *b, Vec ws, Vec wl)
+{
+  PetscFunctionBeginUser;
+  if (b->nband) PetscCall(band_mult(b, PETSC_TRUE, ws, wl));
+  else if (b->Bt) PetscCall(MatMult(b->Bt, ws, wl));
+  else PetscCall(MatMultTranspose(b->B, ws, wl));
+  PetscFunctionReturn(0);
+}
+
+/* ws = A_sl wl. */
+static PetscErrorCode mult_block(const BipCtx *b, Vec wl, Vec ws)
+{
+  PetscFunctionBeginUser;
+  if (b->nband) PetscCall(band_mult(b, PETSC_FALSE, wl, ws));
+  else PetscCall(MatMult(b->B, wl, ws));
+  PetscFunctionReturn(0);
+}
 
 static PetscErrorCode bip_mult(Mat Op, Vec x, Vec y)
 {
@@ -98,15 +166,15 @@ static PetscErrorCode bip_mult(Mat Op, Vec x, Vec y)
   PetscFunctionBeginUser;
   PetscCall(MatShellGetContext(Op, &b));
   PetscCall(VecPointwiseMult(b->ws, b->ss, x));
-  PetscCall(MatMultTranspose(b->B, b->ws, b->wl));
+  PetscCall(mult_transpose(b, b->ws, b->wl));
   PetscCall(VecPointwiseMult(b->wl, b->wl, b->sl2));
-  PetscCall(MatMult(b->B, b->wl, y));
+  PetscCall(mult_block(b, b->wl, y));
   PetscCall(VecPointwiseMult(y, y, b->ss));
   PetscFunctionReturn(0);
 }
 
-/* Side (0 or 1) of global node i: the parity of its group. */
-static PetscInt node_side(const PetscInt *groups, PetscInt i)
+/* Group (layer) of global node i. */
+static PetscInt node_group(const PetscInt *groups, PetscInt i)
 {
   PetscInt ng = groups[0], lo = 0, hi = ng;
   const PetscInt *off = groups + 1;
@@ -116,7 +184,49 @@ static PetscInt node_side(const PetscInt *groups, PetscInt i)
     if (off[mid] <= i) lo = mid;
     else hi = mid;
   }
-  return lo % 2;
+  return lo;
+}
+
+/* Side (0 or 1) of global node i: the parity of its group. */
+static PetscInt node_side(const PetscInt *groups, PetscInt i)
+{
+  return node_group(groups, i) % 2;
+}
+
+/* The bands of a dense B held whole by this rank (see BipCtx): rows[] are the global nodes of its rows,
+   in order; each run of rows from one group is a band, and its window spans its first to its last
+   non-zero column. */
+static PetscErrorCode find_bands(BipCtx *b, const PetscInt *groups, PetscInt nrows, const PetscInt rows[])
+{
+  const PetscScalar *a;
+  PetscInt           lda, ncols;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatGetLocalSize(b->B, NULL, &ncols));
+  PetscCall(MatDenseGetLDA(b->B, &lda));
+  b->nband = 0;
+  for (PetscInt t = 0; t < nrows; ++t)
+    if (t == 0 || node_group(groups, rows[t]) != node_group(groups, rows[t - 1])) b->nband++;
+  PetscCall(PetscMalloc1(4 * b->nband, &b->band));
+  PetscCall(MatDenseGetArrayRead(b->B, &a));
+  for (PetscInt t = 0, r0 = 0; t < b->nband; ++t) {
+    PetscInt *w = b->band + 4 * t, r1 = r0 + 1;
+    while (r1 < nrows && node_group(groups, rows[r1]) == node_group(groups, rows[r0])) r1++;
+    w[0] = r0;
+    w[1] = r1;
+    w[2] = ncols;
+    w[3] = 0;
+    for (PetscInt j = 0; j < ncols; ++j)
+      for (PetscInt r = r0; r < r1; ++r)
+        if (a[r + j * lda] != 0) {
+          w[2] = PetscMin(w[2], j);
+          w[3] = j + 1;
+          break;
+        }
+    r0 = r1;
+  }
+  PetscCall(MatDenseRestoreArrayRead(b->B, &a));
+  PetscFunctionReturn(0);
 }
 
 /* For a bipartite graph (edges only between the two sides), M = [0 C; C^T 0] up to the node order: its
@@ -209,6 +319,17 @@ static PetscErrorCode solve_bipartite(Mat adj, const PetscInt *groups, Vec s, Pe
     PetscCall(PetscFree4(idx[0], idx[1], pos[0], pos[1]));
     PetscFunctionReturn(0);
   }
+  /* Storage for the products, below the lean size: a scattered transpose product costs about twice a
+     row product, so the transpose is stored too (one more copy of the block); a block at least a third
+     full is instead stored dense, in no more memory than those two, and both products run as BLAS gemv
+     (an unpruned MLP's block is about 60% full; its products run twice as fast as by rows). */
+  if (gcnt[0] + gcnt[1] <= MC_EPS_LEAN_ROWS) {
+    if (3 * ib.nz_used >= (PetscLogDouble)gcnt[0] * (PetscLogDouble)gcnt[1]) {
+      PetscCall(MatConvert(b.B, MATDENSE, MAT_INPLACE_MATRIX, &b.B));
+      /* Held whole by one rank: products by bands, skipping the zero blocks. */
+      if (size == 1) PetscCall(find_bands(&b, groups, nloc[0], idx[0]));
+    } else PetscCall(MatTranspose(b.B, MAT_INITIAL_MATRIX, &b.Bt));
+  }
   PetscCall(MatCreateVecs(b.B, &b.wl, &b.ws));
   PetscCall(VecDuplicate(b.ws, &b.ss));
   PetscCall(VecDuplicate(b.wl, &b.sl));
@@ -264,13 +385,13 @@ static PetscErrorCode solve_bipartite(Mat adj, const PetscInt *groups, Vec s, Pe
       PetscCall(EPSGetEigenvector(eps, order[c], u, NULL));
       /* U = D^-1/2 x with x = (u, C^T u / sigma) / sqrt(2); C^T u = S_l A_ls S_s u. */
       PetscCall(VecPointwiseMult(b.ws, b.ss, u));
-      PetscCall(MatMultTranspose(b.B, b.ws, b.wl));
+      PetscCall(mult_transpose(&b, b.ws, b.wl));
       PetscCall(VecPointwiseMult(b.wl, b.wl, b.sl2));
       /* The residual of x for M: the lower half vanishes by construction, the upper half is
          (C C^T u - sigma^2 u) / (sigma sqrt 2); C^T u is at hand, so one product with C completes it. */
       {
         PetscReal rn;
-        PetscCall(MatMult(b.B, b.wl, rv));
+        PetscCall(mult_block(&b, b.wl, rv));
         PetscCall(VecPointwiseMult(rv, rv, b.ss));
         PetscCall(VecAXPY(rv, -lam[order[c]], u));
         PetscCall(VecNorm(rv, NORM_2, &rn));
@@ -296,6 +417,8 @@ static PetscErrorCode solve_bipartite(Mat adj, const PetscInt *groups, Vec s, Pe
   PetscCall(EPSDestroy(&eps));
   PetscCall(MatDestroy(&Op));
   PetscCall(MatDestroy(&b.B));
+  PetscCall(MatDestroy(&b.Bt));
+  PetscCall(PetscFree(b.band));
   PetscCall(VecDestroy(&b.ss));
   PetscCall(VecDestroy(&b.sl));
   PetscCall(VecDestroy(&b.sl2));

@@ -1,5 +1,7 @@
 /* tests/cluster/test_kmeans.c: distributed k-means on a fixed embedding (a Gaussian mixture generated per
-   global row, so every rank count holds the same rows). Checks here: every label is the nearest returned
+   global row, so every rank count holds the same rows; -lattice puts them on {-1,0,1}^dim instead, full of
+   exact distance ties; -in reads n x dim float64 rows from a file, e.g. an embedding dumped for
+   profiling). Checks here: every label is the nearest returned
    centre, the reported inertia matches a recomputation, the sign flip leaves each column's largest entry
    positive. Rank 0 writes the rows, labels, centres and inertia to -out so kmeans_oracle.py can check
    bitwise equality across rank counts and compare with scikit-learn. */
@@ -14,7 +16,8 @@ int main(int argc, char **argv)
   MCKMeansOpts o;
   MCKMeansInfo info;
   PetscMPIInt  rank, size, *counts, *displs, mine;
-  char         out[PETSC_MAX_PATH_LEN] = "kmeans.bin";
+  char         out[PETSC_MAX_PATH_LEN] = "kmeans.bin", in[PETSC_MAX_PATH_LEN] = "";
+  PetscBool    lattice                 = PETSC_FALSE;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(mc_sys_initialize());
@@ -26,17 +29,29 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-k", &k, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-n_init", &n_init, NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-out", out, sizeof(out), NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-lattice", &lattice, NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-in", in, sizeof(in), NULL));
   PetscCheck(k <= 64 && dim <= 16, comm, PETSC_ERR_USER_INPUT, "k <= 64 and dim <= 16 in this test");
   PetscCall(PetscSplitOwnership(comm, &nloc, &n));
   PetscCallMPI(MPI_Exscan(&nloc, &rstart, 1, MPIU_INT, MPI_SUM, comm));
   if (rank == 0) rstart = 0;
   PetscCall(PetscMalloc2(nloc * dim, &U, nloc, &lab));
-  for (PetscInt i = 0; i < nloc; ++i) {
+  if (in[0]) {
+    /* -in: n x dim float64 rows (an embedding dumped for profiling); this rank reads its own block. */
+    FILE *fp = fopen(in, "rb");
+    PetscCheck(fp && fseek(fp, (long)(rstart * dim * (PetscInt)sizeof(PetscReal)), SEEK_SET) == 0 &&
+                 fread(U, sizeof(PetscReal), (size_t)(nloc * dim), fp) == (size_t)(nloc * dim),
+               PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read %" PetscInt_FMT " x %" PetscInt_FMT " rows from %s", n, dim, in);
+    fclose(fp);
+  } else for (PetscInt i = 0; i < nloc; ++i) {
     PetscInt g = rstart + i, c = (g * 7) % 9; /* 9 overlapping blobs for k clusters: a non-trivial landscape */
     MCRng    rc, rx;
     mc_rng_init(&rc, 3, MC_STREAM_SYNTH, (uint64_t)c);
     mc_rng_init(&rx, 3, MC_STREAM_SYNTH, 1000 + (uint64_t)g);
     for (PetscInt j = 0; j < dim; ++j) U[i * dim + j] = 2 * mc_rng_uniform(&rc) - 1 + 0.35 * mc_rng_normal(&rx);
+    /* -lattice: coordinates in {-1, 0, 1}, so rows repeat and exact distance ties are common. */
+    if (lattice)
+      for (PetscInt j = 0; j < dim; ++j) U[i * dim + j] = (PetscReal)((PetscInt)mc_rng_below(&rx, 3) - 1);
   }
   PetscCall(mc_spectral_sign_flip(comm, nloc, rstart, dim, U));
   o.k        = k;
