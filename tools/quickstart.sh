@@ -32,7 +32,9 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 
-# Open MPI as root needs an explicit permission; more ranks than cores need oversubscription.
+# Open MPI as root needs an explicit permission; more ranks than cores need oversubscription. On one
+# machine the shared-memory point-to-point layer (ob1) starts 0.2 s faster than the default fabric probe.
+export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
 mpiflags=(--oversubscribe)
 [[ $(id -u) == 0 ]] && mpiflags+=(--allow-run-as-root)
 

@@ -412,7 +412,7 @@ PetscErrorCode mc_kmeans_run(MPI_Comm comm, PetscInt n_local, PetscInt dim, cons
     PetscReal       per;
     MCKMeansRestart *rs;
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nmax, 1, MPIU_INT, MPI_MAX, comm));
-    per = (PetscReal)PetscMax(nmax, 1) * (PetscReal)(sizeof(PetscInt) + sizeof(int64_t) + (3 + T) * sizeof(PetscReal));
+    per = (PetscReal)PetscMax(nmax, 1) * (PetscReal)((1 + T) * sizeof(PetscInt) + sizeof(int64_t) + (3 + T) * sizeof(PetscReal));
     nb  = (PetscInt)PetscMax(1.0, PetscMin((PetscReal)opts->n_init, MC_KMEANS_BATCH_BYTES / per));
     PetscCall(PetscCalloc1(nb, &rs));
     for (PetscInt b = 0; b < nb; ++b) {

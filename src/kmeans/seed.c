@@ -31,13 +31,36 @@ static void dist_to_center(const MCKMeansCtx *ctx, const PetscReal *c, PetscReal
   for (; i < n; ++i) d[i] = mc__kmeans_dist2(dim, ctx->U + i * dim, c);
 }
 
-/* Running fixed-point sums of D(x)^2 (cum[n-1] is the local total). */
-static void prefix_sums(const MCKMeansCtx *ctx, const PetscReal dist[], int64_t cum[])
+/* Before each new centre: running fixed-point sums of D(x)^2 in R->cum (cum[n-1] is the local total),
+   and 2 D(x) rounded up in R->ub (the pruning threshold of candidate_potential while seeding). */
+MC_KMEANS_CLONES
+static void seed_prepare(const MCKMeansCtx *ctx, MCKMeansRestart *R)
 {
   int64_t acc = 0;
   for (PetscInt i = 0; i < ctx->n_local; ++i) {
-    acc += mc__kmeans_qd(ctx, dist[i]);
-    cum[i] = acc;
+    acc += mc__kmeans_qd(ctx, R->dist[i]);
+    R->cum[i] = acc;
+  }
+  for (PetscInt i = 0; i < ctx->n_local; ++i) R->ub[i] = 2 * PetscSqrtReal(R->dist[i]) * (1 + MC_KMEANS_SLACK);
+}
+
+/* Centre c (its distances to the earlier centres in cdist, rounded down) joins: tr[x] is |x - c|^2, or -1
+   where candidate_potential pruned row x. Updates D(x), the nearest centre (the earlier one on ties) and
+   R->lb, a lower bound on the distance to the second nearest: the old D(x) when the new centre wins the
+   row, else the new centre's distance, or for a pruned row its triangle bound
+   |c - centre(near[x])| - D(x). */
+MC_KMEANS_CLONES
+static void seed_take(const MCKMeansCtx *ctx, MCKMeansRestart *R, PetscInt c, const PetscReal cdist[], const PetscReal tr[])
+{
+  for (PetscInt i = 0; i < ctx->n_local; ++i) {
+    PetscReal other;
+    if (tr[i] < 0) other = (cdist[R->labels[i]] - 0.5 * R->ub[i]) * (1 - MC_KMEANS_SLACK);
+    else if (tr[i] < R->dist[i]) {
+      other        = PetscSqrtReal(R->dist[i]) * (1 - MC_KMEANS_SLACK);
+      R->labels[i] = c;
+      R->dist[i]   = tr[i];
+    } else other = PetscSqrtReal(tr[i]) * (1 - MC_KMEANS_SLACK);
+    R->lb[i] = PetscMin(R->lb[i], other);
   }
 }
 
@@ -49,35 +72,30 @@ static void center_dists(const MCKMeansCtx *ctx, const MCKMeansRestart *R, Petsc
 
 /* The potential of candidate cc: the fixed-point sum over rows of min(D(x)^2, |x - cc|^2). Row x is
    nearest to chosen centre near[x]; when |cc - centre(near[x])| >= 2 D(x) (with the slack), the triangle
-   inequality gives |x - cc| >= D(x), so the row adds D(x)^2 without computing anything. tr[x] receives
-   |x - cc|^2 where it was computed and -1 where the row was pruned. sroot[x] is 2 D(x) rounded up;
-   cdist (work, nc entries) receives center_dists; work[] has room for n_local indices. */
+   inequality gives |x - cc| >= D(x), so the row keeps D(x)^2 without computing anything. The others are
+   listed (their local indices in idx[], |x - cc|^2 in d[], *nd of them), and the potential is the sum of
+   D(x)^2 over all rows, base, less what the listed rows gain: integers, so the same sum as row by row.
+   sroot[x] is 2 D(x) rounded up; cdist (work, nc entries) receives center_dists. */
 MC_KMEANS_CLONES
 static int64_t candidate_potential(const MCKMeansCtx *ctx, const MCKMeansRestart *R, PetscInt nc, const PetscReal *cc, const PetscReal sroot[],
-                                   PetscReal cdist[], PetscInt work[], PetscReal tr[])
+                                   int64_t base, PetscReal cdist[], PetscInt idx[], PetscReal d[], PetscInt *nd)
 {
   const PetscInt   dim = ctx->dim, n = ctx->n_local;
   const PetscReal *cl  = R->dist;
-  int64_t          s   = 0;
-  PetscInt         nw  = 0;
+  int64_t          s   = base;
+  PetscInt         nw  = 0, q = 0;
 
   center_dists(ctx, R, nc, cc, cdist);
-  /* Rows that need a distance are listed in work[], without a branch, and done four at a time. */
+  /* The rows that need a distance, listed without a branch, then done four at a time. */
   for (PetscInt i = 0; i < n; ++i) {
-    tr[i]    = -1;
-    work[nw] = i;
+    idx[nw] = i;
     nw += cdist[R->labels[i]] > sroot[i] ? 0 : 1;
   }
-  {
-    PetscInt q = 0;
-    for (; q + 4 <= nw; q += 4) {
-      PetscReal d[4];
-      mc__kmeans_dist2_p4(dim, ctx->U + work[q] * dim, ctx->U + work[q + 1] * dim, ctx->U + work[q + 2] * dim, ctx->U + work[q + 3] * dim, cc, d);
-      for (PetscInt r = 0; r < 4; ++r) tr[work[q + r]] = d[r];
-    }
-    for (; q < nw; ++q) tr[work[q]] = mc__kmeans_dist2(dim, ctx->U + work[q] * dim, cc);
-  }
-  for (PetscInt i = 0; i < n; ++i) s += mc__kmeans_qd(ctx, tr[i] < 0 ? cl[i] : PetscMin(tr[i], cl[i]));
+  for (; q + 4 <= nw; q += 4)
+    mc__kmeans_dist2_p4(dim, ctx->U + idx[q] * dim, ctx->U + idx[q + 1] * dim, ctx->U + idx[q + 2] * dim, ctx->U + idx[q + 3] * dim, cc, d + q);
+  for (; q < nw; ++q) d[q] = mc__kmeans_dist2(dim, ctx->U + idx[q] * dim, cc);
+  for (q = 0; q < nw; ++q) s -= mc__kmeans_qd(ctx, cl[idx[q]]) - mc__kmeans_qd(ctx, PetscMin(d[q], cl[idx[q]]));
+  *nd = nw;
   return s;
 }
 
@@ -86,14 +104,14 @@ PetscErrorCode mc__kmeans_seed(const MCKMeansCtx *ctx, PetscInt nb, MCKMeansRest
   const PetscInt dim = ctx->dim, n = ctx->n_local, k = ctx->k, T = mc__kmeans_n_trials(k), row = dim + 1;
   PetscInt      *first;
   int64_t       *mysum, *allsum, *pot;
-  PetscReal     *cand, *trial, *c0, *cdist;
-  PetscInt      *work;
+  PetscReal     *cand, *tdist, *c0, *cdist, *tr;
+  PetscInt      *tidx, *tcnt;
   PetscMPIInt    cnt;
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_KMEANS_SEED], 0, 0, 0, 0));
-  PetscCall(PetscMalloc4(nb, &first, nb, &mysum, nb * ctx->size, &allsum, nb * T, &pot));
-  PetscCall(PetscMalloc5(nb * T * row, &cand, nb * T * n, &trial, nb * dim, &c0, k, &cdist, n, &work));
+  PetscCall(PetscMalloc5(nb, &first, nb, &mysum, nb * ctx->size, &allsum, nb * T, &pot, nb * T, &tcnt));
+  PetscCall(PetscMalloc6(nb * T * row, &cand, nb * T * n, &tdist, nb * T * n, &tidx, nb * dim, &c0, k, &cdist, n, &tr));
   /* First centre of each restart: uniform over the global rows. */
   for (PetscInt b = 0; b < nb; ++b) first[b] = (PetscInt)mc_rng_below(&rs[b].rng, (uint64_t)ctx->n_global);
   PetscCall(mc__kmeans_fetch_rows(ctx, nb, first, c0));
@@ -109,10 +127,8 @@ PetscErrorCode mc__kmeans_seed(const MCKMeansCtx *ctx, PetscInt nb, MCKMeansRest
     /* Candidates drawn with probability proportional to D(x)^2, as integers: a uniform draw in [0, total)
        falls into the interval of exactly one row in global order, whichever rank holds it. */
     for (PetscInt b = 0; b < nb; ++b) {
-      prefix_sums(ctx, rs[b].dist, rs[b].cum);
+      seed_prepare(ctx, &rs[b]);
       mysum[b] = n > 0 ? rs[b].cum[n - 1] : 0;
-      /* 2 D(x), rounded up: the pruning threshold of candidate_potential (kept in ub while seeding). */
-      for (PetscInt i = 0; i < n; ++i) rs[b].ub[i] = 2 * PetscSqrtReal(rs[b].dist[i]) * (1 + MC_KMEANS_SLACK);
     }
     PetscCall(PetscMPIIntCast(nb, &cnt));
     PetscCallMPI(MPI_Allgather(mysum, cnt, MPI_INT64_T, allsum, cnt, MPI_INT64_T, ctx->comm));
@@ -153,38 +169,29 @@ PetscErrorCode mc__kmeans_seed(const MCKMeansCtx *ctx, PetscInt nb, MCKMeansRest
     PetscCall(PetscMPIIntCast(nb * T * row, &cnt));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, cand, cnt, MPIU_REAL, MPI_SUM, ctx->comm));
     /* Potential of each candidate: sum over rows of min(D(x)^2, |x - candidate|^2). The trial distances
-       are kept, so the winner's become the new D(x)^2 without another pass. */
+       are kept, so the winner's update D(x) without another distance. */
     for (PetscInt b = 0; b < nb; ++b)
       for (PetscInt t = 0; t < T; ++t)
-        pot[b * T + t] = candidate_potential(ctx, &rs[b], c, cand + (b * T + t) * row + 1, rs[b].ub, cdist, work, trial + (b * T + t) * n);
+        pot[b * T + t] = candidate_potential(ctx, &rs[b], c, cand + (b * T + t) * row + 1, rs[b].ub, mysum[b], cdist, tidx + (b * T + t) * n,
+                                             tdist + (b * T + t) * n, &tcnt[b * T + t]);
     PetscCall(PetscMPIIntCast(nb * T, &cnt));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, pot, cnt, MPI_INT64_T, MPI_SUM, ctx->comm));
     for (PetscInt b = 0; b < nb; ++b) {
-      PetscInt         best = 0;
-      const PetscReal *tr;
+      MCKMeansRestart *R    = &rs[b];
+      PetscInt         best = 0, w;
       for (PetscInt t = 1; t < T; ++t)
         if (pot[b * T + t] < pot[b * T + best]) best = t;
-      MCKMeansRestart *R = &rs[b];
-      PetscCall(PetscArraycpy(R->centers + c * dim, cand + (b * T + best) * row + 1, dim));
+      w = b * T + best;
+      PetscCall(PetscArraycpy(R->centers + c * dim, cand + w * row + 1, dim));
       center_dists(ctx, R, c, R->centers + c * dim, cdist);
-      tr = trial + (b * T + best) * n;
-      /* New D(x) and nearest centre (the earlier one on ties), and R->lb, a lower bound on the distance
-         to the second nearest: the old D(x) when the new centre wins the row, else the new centre's
-         distance, or for a pruned row its triangle bound |cc - centre(near[x])| - D(x). */
-      for (PetscInt i = 0; i < n; ++i) {
-        PetscReal other;
-        if (tr[i] < 0) other = (cdist[R->labels[i]] - 0.5 * R->ub[i]) * (1 - MC_KMEANS_SLACK);
-        else if (tr[i] < R->dist[i]) {
-          other        = PetscSqrtReal(R->dist[i]) * (1 - MC_KMEANS_SLACK);
-          R->labels[i] = c;
-          R->dist[i]   = tr[i];
-        } else other = PetscSqrtReal(tr[i]) * (1 - MC_KMEANS_SLACK);
-        R->lb[i] = PetscMin(R->lb[i], other);
-      }
+      /* The winner's distances by row, -1 where the row was pruned. */
+      for (PetscInt i = 0; i < n; ++i) tr[i] = -1;
+      for (PetscInt q = 0; q < tcnt[w]; ++q) tr[tidx[w * n + q]] = tdist[w * n + q];
+      seed_take(ctx, R, c, cdist, tr);
     }
   }
-  PetscCall(PetscFree4(first, mysum, allsum, pot));
-  PetscCall(PetscFree5(cand, trial, c0, cdist, work));
+  PetscCall(PetscFree5(first, mysum, allsum, pot, tcnt));
+  PetscCall(PetscFree6(cand, tdist, tidx, c0, cdist, tr));
   PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_KMEANS_SEED], 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }

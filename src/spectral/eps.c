@@ -328,7 +328,13 @@ static PetscErrorCode solve_bipartite(Mat adj, const PetscInt *groups, Vec s, Pe
       PetscCall(MatConvert(b.B, MATDENSE, MAT_INPLACE_MATRIX, &b.B));
       /* Held whole by one rank: products by bands, skipping the zero blocks. */
       if (size == 1) PetscCall(find_bands(&b, groups, nloc[0], idx[0]));
-    } else PetscCall(MatTranspose(b.B, MAT_INITIAL_MATRIX, &b.Bt));
+      PetscCall(PetscInfo(adj, "Bipartite block %" PetscInt_FMT " x %" PetscInt_FMT ", %" PetscInt64_FMT " non-zeros: dense, %" PetscInt_FMT " bands\n",
+                          gcnt[small], gcnt[1 - small], (PetscInt64)ib.nz_used, b.nband));
+    } else {
+      PetscCall(MatTranspose(b.B, MAT_INITIAL_MATRIX, &b.Bt));
+      PetscCall(PetscInfo(adj, "Bipartite block %" PetscInt_FMT " x %" PetscInt_FMT ", %" PetscInt64_FMT " non-zeros: sparse with its transpose\n",
+                          gcnt[small], gcnt[1 - small], (PetscInt64)ib.nz_used));
+    }
   }
   PetscCall(MatCreateVecs(b.B, &b.wl, &b.ws));
   PetscCall(VecDuplicate(b.ws, &b.ss));

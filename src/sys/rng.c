@@ -47,13 +47,16 @@ double mc_rng_uniform(MCRng *r)
 
 uint64_t mc_rng_below(MCRng *r, uint64_t n)
 {
-  /* Lemire-free rejection: draw from the largest multiple of n below 2^64. */
-  uint64_t limit = UINT64_MAX - (UINT64_MAX % n);
-  uint64_t x;
+  /* Rejection: x is kept when it lies below L, the largest multiple of n not above 2^64 - 1, i.e. when
+     its block of n values, starting at x - x % n, is complete: x - x % n <= 2^64 - 1 - n. (Equivalent
+     to x < L; one division instead of two.) */
+  uint64_t x, m;
   if (n <= 1) return 0;
-  do x = mc_rng_u64(r);
-  while (x >= limit);
-  return x % n;
+  do {
+    x = mc_rng_u64(r);
+    m = x % n;
+  } while (x - m > UINT64_MAX - n);
+  return m;
 }
 
 double mc_rng_normal(MCRng *r)
