@@ -89,14 +89,27 @@ PetscErrorCode mc_shuffle_base_destroy(MCShuffleBase **b)
   PetscFunctionReturn(0);
 }
 
-/* Fisher-Yates from the end, on values: the same draws as mc_rng_permute. */
+/* Fisher-Yates from the end, on values: the same draws as mc_rng_permute. A block is larger than the
+   cache and each swap reads a random place in it, so the draws run 8 swaps ahead and the places they
+   name are prefetched (the draws do not depend on the values, so the order of swaps is unchanged). */
+#define MC_SHUFFLE_AHEAD 8
 static void permute_values(MCRng *r, PetscInt n, PetscReal v[])
 {
+  PetscInt ahead[MC_SHUFFLE_AHEAD], drawn = n - 1;
+
+  /* ahead[i % AHEAD] holds the draw for step i (steps run i = n-1 down to 1). */
   for (PetscInt i = n - 1; i > 0; --i) {
-    PetscInt  j = (PetscInt)mc_rng_below(r, (uint64_t)i + 1);
-    PetscReal t = v[i];
-    v[i]        = v[j];
-    v[j]        = t;
+    PetscReal t;
+    PetscInt  j;
+    while (drawn > 0 && drawn >= i - (MC_SHUFFLE_AHEAD - 1)) {
+      ahead[drawn % MC_SHUFFLE_AHEAD] = (PetscInt)mc_rng_below(r, (uint64_t)drawn + 1);
+      __builtin_prefetch(v + ahead[drawn % MC_SHUFFLE_AHEAD], 1);
+      drawn--;
+    }
+    j    = ahead[i % MC_SHUFFLE_AHEAD];
+    t    = v[i];
+    v[i] = v[j];
+    v[j] = t;
   }
 }
 

@@ -32,7 +32,8 @@ static void center_halves(const MCKMeansCtx *ctx, MCKMeansRestart *R)
 }
 
 /* Squared distances of row x to all k centres (ct transposed: ct[j * k + c]), each summed over
-   j = 0..dim-1 in order, four centres at a time in registers. */
+   j = 0..dim-1 in order, four centres at a time in registers (independent sums, which the compiler runs
+   as vector lanes). */
 static inline void scan_centers(PetscInt dim, PetscInt k, const PetscReal *restrict x, const PetscReal *restrict ct, PetscReal *restrict dw)
 {
   PetscInt c = 0;
@@ -100,9 +101,10 @@ static PetscInt assign_rows(const MCKMeansCtx *ctx, MCKMeansRestart *R, PetscBoo
     const PetscReal l  = R->lb[i] - dm - S * (PetscAbsReal(R->lb[i]) + dm);
     R->ub[i]           = u;
     R->lb[i]           = l;
-    if (u < PetscMax(l, R->half[a]) && !need_dist) continue;
-    zw[nw]     = PetscMax(l, R->half[a]);
-    work[nw++] = i;
+    /* Listed without a branch: the slot is written always and kept only when the row stays open. */
+    zw[nw]   = PetscMax(l, R->half[a]);
+    work[nw] = i;
+    nw += (need_dist || !(u < zw[nw])) ? 1 : 0;
   }
   /* Pass 2: the exact distance to the own centre; rows it does not settle stay listed. */
   for (PetscInt q = 0; q < nw; q += 4) {
@@ -118,8 +120,9 @@ static PetscInt assign_rows(const MCKMeansCtx *ctx, MCKMeansRestart *R, PetscBoo
       const PetscInt  i = work[q + r];
       const PetscReal u = PetscSqrtReal(d2[r]) * (1 + S);
       R->dist[i]        = d2[r];
-      if (u < zw[q + r]) R->ub[i] = u;
-      else work[nf++] = i;
+      R->ub[i]          = u;
+      work[nf]          = i;
+      nf += u < zw[q + r] ? 0 : 1;
     }
   }
   /* Pass 3: the full scan. */
@@ -128,13 +131,14 @@ static PetscInt assign_rows(const MCKMeansCtx *ctx, MCKMeansRestart *R, PetscBoo
     PetscReal      best, second = PETSC_MAX_REAL;
     PetscInt       bc = 0;
     scan_centers(dim, k, U + i * dim, ct, dw);
+    /* The nearest (first on ties) and the second nearest distance, by selects rather than branches. */
     best = dw[0];
     for (PetscInt c = 1; c < k; ++c) {
-      if (dw[c] < best) {
-        second = best;
-        best   = dw[c];
-        bc     = c;
-      } else if (dw[c] < second) second = dw[c];
+      const PetscReal d  = dw[c];
+      const int       lt = d < best;
+      second             = lt ? best : PetscMin(second, d);
+      bc                 = lt ? c : bc;
+      best               = lt ? d : best;
     }
     if (bc != a) {
       const int64_t *uq = ctx->Uq + i * dim;
