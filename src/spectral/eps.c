@@ -193,6 +193,45 @@ static PetscInt node_side(const PetscInt *groups, PetscInt i)
   return node_group(groups, i) % 2;
 }
 
+/* A_sl on a single rank, dense, filled straight from adj's rows (no sorted sparse copy to convert): rows
+   are the nr side-s nodes, columns the nc side-l nodes (both global ids in order). Entries of those rows
+   outside side l are left out, as MatCreateSubMatrix would; *nz counts the entries kept. */
+static PetscErrorCode extract_dense_self(Mat adj, PetscInt nr, const PetscInt rows[], PetscInt nc, const PetscInt cols[], Mat *B, PetscLogDouble *nz)
+{
+  MPI_Comm     comm;
+  PetscInt     N, *col_of;
+  PetscScalar *a;
+  PetscInt64   kept = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectGetComm((PetscObject)adj, &comm));
+  PetscCall(MatGetSize(adj, &N, NULL));
+  PetscCall(PetscMalloc1(N, &col_of));
+  for (PetscInt i = 0; i < N; ++i) col_of[i] = -1;
+  for (PetscInt p = 0; p < nc; ++p) col_of[cols[p]] = p;
+  PetscCall(MatCreateDense(comm, nr, nc, nr, nc, NULL, B));
+  PetscCall(MatDenseGetArrayWrite(*B, &a));
+  PetscCall(PetscArrayzero(a, nr * nc));
+  for (PetscInt t = 0; t < nr; ++t) {
+    PetscInt           n;
+    const PetscInt    *cj;
+    const PetscScalar *v;
+    PetscCall(MatGetRow(adj, rows[t], &n, &cj, &v));
+    for (PetscInt q = 0; q < n; ++q)
+      if (col_of[cj[q]] >= 0) {
+        a[t + col_of[cj[q]] * nr] = v[q];
+        kept++;
+      }
+    PetscCall(MatRestoreRow(adj, rows[t], &n, &cj, &v));
+  }
+  PetscCall(MatDenseRestoreArrayWrite(*B, &a));
+  PetscCall(MatAssemblyBegin(*B, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(*B, MAT_FINAL_ASSEMBLY));
+  PetscCall(PetscFree(col_of));
+  *nz = (PetscLogDouble)kept;
+  PetscFunctionReturn(0);
+}
+
 /* The bands of a dense B held whole by this rank (see BipCtx): rows[] are the global nodes of its rows,
    in order; each run of rows from one group is a band, and its window spans its first to its last
    non-zero column. */
@@ -255,6 +294,8 @@ static PetscErrorCode solve_bipartite(Mat adj, const PetscInt *groups, Vec s, Pe
   Vec                v0, u, rv, xk;
   PetscReal         *lam, *res;
   MatInfo            ia, ib;
+  PetscLogDouble     nzb = 0;
+  PetscBool          lean, dense;
 
   PetscFunctionBeginUser;
   *done = PETSC_FALSE;
@@ -304,37 +345,41 @@ static PetscErrorCode solve_bipartite(Mat adj, const PetscInt *groups, Vec s, Pe
       r[t]++;
     }
   }
-  PetscCall(ISCreateGeneral(comm, nloc[0], idx[0], PETSC_USE_POINTER, &is[0]));
-  PetscCall(ISCreateGeneral(comm, nloc[1], idx[1], PETSC_USE_POINTER, &is[1]));
   PetscCall(PetscMemzero(&b, sizeof(b)));
-  PetscCall(MatCreateSubMatrix(adj, is[0], is[1], MAT_INITIAL_MATRIX, &b.B));
-  PetscCall(ISDestroy(&is[0]));
-  PetscCall(ISDestroy(&is[1]));
-  /* Bipartite as composed: the block holds exactly half of the stored entries. */
+  /* Storage for the products, below the lean size: a scattered transpose product costs about twice a
+     row product, so the transpose is stored too (one more copy of the block); a block at least a third
+     full is instead stored dense, in no more memory than those two, and both products run as BLAS gemv
+     (an unpruned MLP's block is about 60% full; its products run twice as fast as by rows). adj holds the
+     block twice when the graph is bipartite, so its entries tell the density before the block exists. */
   PetscCall(MatGetInfo(adj, MAT_GLOBAL_SUM, &ia));
-  PetscCall(MatGetInfo(b.B, MAT_GLOBAL_SUM, &ib));
-  if (ia.nz_used != 2 * ib.nz_used) {
-    PetscCall(PetscInfo(adj, "Not bipartite as composed (%g stored entries, block %g); general eigensolver\n", ia.nz_used, ib.nz_used));
+  lean  = gcnt[0] + gcnt[1] > MC_EPS_LEAN_ROWS ? PETSC_TRUE : PETSC_FALSE;
+  dense = !lean && 3 * (ia.nz_used / 2) >= (PetscLogDouble)gcnt[0] * (PetscLogDouble)gcnt[1] ? PETSC_TRUE : PETSC_FALSE;
+  if (dense && size == 1) PetscCall(extract_dense_self(adj, nloc[0], idx[0], nloc[1], idx[1], &b.B, &nzb));
+  else {
+    PetscCall(ISCreateGeneral(comm, nloc[0], idx[0], PETSC_USE_POINTER, &is[0]));
+    PetscCall(ISCreateGeneral(comm, nloc[1], idx[1], PETSC_USE_POINTER, &is[1]));
+    PetscCall(MatCreateSubMatrix(adj, is[0], is[1], MAT_INITIAL_MATRIX, &b.B));
+    PetscCall(ISDestroy(&is[0]));
+    PetscCall(ISDestroy(&is[1]));
+    PetscCall(MatGetInfo(b.B, MAT_GLOBAL_SUM, &ib));
+    nzb = ib.nz_used;
+  }
+  /* Bipartite as composed: the block holds exactly half of the stored entries. */
+  if (ia.nz_used != 2 * nzb) {
+    PetscCall(PetscInfo(adj, "Not bipartite as composed (%g stored entries, block %g); general eigensolver\n", ia.nz_used, nzb));
     PetscCall(MatDestroy(&b.B));
     PetscCall(PetscFree4(idx[0], idx[1], pos[0], pos[1]));
     PetscFunctionReturn(0);
   }
-  /* Storage for the products, below the lean size: a scattered transpose product costs about twice a
-     row product, so the transpose is stored too (one more copy of the block); a block at least a third
-     full is instead stored dense, in no more memory than those two, and both products run as BLAS gemv
-     (an unpruned MLP's block is about 60% full; its products run twice as fast as by rows). */
-  if (gcnt[0] + gcnt[1] <= MC_EPS_LEAN_ROWS) {
-    if (3 * ib.nz_used >= (PetscLogDouble)gcnt[0] * (PetscLogDouble)gcnt[1]) {
-      PetscCall(MatConvert(b.B, MATDENSE, MAT_INPLACE_MATRIX, &b.B));
-      /* Held whole by one rank: products by bands, skipping the zero blocks. */
-      if (size == 1) PetscCall(find_bands(&b, groups, nloc[0], idx[0]));
-      PetscCall(PetscInfo(adj, "Bipartite block %" PetscInt_FMT " x %" PetscInt_FMT ", %" PetscInt64_FMT " non-zeros: dense, %" PetscInt_FMT " bands\n",
-                          gcnt[small], gcnt[1 - small], (PetscInt64)ib.nz_used, b.nband));
-    } else {
-      PetscCall(MatTranspose(b.B, MAT_INITIAL_MATRIX, &b.Bt));
-      PetscCall(PetscInfo(adj, "Bipartite block %" PetscInt_FMT " x %" PetscInt_FMT ", %" PetscInt64_FMT " non-zeros: sparse with its transpose\n",
-                          gcnt[small], gcnt[1 - small], (PetscInt64)ib.nz_used));
-    }
+  if (dense) {
+    if (size == 1) PetscCall(find_bands(&b, groups, nloc[0], idx[0]));
+    else PetscCall(MatConvert(b.B, MATDENSE, MAT_INPLACE_MATRIX, &b.B));
+    PetscCall(PetscInfo(adj, "Bipartite block %" PetscInt_FMT " x %" PetscInt_FMT ", %" PetscInt64_FMT " non-zeros: dense, %" PetscInt_FMT " bands\n",
+                        gcnt[small], gcnt[1 - small], (PetscInt64)nzb, b.nband));
+  } else if (!lean) {
+    PetscCall(MatTranspose(b.B, MAT_INITIAL_MATRIX, &b.Bt));
+    PetscCall(PetscInfo(adj, "Bipartite block %" PetscInt_FMT " x %" PetscInt_FMT ", %" PetscInt64_FMT " non-zeros: sparse with its transpose\n",
+                        gcnt[small], gcnt[1 - small], (PetscInt64)nzb));
   }
   PetscCall(MatCreateVecs(b.B, &b.wl, &b.ws));
   PetscCall(VecDuplicate(b.ws, &b.ss));
