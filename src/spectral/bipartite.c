@@ -8,7 +8,6 @@
    smaller side s (rows) to the larger side l (columns). */
 typedef struct {
   Mat B;      /* A_sl, kept nodes only (sparse, or dense when at least a third full); owned */
-  Mat Bt;     /* its explicit transpose (row products instead of scattered ones) or NULL; owned */
   Vec ss, sl; /* d^-1/2 on each side (local parts of the kept layout); owned */
   Vec sl2;    /* d^-1 on side l */
   Vec ws, wl; /* work */
@@ -58,12 +57,11 @@ static PetscErrorCode band_mult(const BipCtx *b, PetscBool trans, Vec in, Vec ou
   PetscFunctionReturn(0);
 }
 
-/* wl = A_ls ws: by bands, or a row product with the explicit transpose when there is one. */
+/* wl = A_ls ws: by bands, or a transpose product. */
 static PetscErrorCode mult_transpose(const BipCtx *b, Vec ws, Vec wl)
 {
   PetscFunctionBeginUser;
   if (b->nband) PetscCall(band_mult(b, PETSC_TRUE, ws, wl));
-  else if (b->Bt) PetscCall(MatMult(b->Bt, ws, wl));
   else PetscCall(MatMultTranspose(b->B, ws, wl));
   PetscFunctionReturn(0);
 }
@@ -189,25 +187,31 @@ static PetscInt node_side(const PetscInt *groups, PetscInt i)
   return node_group(groups, i) % 2;
 }
 
-/* A_sl on a single rank, dense, filled straight from adj's rows (no sorted sparse copy to convert): rows
-   are the nr side-s nodes, columns the nc side-l nodes (both global ids in order). Entries of those rows
-   outside side l are left out, as MatCreateSubMatrix would; *nz counts the entries kept. */
-static PetscErrorCode extract_dense_self(Mat adj, PetscInt nr, const PetscInt rows[], PetscInt nc, const PetscInt cols[], Mat *B, PetscLogDouble *nz)
+/* A_sl, dense, filled straight from adj's rows (no sorted sparse copy to convert), when every rank owns
+   the rows it needs: rows[] are this rank's nr side-s nodes; the columns are the side-l nodes of kept[]
+   (replicated, n_kept of them) in node order, nl of them on this rank and gl in all. Entries of those
+   rows outside side l are left out, as MatCreateSubMatrix would; *nz counts the entries kept on all
+   ranks. Collective. */
+static PetscErrorCode extract_dense(Mat adj, const PetscInt *groups, PetscInt side_l, PetscInt n_kept, const PetscInt kept[], PetscInt nr,
+                                    const PetscInt rows[], PetscInt nl, PetscInt gl, Mat *B, PetscLogDouble *nz)
 {
   MPI_Comm     comm;
-  PetscInt     N, *col_of;
+  PetscInt     N, *col_of, lda;
   PetscScalar *a;
-  PetscInt64   kept = 0;
+  PetscInt64   kept_nz = 0;
 
   PetscFunctionBeginUser;
   PetscCall(PetscObjectGetComm((PetscObject)adj, &comm));
   PetscCall(MatGetSize(adj, &N, NULL));
   PetscCall(PetscMalloc1(N, &col_of));
   for (PetscInt i = 0; i < N; ++i) col_of[i] = -1;
-  for (PetscInt p = 0; p < nc; ++p) col_of[cols[p]] = p;
-  PetscCall(MatCreateDense(comm, nr, nc, nr, nc, NULL, B));
+  for (PetscInt j = 0, p = 0; j < n_kept; ++j)
+    if (node_side(groups, kept[j]) == side_l) col_of[kept[j]] = p++;
+  /* A dense matrix's local array holds its rows across all gl columns. */
+  PetscCall(MatCreateDense(comm, nr, nl, PETSC_DETERMINE, gl, NULL, B));
+  PetscCall(MatDenseGetLDA(*B, &lda));
   PetscCall(MatDenseGetArrayWrite(*B, &a));
-  PetscCall(PetscArrayzero(a, nr * nc));
+  PetscCall(PetscArrayzero(a, lda * gl));
   for (PetscInt t = 0; t < nr; ++t) {
     PetscInt           n;
     const PetscInt    *cj;
@@ -215,8 +219,8 @@ static PetscErrorCode extract_dense_self(Mat adj, PetscInt nr, const PetscInt ro
     PetscCall(MatGetRow(adj, rows[t], &n, &cj, &v));
     for (PetscInt q = 0; q < n; ++q)
       if (col_of[cj[q]] >= 0) {
-        a[t + col_of[cj[q]] * nr] = v[q];
-        kept++;
+        a[t + col_of[cj[q]] * lda] = v[q];
+        kept_nz++;
       }
     PetscCall(MatRestoreRow(adj, rows[t], &n, &cj, &v));
   }
@@ -224,7 +228,8 @@ static PetscErrorCode extract_dense_self(Mat adj, PetscInt nr, const PetscInt ro
   PetscCall(MatAssemblyBegin(*B, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(*B, MAT_FINAL_ASSEMBLY));
   PetscCall(PetscFree(col_of));
-  *nz = (PetscLogDouble)kept;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &kept_nz, 1, MPIU_INT64, MPI_SUM, comm));
+  *nz = (PetscLogDouble)kept_nz;
   PetscFunctionReturn(0);
 }
 
@@ -290,7 +295,8 @@ PetscErrorCode mc__eps_solve_bipartite(Mat adj, const PetscInt *groups, Vec s, P
   PetscReal         *lam, *res;
   MatInfo            ia, ib;
   PetscLogDouble     nzb = 0;
-  PetscBool          lean, dense;
+  PetscBool          dense;
+  PetscInt           lacking;
 
   PetscFunctionBeginUser;
   *done = PETSC_FALSE;
@@ -306,7 +312,7 @@ PetscErrorCode mc__eps_solve_bipartite(Mat adj, const PetscInt *groups, Vec s, P
   /* Rows in adj's own layout when every rank owns nodes of both sides (MatCreateSubMatrix is then local
      and fast); otherwise each side split evenly in node order. */
   {
-    PetscInt rstart, rend, own[2] = {0, 0}, lacking;
+    PetscInt rstart, rend, own[2] = {0, 0};
     PetscCall(MatGetOwnershipRange(adj, &rstart, &rend));
     for (PetscInt j = 0; j < n_kept; ++j)
       if (kept[j] >= rstart && kept[j] < rend) own[node_side(groups, kept[j]) == small ? 0 : 1]++;
@@ -341,15 +347,14 @@ PetscErrorCode mc__eps_solve_bipartite(Mat adj, const PetscInt *groups, Vec s, P
     }
   }
   PetscCall(PetscMemzero(&b, sizeof(b)));
-  /* Storage for the products, below the lean size: a scattered transpose product costs about twice a
-     row product, so the transpose is stored too (one more copy of the block); a block at least a third
-     full is instead stored dense, in no more memory than those two, and both products run as BLAS gemv
-     (an unpruned MLP's block is about 60% full; its products run twice as fast as by rows). adj holds the
-     block twice when the graph is bipartite, so its entries tell the density before the block exists. */
+  /* Storage for the products: below the lean size, a block at least a third full is stored dense (at
+     most twice the memory of the sparse block), and both of its products run as BLAS gemv, with no
+     scattered transpose product (an unpruned MLP's block is about 60% full; its products run about twice
+     as fast as from the sparse block). Otherwise the sparse block. adj holds the block twice when the
+     graph is bipartite, so its entries tell the density before the block exists. */
   PetscCall(MatGetInfo(adj, MAT_GLOBAL_SUM, &ia));
-  lean  = gcnt[0] + gcnt[1] > MC_EPS_LEAN_ROWS ? PETSC_TRUE : PETSC_FALSE;
-  dense = !lean && 3 * (ia.nz_used / 2) >= (PetscLogDouble)gcnt[0] * (PetscLogDouble)gcnt[1] ? PETSC_TRUE : PETSC_FALSE;
-  if (dense && size == 1) PetscCall(extract_dense_self(adj, nloc[0], idx[0], nloc[1], idx[1], &b.B, &nzb));
+  dense = gcnt[0] + gcnt[1] <= MC_EPS_LEAN_ROWS && 3 * (ia.nz_used / 2) >= (PetscLogDouble)gcnt[0] * (PetscLogDouble)gcnt[1] ? PETSC_TRUE : PETSC_FALSE;
+  if (dense && !lacking) PetscCall(extract_dense(adj, groups, 1 - small, n_kept, kept, nloc[0], idx[0], nloc[1], gcnt[1 - small], &b.B, &nzb));
   else {
     PetscCall(ISCreateGeneral(comm, nloc[0], idx[0], PETSC_USE_POINTER, &is[0]));
     PetscCall(ISCreateGeneral(comm, nloc[1], idx[1], PETSC_USE_POINTER, &is[1]));
@@ -366,16 +371,11 @@ PetscErrorCode mc__eps_solve_bipartite(Mat adj, const PetscInt *groups, Vec s, P
     PetscCall(PetscFree4(idx[0], idx[1], pos[0], pos[1]));
     PetscFunctionReturn(0);
   }
-  if (dense) {
-    if (size == 1) PetscCall(find_bands(&b, groups, nloc[0], idx[0]));
-    else PetscCall(MatConvert(b.B, MATDENSE, MAT_INPLACE_MATRIX, &b.B));
-    PetscCall(PetscInfo(adj, "Bipartite block %" PetscInt_FMT " x %" PetscInt_FMT ", %" PetscInt64_FMT " non-zeros: dense, %" PetscInt_FMT " bands\n",
-                        gcnt[small], gcnt[1 - small], (PetscInt64)nzb, b.nband));
-  } else if (!lean) {
-    PetscCall(MatTranspose(b.B, MAT_INITIAL_MATRIX, &b.Bt));
-    PetscCall(PetscInfo(adj, "Bipartite block %" PetscInt_FMT " x %" PetscInt_FMT ", %" PetscInt64_FMT " non-zeros: sparse with its transpose\n",
-                        gcnt[small], gcnt[1 - small], (PetscInt64)nzb));
-  }
+  if (dense && lacking) PetscCall(MatConvert(b.B, MATDENSE, MAT_INPLACE_MATRIX, &b.B));
+  /* Held whole by one rank: products by bands, skipping the zero blocks. */
+  if (dense && size == 1) PetscCall(find_bands(&b, groups, nloc[0], idx[0]));
+  PetscCall(PetscInfo(adj, "Bipartite block %" PetscInt_FMT " x %" PetscInt_FMT ", %" PetscInt64_FMT " non-zeros: %s, %" PetscInt_FMT " bands\n", gcnt[small],
+                      gcnt[1 - small], (PetscInt64)nzb, dense ? "dense" : "sparse", b.nband));
   PetscCall(MatCreateVecs(b.B, &b.wl, &b.ws));
   PetscCall(VecDuplicate(b.ws, &b.ss));
   PetscCall(VecDuplicate(b.wl, &b.sl));
@@ -466,7 +466,6 @@ PetscErrorCode mc__eps_solve_bipartite(Mat adj, const PetscInt *groups, Vec s, P
   PetscCall(EPSDestroy(&eps));
   PetscCall(MatDestroy(&Op));
   PetscCall(MatDestroy(&b.B));
-  PetscCall(MatDestroy(&b.Bt));
   PetscCall(PetscFree(b.band));
   PetscCall(VecDestroy(&b.ss));
   PetscCall(VecDestroy(&b.sl));
