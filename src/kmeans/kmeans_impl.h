@@ -90,23 +90,11 @@ typedef struct {
   int64_t    inertia;    /* fixed point (dscale) */
 } MCKMeansRestart;
 
-/* Squared distances of the four rows x0..x3 to one centre c, each summed over j = 0..dim-1 in order (the
-   same value as mc__kmeans_dist2 per row); four independent sums keep the floating-point units busy. */
+/* Squared distances of the four rows x0..x3 to one centre c (the same values as mc__kmeans_dist2). */
 static inline void mc__kmeans_dist2_p4(PetscInt dim, const PetscReal *x0, const PetscReal *x1, const PetscReal *x2, const PetscReal *x3,
                                        const PetscReal *c, PetscReal d[4])
 {
-  PetscReal a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  for (PetscInt j = 0; j < dim; ++j) {
-    PetscReal cj = c[j], t0 = x0[j] - cj, t1 = x1[j] - cj, t2 = x2[j] - cj, t3 = x3[j] - cj;
-    a0 += t0 * t0;
-    a1 += t1 * t1;
-    a2 += t2 * t2;
-    a3 += t3 * t3;
-  }
-  d[0] = a0;
-  d[1] = a1;
-  d[2] = a2;
-  d[3] = a3;
+  mc__kmeans_dist2_pairs4(dim, x0, c, x1, c, x2, c, x3, c, d);
 }
 
 /* mc__kmeans_fetch_rows - Coordinates of the rows with the given global indices (n of them, -1 allowed:

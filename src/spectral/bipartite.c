@@ -1,6 +1,6 @@
 /* src/spectral/bipartite.c: the half-size eigenproblem of a layered (bipartite) graph: the block between
-   its two sides, stored for fast products (dense by bands, dense, or sparse with its transpose), the top
-   eigenpairs of C C^T, and the embedding rebuilt from them. */
+   its two sides, stored for fast products (dense, on one rank by bands or as the formed operator; or
+   sparse), the top eigenpairs of C C^T, and the embedding rebuilt from them. */
 #include "eps_impl.h"
 #include <petscblaslapack.h>
 
