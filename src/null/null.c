@@ -1,6 +1,7 @@
 /* src/null/null.c: the clusterability null (METHOD.md section 6): shuffled (and optionally freshly
    initialized) networks re-clustered with the identical pipeline, farmed over groups of ranks, with a
    checkpoint that lets an interrupted run resume. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -59,15 +60,28 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
   return h;
 }
 
+/* Whether PETSc option `name` (without its dash, perhaps behind an options prefix) can change a shuffle's
+   n-cut: the eigensolver's (SLEPc's eps, st, bv, ds, rg objects) and the choice of eigenproblem. */
+static PetscBool option_matters(const char *name)
+{
+  static const char *const keys[] = {"eps_", "st_", "bv_", "ds_", "rg_", "mc_bipartite"};
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); ++i)
+    if (strstr(name, keys[i])) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
 /* Hash of everything the null's n-cuts depend on: the [model], [graph], [cluster] and [layer.N] sections,
-   the shuffle method, and the true graph's blocks (so a changed model file invalidates the checkpoint).
-   The number of shuffles and trials, the group size and the output keys are left out: a shuffle's n-cut
-   does not depend on them. */
-static uint64_t config_hash(const MCConfig *cfg, const MCGraph *g)
+   the shuffle method, the eigensolver's PETSc options, and the true graph's blocks (so a changed model
+   file invalidates the checkpoint). The number of shuffles and trials, the group size, the output keys and
+   PETSc's reporting options (-log_view, -info...) are left out: a shuffle's n-cut does not depend on them. */
+static PetscErrorCode config_hash(const MCConfig *cfg, const MCGraph *g, uint64_t *hash)
 {
   uint64_t    h = 14695981039346656037ULL;
   const char *p = cfg->text;
-  char        section[512] = "";
+  char        section[512] = "", *opts, *tok, *save = NULL;
+  PetscBool   keep_value = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
 
   while (*p) {
     const char *e = strchr(p, '\n');
@@ -95,7 +109,16 @@ static uint64_t config_hash(const MCConfig *cfg, const MCGraph *g)
     PetscInt n = (g->group_offset[b + 1] - g->group_offset[b]) * (g->group_offset[b + 2] - g->group_offset[b + 1]);
     h = fnv1a(h, g->block[b], (size_t)n * sizeof(PetscReal));
   }
-  return h;
+  /* "-name value -name ...": an option's name starts with a dash and a letter; a value may be negative. */
+  PetscCall(PetscOptionsGetAll(NULL, &opts));
+  for (tok = strtok_r(opts, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+    PetscBool is_name = tok[0] == '-' && tok[1] && !isdigit((unsigned char)tok[1]) && tok[1] != '.' ? PETSC_TRUE : PETSC_FALSE;
+    if (is_name) keep_value = option_matters(tok + 1);
+    if (keep_value) h = fnv1a(h, tok, strlen(tok) + 1);
+  }
+  PetscCall(PetscFree(opts));
+  *hash = h;
+  PetscFunctionReturn(0);
 }
 
 /* Parse one checkpoint file into res (2 values per task: n-cut, 1 = done). Lines "s <index> <hex float>"
@@ -357,7 +380,8 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCConfig *cfg, const MCModel *mo
   if (cfg->clusterability_checkpoint) {
     char     dir[PETSC_MAX_PATH_LEN];
     size_t   n;
-    uint64_t h = config_hash(cfg, graph);
+    uint64_t h = 0;
+    PetscCall(config_hash(cfg, graph, &h));
     PetscCall(PetscStrncpy(dir, cfg->output_dir, sizeof(dir)));
     n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/') dir[--n] = 0;

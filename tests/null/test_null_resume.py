@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Checkpoint and resume of the clusterability null: a run stopped after some shuffles (the test-only
 option -null_stop_after, twice in a row, then resumed at another rank count), a run killed with SIGKILL and one
-sent SIGTERM midway all finish, on rerun, with results equal to an uninterrupted run; a changed configuration does not
-reuse the checkpoint; the checkpoint is removed after success."""
+sent SIGTERM midway all finish, on rerun, with results equal to an uninterrupted run; a changed configuration or
+eigensolver option does not reuse the checkpoint (a reporting option does); the checkpoint is removed after success."""
 import os
 import shutil
 import signal
@@ -77,14 +77,24 @@ check(len(new) == 1 and all(before_f.split(".ckpt-")[1][:16] != list(new)[0].spl
       f"another configuration writes its own checkpoint ({new})")
 for e in new:
     os.unlink(os.path.join(work, e))
-check(len(ckpt_entries(work, out)[1]) == 8, "the first configuration's entries are untouched")
+# Nor may the same configuration with another eigensolver option; a reporting option changes nothing.
+for extra, same in ((["-eps_ncv", "30"], False), (["-log_view", ":/dev/null"], True)):
+    before = set(ckpt_entries(work, out)[0])
+    code, so, se = mcrun.run(1, [cfg, f"output.dir={out}", "-null_stop_after", "1"] + extra)
+    check(code != 0 and (("resuming" in so) == same), f"{' '.join(extra)}: {'resumes' if same else 'does not resume'} from the checkpoint")
+    new = set(ckpt_entries(work, out)[0]) - before
+    check(len(new) == (0 if same else 1), f"{' '.join(extra)}: {'no new' if same else 'its own'} checkpoint file ({new})")
+    for e in new:
+        os.unlink(os.path.join(work, e))
+n_ck = len(ckpt_entries(work, out)[1])
+check(n_ck == 9, f"the first configuration's 8 entries are kept, and the resumed run added one ({n_ck})")
 shutil.rmtree(out, ignore_errors=True)
 
 # Resume at 1 rank: the checkpoint does not depend on the rank count or group size.
 stdout = mcrun.run_ok(1, [cfg, f"output.dir={out}"])
 check("resuming from checkpoint" in stdout, "the resume is announced")
 res = read(out)
-check(res[3] == 8, f"8 shuffles resumed (got {res[3]})")
+check(res[3] == n_ck, f"{n_ck} shuffles resumed (got {res[3]})")
 check(np.array_equal(res[0], ref[0]) and res[1] == ref[1] and res[2] == ref[2], "resumed null equals the uninterrupted one bitwise")
 files, _ = ckpt_entries(work, out)
 check(not files, f"checkpoint removed after success ({files})")
