@@ -278,6 +278,17 @@ static PetscBool is_weight_layer(const MCLayer *L)
   return (L->type == MC_LAYER_DENSE || L->type == MC_LAYER_CONV2D) ? PETSC_TRUE : PETSC_FALSE;
 }
 
+/* The block |W| of Dense layer L with its output columns scaled by s (n_in x n_out, row-major); caller
+   frees it. */
+static PetscErrorCode dense_block(const MCLayer *L, const PetscReal s[], PetscReal **B)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(L->n_in * L->n_out, B));
+  for (PetscInt a = 0; a < L->n_in; ++a)
+    for (PetscInt b = 0; b < L->n_out; ++b) (*B)[a * L->n_out + b] = PetscAbsReal((PetscReal)L->weight[a * L->n_out + b]) * s[b];
+  PetscFunctionReturn(0);
+}
+
 /* Per-output scale |s_j| of weight layer `li` from the BatchNormalization layers between it and the next
    weight layer (1 when there is none or folding is off). */
 static PetscErrorCode bn_scale(MPI_Comm comm, const MCModel *m, PetscInt li, PetscBool fold, PetscReal s[])
@@ -392,9 +403,7 @@ PetscErrorCode mc_graph_build(MPI_Comm comm, const MCConfig *cfg, const MCModel 
                  "Dense layer '%s' expects %" PetscInt_FMT " inputs but the previous layer has %" PetscInt_FMT " units", L->name, L->n_in,
                  gsize[n_groups - 1]);
       PetscCall(bn_scale(comm, model, widx[w], fold, s));
-      PetscCall(PetscMalloc1(L->n_in * L->n_out, &B));
-      for (PetscInt a = 0; a < L->n_in; ++a)
-        for (PetscInt b = 0; b < L->n_out; ++b) B[a * L->n_out + b] = PetscAbsReal((PetscReal)L->weight[a * L->n_out + b]) * s[b];
+      PetscCall(dense_block(L, s, &B));
       blocks[n_groups - 1] = B;
       gsize[n_groups]      = L->n_out;
       glayer[n_groups]     = w + 1;
@@ -439,9 +448,7 @@ PetscErrorCode mc_graph_build(MPI_Comm comm, const MCConfig *cfg, const MCModel 
         } else {
           PetscCheck(L->n_in == prev, comm, PETSC_ERR_USER_INPUT,
                      "Dense layer '%s' expects %" PetscInt_FMT " inputs but the previous layer has %" PetscInt_FMT " units", L->name, L->n_in, prev);
-          PetscCall(PetscMalloc1(L->n_in * L->n_out, &B));
-          for (PetscInt a = 0; a < L->n_in; ++a)
-            for (PetscInt b = 0; b < L->n_out; ++b) B[a * L->n_out + b] = PetscAbsReal((PetscReal)L->weight[a * L->n_out + b]) * s[b];
+          PetscCall(dense_block(L, s, &B));
         }
         blocks[n_groups - 1] = B;
       }
