@@ -58,8 +58,9 @@ static inline void mc__kmeans_dist2_pairs4(PetscInt dim, const PetscReal *x0, co
 /* The hottest loops also get an AVX2 clone, chosen when the program loads on a CPU that has it (GCC on
    x86-64). The clone rounds exactly as the baseline code: AVX2 brings no fused multiply-add (and the
    project compiles with -ffp-contract=off), and the vector lanes only run independent sums side by side,
-   each still added in the same order. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+   each still added in the same order (tests/cluster builds k-means without them, MC_KMEANS_NO_CLONES,
+   and compares). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(MC_KMEANS_NO_CLONES)
   #define MC_KMEANS_CLONES __attribute__((target_clones("avx2", "default")))
 #else
   #define MC_KMEANS_CLONES
