@@ -37,6 +37,15 @@ def ckpt_entries(prefix_dir, out):
     return files, idx
 
 
+def alive(pid):
+    """Whether process `pid` still runs (exists and is not a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def read(out):
     with h5py.File(os.path.join(out, "results.h5"), "r") as f:
         g = f["clusterability"]
@@ -115,8 +124,16 @@ t0, killed_at = time.time(), None
 while time.time() - t0 < 120 and p.poll() is None:
     _, idx = ckpt_entries(work, out)
     if len(idx) >= 4:
+        # Each rank is in a process group of its own: killing mpiexec alone would leave them running as
+        # orphans that go on writing the checkpoint while the rerun reads it. Kill the ranks (a lost node)
+        # and then mpiexec, and wait until no rank is left.
+        ranks = [int(k) for k in subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()]
+        for k in ranks:
+            os.kill(k, signal.SIGKILL)
         os.killpg(p.pid, signal.SIGKILL)
         killed_at = len(idx)
+        while any(alive(k) for k in ranks):
+            time.sleep(0.02)
         break
     time.sleep(0.02)
 p.wait()
