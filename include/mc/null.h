@@ -7,6 +7,7 @@
 #include "mc/model.h"
 #include "mc/graph.h"
 #include "mc/cluster.h"
+#include "mc/sys.h"
 
 typedef struct {
   char       shuffle[32];       /* [clusterability] shuffle: "layer" or "layer_nonzero" */
@@ -25,6 +26,7 @@ typedef struct {
   PetscReal  random_init_mean, random_init_std;
   PetscReal  seconds;           /* wall time of the null on rank 0 */
   char       checkpoint_prefix[PETSC_MAX_PATH_LEN]; /* checkpoint files are <prefix>.<tag>; "" when off */
+  MCLock    *lock;              /* <prefix>.lock, held from the start of the null to mc_null_destroy */
 } MCNull;
 
 /* mc_null_group_size_auto - The automatic group size: ceil(nnz / 4e6) ranks (one rank per shuffle for
@@ -38,7 +40,9 @@ PetscInt mc_null_group_size_auto(PetscInt64 nnz, PetscMPIInt size, PetscInt n_ta
    `model` (Glorot-uniform kernels from the stream (seed, MC_STREAM_INIT, (i + 1) * 4096 + weight layer)).
    Tasks run on groups of ranks (mc_farm_run_groups); each group solves whole graphs with its own
    distributed eigensolve. Finished tasks are checkpointed (see MCNull.checkpoint_prefix) and a rerun
-   with the same configuration and graph skips them.
+   with the same configuration and graph skips them. While the null runs, and until mc_null_destroy, the
+   checkpoint is locked (mc_sys_lock_acquire on <prefix>.lock): a second run of the same configuration and
+   output directory fails at once with PETSC_ERR_FILE_OPEN instead of sharing the files.
    Stopping early: with the test-only PETSc option -null_stop_after m each group stops after computing m
    tasks; on SIGTERM (Slurm's --signal) every group finishes its current task and stops. Either way the
    function then fails with PETSC_ERR_SIG on every rank, leaving the checkpoint behind for a rerun.
@@ -56,5 +60,6 @@ PetscErrorCode mc_null_stage(MPI_Comm comm, const MCConfig *cfg, const MCModel *
    report is written. Does nothing for NULL or when checkpointing was off. Collective on comm. */
 PetscErrorCode mc_null_checkpoint_clear(MPI_Comm comm, const MCNull *nul);
 
-/* mc_null_destroy - Free *n; sets it to NULL; does nothing on NULL. Not collective. */
+/* mc_null_destroy - Free *n and release its checkpoint lock; sets it to NULL; does nothing on NULL.
+   Not collective. */
 PetscErrorCode mc_null_destroy(MCNull **n);

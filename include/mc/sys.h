@@ -70,6 +70,21 @@ void mc_sys_version_string(char *buf, size_t n);
    started more (a wrong mpirun). Collective. */
 PetscErrorCode mc_sys_warn_launcher(MPI_Comm comm);
 
+/* ---- Advisory locks: keep two jobs, or the ranks a killed launcher left running, off the same files. ---- */
+typedef struct MCLock MCLock;
+
+/* mc_sys_lock_acquire - Claim the files guarded by the lock file `path` (`what` names them in messages):
+   rank 0 creates `path` and holds a POSIX record lock on it (byte 0 exclusive) and every rank a shared one
+   (byte 1), until mc_sys_lock_release. Fails on every rank with PETSC_ERR_FILE_OPEN, naming `what` and
+   `path`, when a live process of another job holds either byte. On a file system without record locks
+   *lock is NULL (no protection; -info says so); a rank other than 0 that cannot open `path` goes without.
+   Collective on comm. Caller owns *lock. */
+PetscErrorCode mc_sys_lock_acquire(MPI_Comm comm, const char *path, const char *what, MCLock **lock);
+
+/* mc_sys_lock_release - Drop the lock (rank 0 also removes the file); sets *lock to NULL; NULL is fine.
+   Not collective: process exit drops the lock as well, however the process ends. */
+PetscErrorCode mc_sys_lock_release(MCLock **lock);
+
 /* ---- Random streams: Philox4x32-10 keyed by (seed, stream), stream = (purpose tag, task id). ----
    A task gets the same numbers on any rank and for any rank count. Nothing that reaches a result uses
    rand() or PetscRandom. */

@@ -203,6 +203,7 @@ static PetscErrorCode ckpt_scan(const Checkpoint *ck, PetscBool remove, const ch
   while ((e = readdir(d))) {
     size_t len = strlen(e->d_name);
     if (strncmp(e->d_name, base, nb) != 0) continue;
+    if (len >= 5 && !strcmp(e->d_name + len - 5, ".lock")) continue; /* mc_sys_lock_release removes it */
     if (len >= 4 && !strcmp(e->d_name + len - 4, ".tmp")) {
       if (remove) {
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
@@ -393,6 +394,12 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCConfig *cfg, const MCModel *mo
     PetscCall(PetscCalloc2(2 * n_tasks, &ck.mine, n_tasks, &ck.mine_set));
     ctx.ck = &ck;
     PetscCall(PetscCalloc1(n_tasks, &skip));
+    {
+      char lock[PETSC_MAX_PATH_LEN + 8], what[PETSC_MAX_PATH_LEN + 64];
+      PetscCall(PetscSNPrintf(lock, sizeof(lock), "%s.lock", ck.prefix));
+      PetscCall(PetscSNPrintf(what, sizeof(what), "the clusterability checkpoint %s.*", ck.prefix));
+      PetscCall(mc_sys_lock_acquire(comm, lock, what, &nul->lock));
+    }
     if (rank == 0) {
       /* Merge every earlier file into one, written before the others are removed, so a crash in between
          loses nothing. */
@@ -426,6 +433,7 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCConfig *cfg, const MCModel *mo
 
   /* res is identical on every rank: agree on stopping without communication. */
   for (PetscInt t = 0; t < n_tasks; ++t) n_missing += res[2 * t + 1] == 0;
+  if (n_missing) PetscCall(mc_sys_lock_release(&nul->lock));
   PetscCheck(n_missing == 0, comm, PETSC_ERR_SIG,
              "The clusterability null stopped early (SIGTERM or -null_stop_after) with %" PetscInt_FMT " of %" PetscInt_FMT " tasks done; %s",
              n_tasks - n_missing, n_tasks,
@@ -486,6 +494,7 @@ PetscErrorCode mc_null_destroy(MCNull **n)
 {
   PetscFunctionBeginUser;
   if (!n || !*n) PetscFunctionReturn(0);
+  PetscCall(mc_sys_lock_release(&(*n)->lock));
   PetscCall(PetscFree((*n)->ncut_shuffled));
   PetscCall(PetscFree((*n)->ncut_random_init));
   PetscCall(PetscFree(*n));

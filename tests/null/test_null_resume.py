@@ -2,7 +2,8 @@
 """Checkpoint and resume of the clusterability null: a run stopped after some shuffles (the test-only
 option -null_stop_after, twice in a row, then resumed at another rank count), a run killed with SIGKILL and one
 sent SIGTERM midway all finish, on rerun, with results equal to an uninterrupted run; a changed configuration or
-eigensolver option does not reuse the checkpoint (a reporting option does); the checkpoint is removed after success."""
+eigensolver option does not reuse the checkpoint (a reporting option does); a second run on the same checkpoint
+while the first runs is refused; the checkpoint is removed after success."""
 import os
 import shutil
 import signal
@@ -108,10 +109,11 @@ check(np.array_equal(res[0], ref[0]) and res[1] == ref[1] and res[2] == ref[2], 
 files, _ = ckpt_entries(work, out)
 check(not files, f"checkpoint removed after success ({files})")
 
-# --- SIGKILL midway through a real null (trained Fashion-MNIST MLP, k = 12), then resume. ---
+# --- SIGKILL midway through a real null (trained Fashion-MNIST MLP, k = 12), then resume. The null is long
+# enough (48 shuffles, about 2 s on 2 ranks) that the signals below land in it even on a loaded machine. ---
 fashion = os.path.join(mcrun.SRC, "inputs", "fashion_mlp.h5")
 cfg = os.path.join(work, "fashion.ini")
-mcrun.write_config(cfg, f"[model]\npath = {fashion}\n[cluster]\nk = 12\nseed = 42\n[clusterability]\nn_shuffles = 16\n")
+mcrun.write_config(cfg, f"[model]\npath = {fashion}\n[cluster]\nk = 12\nseed = 42\n[clusterability]\nn_shuffles = 48\n")
 ref_out = os.path.join(work, "fashion_ref")
 mcrun.run_ok(2, [cfg, f"output.dir={ref_out}"], timeout=200)
 ref = read(ref_out)
@@ -144,6 +146,34 @@ res = read(out)
 check(res[3] >= 4, f"at least the {killed_at} checkpointed shuffles were resumed (got {res[3]})")
 check(np.array_equal(res[0], ref[0]) and res[1] == ref[1] and res[2] == ref[2], "killed-and-resumed null equals the uninterrupted one bitwise")
 check(not ckpt_entries(work, out)[0], "checkpoint removed after success")
+
+# --- A second run of the same configuration and output while the first still runs (here: its ranks are
+# frozen with SIGSTOP, as orphaned ranks of a killed launcher would be running) fails at once on the
+# checkpoint lock and touches nothing; the first then finishes undisturbed. ---
+out = os.path.join(work, "fashion_busy")
+cmd = [mcrun.MPIEXEC, "-n", "2", *mcrun.MPI_FLAGS, os.path.join(mcrun.BIN, "modclust-mpi"), cfg, f"output.dir={out}"]
+p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+t0, ranks = time.time(), []
+while time.time() - t0 < 120 and p.poll() is None:
+    if ckpt_entries(work, out)[1]:
+        ranks = [int(k) for k in subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()]
+        for k in ranks:
+            os.kill(k, signal.SIGSTOP)
+        break
+    time.sleep(0.02)
+check(len(ranks) == 2, f"the first run's 2 ranks were stopped midway ({ranks})")
+before = sorted(os.listdir(work))
+try:
+    code, so, se = mcrun.run(2, [cfg, f"output.dir={out}"], timeout=60)
+finally:
+    for k in ranks:
+        os.kill(k, signal.SIGCONT)
+check(code != 0 and "is in use by another run" in se and ".lock" in se, f"the second run is refused:\n{se}")
+check(sorted(os.listdir(work)) == before, "the refused run wrote nothing")
+check(p.wait(timeout=200) == 0, "the first run finishes")
+res = read(out)
+check(np.array_equal(res[0], ref[0]) and res[1] == ref[1] and res[2] == ref[2], "the first run's null is unchanged")
+check(not ckpt_entries(work, out)[0], "checkpoint and lock removed after success")
 
 # --- SIGTERM to the ranks (what Slurm's --signal does): the current shuffles finish, the run stops with a
 # message and a non-zero exit, and a rerun resumes. ---
