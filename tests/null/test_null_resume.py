@@ -118,30 +118,40 @@ ref_out = os.path.join(work, "fashion_ref")
 mcrun.run_ok(2, [cfg, f"output.dir={ref_out}"], timeout=200)
 ref = read(ref_out)
 
-out = os.path.join(work, "fashion_killed")
-cmd = [mcrun.MPIEXEC, "-n", "2", *mcrun.MPI_FLAGS, os.path.join(mcrun.BIN, "modclust-mpi"), cfg, f"output.dir={out}"]
 env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-t0, killed_at = time.time(), None
-while time.time() - t0 < 120 and p.poll() is None:
-    _, idx = ckpt_entries(work, out)
-    if len(idx) >= 4:
-        # Each rank is in a process group of its own: killing mpiexec alone would leave them running as
-        # orphans that go on writing the checkpoint while the rerun reads it. Kill the ranks (a lost node)
-        # and then mpiexec, and wait until no rank is left.
-        ranks = [int(k) for k in subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()]
-        for k in ranks:
-            os.kill(k, signal.SIGKILL)
-        os.killpg(p.pid, signal.SIGKILL)
-        killed_at = len(idx)
-        while any(alive(k) for k in ranks):
-            time.sleep(0.02)
-        break
+
+
+def start_and_signal(out, n_entries, sig):
+    """Start the Fashion null on 2 ranks into `out`; once `n_entries` shuffles are checkpointed, send `sig` to
+    its ranks. Return (the mpiexec Popen, the rank pids, the entries seen)."""
+    cmd = [mcrun.MPIEXEC, "-n", "2", *mcrun.MPI_FLAGS, os.path.join(mcrun.BIN, "modclust-mpi"), cfg, f"output.dir={out}"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    t0 = time.time()
+    while time.time() - t0 < 120 and p.poll() is None:
+        seen = len(ckpt_entries(work, out)[1])
+        if seen >= n_entries:
+            ranks = [int(k) for k in subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()]
+            for k in ranks:
+                os.kill(k, sig)
+            return p, ranks, seen
+        time.sleep(0.02)
+    return p, [], 0
+
+
+out = os.path.join(work, "fashion_killed")
+# Each rank is in a process group of its own: killing mpiexec alone would leave them running as orphans.
+# Kill the ranks (a lost node), then mpiexec, and wait until no rank is left.
+p, ranks, killed_at = start_and_signal(out, 4, signal.SIGKILL)
+try:
+    os.killpg(p.pid, signal.SIGKILL)
+except ProcessLookupError:
+    pass  # mpiexec already ended on its ranks' deaths
+p.communicate()
+while any(alive(k) for k in ranks):
     time.sleep(0.02)
-p.wait()
-check(killed_at is not None, "the run was killed after 4 or more shuffles were checkpointed")
+check(len(ranks) == 2, f"the run's 2 ranks were killed after {killed_at} >= 4 shuffles were checkpointed ({ranks})")
 check(not os.path.exists(out), "a killed run leaves no output directory")
-stdout = mcrun.run_ok(2, [cfg, f"output.dir={out}"], timeout=200)
+mcrun.run_ok(2, [cfg, f"output.dir={out}"], timeout=200)
 res = read(out)
 check(res[3] >= 4, f"at least the {killed_at} checkpointed shuffles were resumed (got {res[3]})")
 check(np.array_equal(res[0], ref[0]) and res[1] == ref[1] and res[2] == ref[2], "killed-and-resumed null equals the uninterrupted one bitwise")
@@ -151,16 +161,7 @@ check(not ckpt_entries(work, out)[0], "checkpoint removed after success")
 # frozen with SIGSTOP, as orphaned ranks of a killed launcher would be running) fails at once on the
 # checkpoint lock and touches nothing; the first then finishes undisturbed. ---
 out = os.path.join(work, "fashion_busy")
-cmd = [mcrun.MPIEXEC, "-n", "2", *mcrun.MPI_FLAGS, os.path.join(mcrun.BIN, "modclust-mpi"), cfg, f"output.dir={out}"]
-p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-t0, ranks = time.time(), []
-while time.time() - t0 < 120 and p.poll() is None:
-    if ckpt_entries(work, out)[1]:
-        ranks = [int(k) for k in subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()]
-        for k in ranks:
-            os.kill(k, signal.SIGSTOP)
-        break
-    time.sleep(0.02)
+p, ranks, _ = start_and_signal(out, 1, signal.SIGSTOP)
 check(len(ranks) == 2, f"the first run's 2 ranks were stopped midway ({ranks})")
 before = sorted(os.listdir(work))
 try:
@@ -170,7 +171,8 @@ finally:
         os.kill(k, signal.SIGCONT)
 check(code != 0 and "is in use by another run" in se and ".lock" in se, f"the second run is refused:\n{se}")
 check(sorted(os.listdir(work)) == before, "the refused run wrote nothing")
-check(p.wait(timeout=200) == 0, "the first run finishes")
+so, se = p.communicate(timeout=200)
+check(p.returncode == 0, f"the first run finishes:\n{se}")
 res = read(out)
 check(np.array_equal(res[0], ref[0]) and res[1] == ref[1] and res[2] == ref[2], "the first run's null is unchanged")
 check(not ckpt_entries(work, out)[0], "checkpoint and lock removed after success")
@@ -178,24 +180,12 @@ check(not ckpt_entries(work, out)[0], "checkpoint and lock removed after success
 # --- SIGTERM to the ranks (what Slurm's --signal does): the current shuffles finish, the run stops with a
 # message and a non-zero exit, and a rerun resumes. ---
 out = os.path.join(work, "fashion_term")
-cmd = [mcrun.MPIEXEC, "-n", "2", *mcrun.MPI_FLAGS, os.path.join(mcrun.BIN, "modclust-mpi"), cfg, f"output.dir={out}"]
-p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
-t0, termed = time.time(), False
-while time.time() - t0 < 120 and p.poll() is None:
-    if len(ckpt_entries(work, out)[1]) >= 2:
-        kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
-        for k in kids:
-            os.kill(int(k), signal.SIGTERM)
-        termed = bool(kids)
-        break
-    time.sleep(0.02)
+p, ranks, _ = start_and_signal(out, 2, signal.SIGTERM)
 so, se = p.communicate(timeout=120)
-check(termed, "SIGTERM sent to the ranks")
-if p.returncode == 0:
-    print("note: the run finished before SIGTERM arrived")
-else:
-    check("stopped early" in se and "resume" in se, f"SIGTERM: the stop is explained:\n{se}")
-    mcrun.run_ok(2, [cfg, f"output.dir={out}"], timeout=200)
+check(len(ranks) == 2, f"SIGTERM sent to the 2 ranks ({ranks})")
+check(p.returncode != 0 and "stopped early" in se and "resume" in se, f"SIGTERM: the run stops and says how to resume:\n{se}")
+mcrun.run_ok(2, [cfg, f"output.dir={out}"], timeout=200)
 res = read(out)
+check(0 < res[3] < 48, f"the rerun resumed the shuffles done before SIGTERM ({res[3]})")
 check(np.array_equal(res[0], ref[0]), "SIGTERM-stopped and resumed null equals the uninterrupted one bitwise")
 print(f"null resume: OK (killed after {killed_at} shuffles, {res[3]} resumed)")
