@@ -118,14 +118,10 @@ ref_out = os.path.join(work, "fashion_ref")
 mcrun.run_ok(2, [cfg, f"output.dir={ref_out}"], timeout=200)
 ref = read(ref_out)
 
-env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-
-
 def start_and_signal(out, n_entries, sig):
     """Start the Fashion null on 2 ranks into `out`; once `n_entries` shuffles are checkpointed, send `sig` to
     its ranks. Return (the mpiexec Popen, the rank pids, the entries seen)."""
-    cmd = [mcrun.MPIEXEC, "-n", "2", *mcrun.MPI_FLAGS, os.path.join(mcrun.BIN, "modclust-mpi"), cfg, f"output.dir={out}"]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    p = mcrun.start(2, [cfg, f"output.dir={out}"], start_new_session=True)
     t0 = time.time()
     while time.time() - t0 < 120 and p.poll() is None:
         seen = len(ckpt_entries(work, out)[1])

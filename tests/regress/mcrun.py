@@ -10,12 +10,23 @@ MPIEXEC = os.environ.get("MC_MPIEXEC", "mpiexec")
 MPI_FLAGS = shlex.split(os.environ.get("MC_MPI_FLAGS", "--oversubscribe"))
 
 
-def run(np, args, timeout=120, exe="modclust-mpi", cwd=None):
-    """Run BIN/exe under mpiexec on np ranks; return (exit code, stdout, stderr)."""
+def start(np, args, exe="modclust-mpi", cwd=None, **popen_kw):
+    """Start BIN/exe under mpiexec on np ranks in the background, output piped; return the Popen."""
     cmd = [MPIEXEC, "-n", str(np), *MPI_FLAGS, os.path.join(BIN, exe), *args]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
-    return p.returncode, p.stdout, p.stderr
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd, **popen_kw)
+
+
+def run(np, args, timeout=120, exe="modclust-mpi", cwd=None):
+    """Run BIN/exe under mpiexec on np ranks; return (exit code, stdout, stderr)."""
+    p = start(np, args, exe=exe, cwd=cwd)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise
+    return p.returncode, out, err
 
 
 def run_ok(np, args, **kw):
