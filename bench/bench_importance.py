@@ -8,7 +8,7 @@ Writes bench/importance_results.txt (key=value) and prints a summary. Needs data
 
 PyTorch side, per (sub-cluster, draw): copy the consuming layer's kernel, zero the lesioned units' rows, run the
 whole test set through the network (one batch of 10,000), per-class accuracy with bincount; the random sets come
-from a NumPy permutation of each hidden layer's labels per draw, as METHOD.md section 7. The same partition (our
+from a NumPy permutation of each hidden layer's labels per draw, as docs/importance.md says. The same partition (our
 clustering, read from results.h5) and the same number of lesions are evaluated on both sides.
 GFLOP/s: useful forward FLOPs (2 per multiply-add) of the lesion tasks / farm seconds, against NP x the
 single-core SGEMM peak (1024^3, measured here with NumPy's BLAS, and bench/nn/results.txt's figure)."""

@@ -50,7 +50,7 @@ static PetscErrorCode run(MPI_Comm comm)
   PetscCall(mc_synth_planted_sparse(comm, &so, &A));
   PetscCall(PetscTime(&t1));
   rss_gen = peak_rss();
-  PetscCall(mc_cluster_graph(A, &co, &c));
+  PetscCall(mc_cluster_graph(A, NULL, &co, &c));
   PetscCall(PetscTime(&t2));
   rss_end = peak_rss();
 

@@ -4,73 +4,26 @@
 
 static const char help[] = "modclust-mpi: are the units of a trained neural network modular? See --help.\n";
 
-/* The pipeline; every error travels up to main. */
+/* The pipeline; every error travels up to main. Each stage lives in src/run/ and runs in its log stage. */
 static PetscErrorCode run(MPI_Comm comm, const MCCli *cli)
 {
-  MCConfig      *cfg        = NULL;
-  MCModel       *model      = NULL;
-  MCGraph       *graph      = NULL;
-  MCClustering  *clustering = NULL;
-  MCNull        *nul        = NULL;
-  MCImportance  *importance = NULL;
-  MCClusterOpts  opts;
-  MCRun          rep = {0};
+  MCRun *run = NULL;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscTime(&rep.t_start));
-  PetscCallMPI(MPI_Comm_size(comm, &rep.n_ranks));
   PetscCall(mc_sys_warn_launcher(comm));
-
-  /* Load: configuration, then the network. */
-  PetscCall(mc_sys_stage_push(MC_STAGE_LOAD));
-  PetscCall(mc_config_load(comm, cli->config_path, cli->n_overrides, cli->overrides, &cfg));
-  if (cli->print_config) {
-    PetscCall(PetscPrintf(comm, "%s", cfg->text));
-    PetscCall(mc_sys_stage_pop());
-    PetscCall(mc_config_destroy(&cfg));
-    PetscFunctionReturn(0);
+  PetscCall(mc_run_create(comm, &run));
+  PetscCall(mc_run_load_config(run, cli->config_path, cli->n_overrides, cli->overrides));
+  if (cli->print_config) PetscCall(PetscPrintf(comm, "%s", run->cfg->text));
+  else {
+    PetscCall(mc_run_check(run));          /* refuse what cannot run, before any heavy work */
+    PetscCall(mc_run_load_model(run));     /* the network, read by rank 0 and broadcast */
+    PetscCall(mc_run_graph(run));          /* |weights| of every layer, rows spread over the ranks */
+    PetscCall(mc_run_cluster(run));        /* eigenvectors, embedding, k-means, n-cut */
+    PetscCall(mc_run_clusterability(run)); /* the n-cut against shuffled weights' */
+    PetscCall(mc_run_importance(run));     /* lesion tests farmed over the ranks */
+    PetscCall(mc_run_report(run));         /* results.h5, summary.json, report.md */
   }
-  PetscCall(mc_report_check_output(comm, cfg));
-  PetscCall(mc_run_check_stages(comm, cfg));
-  PetscCall(mc_io_model_read(comm, cfg, &model));
-  PetscCall(mc_sys_stage_pop());
-
-  /* Graph: |weights| of every layer, rows spread over the ranks. */
-  PetscCall(mc_sys_stage_push(MC_STAGE_GRAPH));
-  PetscCall(mc_graph_build(comm, cfg, model, &graph));
-  PetscCall(mc_sys_stage_pop());
-
-  /* Spectral clustering: eigenvectors, embedding, k-means, n-cut. */
-  PetscCall(mc_sys_stage_push(MC_STAGE_SPECTRAL));
-  PetscCall(mc_run_cluster_opts(cfg, &opts));
-  PetscCall(mc_cluster_graph(graph->adj, &opts, &clustering));
-  PetscCall(mc_sys_stage_pop());
-
-  /* Clusterability: the true n-cut against shuffled weights' ([clusterability] n_shuffles > 0). */
-  PetscCall(mc_null_stage(comm, cfg, model, graph, clustering, &nul));
-
-  /* Importance: lesion tests farmed over the ranks ([importance] enabled; reads the test set). */
-  PetscCall(mc_lesion_stage(comm, cfg, model, graph, clustering, &importance));
-
-  /* Report: results.h5, summary.json, report.md. */
-  PetscCall(mc_sys_stage_push(MC_STAGE_REPORT));
-  rep.cfg            = cfg;
-  rep.model          = model;
-  rep.graph          = graph;
-  rep.clustering     = clustering;
-  rep.clusterability = nul;
-  rep.importance     = importance;
-  PetscCall(mc_report_write(comm, &rep));
-  PetscCall(mc_null_checkpoint_clear(comm, nul)); /* the results are safe now */
-  PetscCall(mc_report_print_summary(comm, &rep));
-  PetscCall(mc_sys_stage_pop());
-
-  PetscCall(mc_importance_destroy(&importance));
-  PetscCall(mc_null_destroy(&nul));
-  PetscCall(mc_cluster_destroy(&clustering));
-  PetscCall(mc_graph_destroy(&graph));
-  PetscCall(mc_model_destroy(&model));
-  PetscCall(mc_config_destroy(&cfg));
+  PetscCall(mc_run_destroy(&run));
   PetscFunctionReturn(0);
 }
 

@@ -11,7 +11,7 @@ static const char help[] = "modclust-train: train a reference network and write 
 
 static void usage(FILE *fp)
 {
-  fputs("usage: modclust-train [--help|--version|--print-config] CONFIG.ini [train.key=value ...] [-petsc_option ...]\n"
+  fputs("usage: modclust-train [--help|--version|--print-config|--config-reference] CONFIG.ini [train.key=value ...] [-petsc_option ...]\n"
         "  Trains the network described by the [train] section of CONFIG.ini (keys: docs/training.md) on one rank,\n"
         "  evaluates it on the test set across all ranks and writes train.output (native modclust HDF5).\n",
         fp);
@@ -20,6 +20,7 @@ static void usage(FILE *fp)
 static PetscErrorCode run(MPI_Comm comm, const char *path, int n_ov, const char *const ov[], PetscBool print_only)
 {
   MCTrainConfig  tc;
+  char          *text = NULL;
   MCDataset     *base_tr = NULL, *base_te = NULL, *tr = NULL, *te = NULL;
   float         *tr_t = NULL, *te_t = NULL; /* regression targets (poly) */
   PetscBool      poly;
@@ -32,22 +33,23 @@ static PetscErrorCode run(MPI_Comm comm, const char *path, int n_ov, const char 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(mc_train_config_load(comm, path, n_ov, ov, &tc));
-  if (rank == 0) PetscCall(mc_train_config_print(stdout, &tc));
+  PetscCall(mc_train_config_load(comm, path, n_ov, ov, &tc, &text));
+  PetscCall(PetscPrintf(comm, "%s", text));
+  PetscCall(PetscFree(text));
   if (print_only) PetscFunctionReturn(0);
-  poly = strcmp(tc.variant, "poly") ? PETSC_FALSE : PETSC_TRUE;
+  poly = tc.variant == MC_VARIANT_POLY ? PETSC_TRUE : PETSC_FALSE;
   if (poly) {
     PetscCall(mc_train_poly_create(tc.n_train ? (PetscInt)tc.n_train : 60000, (uint64_t)tc.seed, 0, &tr, &tr_t));
     PetscCall(mc_train_poly_create(tc.n_test ? (PetscInt)tc.n_test : 10000, (uint64_t)tc.seed, 1, &te, &te_t));
   } else {
     PetscCall(mc_io_dataset_read(comm, tc.data, "train", &base_tr));
     PetscCall(mc_io_dataset_read(comm, tc.data, "test", &base_te));
-    PetscCall(mc_train_dataset_variant(base_tr, tc.variant, (PetscInt)tc.n_train, (uint64_t)tc.seed, 0, &tr));
-    PetscCall(mc_train_dataset_variant(base_te, tc.variant, (PetscInt)tc.n_test, (uint64_t)tc.seed, 1, &te));
+    PetscCall(mc_train_dataset_variant(base_tr, mc_train_variant_name(tc.variant), (PetscInt)tc.n_train, (uint64_t)tc.seed, 0, &tr));
+    PetscCall(mc_train_dataset_variant(base_te, mc_train_variant_name(tc.variant), (PetscInt)tc.n_test, (uint64_t)tc.seed, 1, &te));
     PetscCall(mc_io_dataset_destroy(&base_tr));
     PetscCall(mc_io_dataset_destroy(&base_te));
   }
-  PetscCall(PetscPrintf(comm, "train: %" PetscInt_FMT " examples %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT ", test: %" PetscInt_FMT ", %" PetscInt_FMT " classes (%s)\n", tr->n, tr->shape[0], tr->shape[1], tr->shape[2], te->n, tr->n_classes, tc.variant));
+  PetscCall(PetscPrintf(comm, "train: %" PetscInt_FMT " examples %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT ", test: %" PetscInt_FMT ", %" PetscInt_FMT " classes (%s)\n", tr->n, tr->shape[0], tr->shape[1], tr->shape[2], te->n, tr->n_classes, mc_train_variant_name(tc.variant)));
   /* Training runs on rank 0 (small nets: one rank is faster than synchronising gradients). */
   if (rank == 0) {
     ierr = mc_train_model_create(&tc, tr->shape, poly ? 512 : PetscMax(tr->n_classes, te->n_classes), &model);
@@ -100,7 +102,7 @@ int main(int argc, char **argv)
   const char   *path = NULL;
   const char  **ov   = NULL;
   int           n_ov = 0, n_keep = 1, status;
-  PetscBool     print_only = PETSC_FALSE;
+  PetscBool     print_only = PETSC_FALSE, reference = PETSC_FALSE;
   char        **keep;
   PetscErrorCode ierr;
 
@@ -119,6 +121,7 @@ int main(int argc, char **argv)
       fputs(buf, stdout);
       return 0;
     } else if (!strcmp(argv[i], "--print-config")) print_only = PETSC_TRUE;
+    else if (!strcmp(argv[i], "--config-reference")) reference = PETSC_TRUE;
     else if (argv[i][0] == '-') {
       keep[n_keep++] = argv[i];
       if (i + 1 < argc && argv[i + 1][0] != '-' && !strchr(argv[i + 1], '=') && !strstr(argv[i + 1], ".ini")) keep[n_keep++] = argv[++i];
@@ -129,7 +132,7 @@ int main(int argc, char **argv)
       return 1;
     }
   }
-  if (!path) {
+  if (!path && !reference) {
     usage(stderr);
     return 1;
   }
@@ -137,7 +140,8 @@ int main(int argc, char **argv)
   argv = keep;
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   ierr = mc_sys_initialize();
-  if (!ierr) ierr = run(PETSC_COMM_WORLD, path, n_ov, ov, print_only);
+  if (!ierr && reference) ierr = mc_train_config_print_markdown(stdout);
+  else if (!ierr) ierr = run(PETSC_COMM_WORLD, path, n_ov, ov, print_only);
   status = mc_sys_finish(PETSC_COMM_WORLD, ierr, 30.0);
   free(ov);
   if (PetscFinalize()) return 1;

@@ -84,13 +84,13 @@ int main(int argc, char **argv)
   PetscCall(mc_io_dataset_read(PETSC_COMM_SELF, data, "test", &te));
   PetscCall(sgemm_peak(&peak));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "sgemm_1024_gflops=%.2f\n", peak));
-  PetscCall(mc_train_config_parse(PETSC_COMM_SELF, "bench", "[train]\narch = mlp\nwidths = 256,256,256,256\n", 0, NULL, &tc));
+  PetscCall(mc_train_config_parse(PETSC_COMM_SELF, "bench", "[train]\narch = mlp\nwidths = 256,256,256,256\n", 0, NULL, &tc, NULL));
   PetscCall(infer("mlp", &tc, te, te->n, batch, reps));
-  PetscCall(mc_train_config_parse(PETSC_COMM_SELF, "bench", "[train]\narch = cnn\nwidths = 64,64,64,128\n", 0, NULL, &tc));
+  PetscCall(mc_train_config_parse(PETSC_COMM_SELF, "bench", "[train]\narch = cnn\nwidths = 64,64,64,128\n", 0, NULL, &tc, NULL));
   PetscCall(infer("cnn", &tc, te, cnn_images, PetscMin(batch, 250), 1));
   if (train) {
     MCModel *m;
-    PetscCall(mc_train_config_parse(PETSC_COMM_SELF, "bench", "[train]\narch = mlp\nwidths = 256,256,256,256\nepochs = 1\nbatch = 128\n", 0, NULL, &tc));
+    PetscCall(mc_train_config_parse(PETSC_COMM_SELF, "bench", "[train]\narch = mlp\nwidths = 256,256,256,256\nepochs = 1\nbatch = 128\n", 0, NULL, &tc, NULL));
     PetscCall(mc_train_model_create(&tc, tr->shape, 10, &m));
     PetscCall(mc_train_run(&tc, m, tr, NULL, NULL, NULL, PETSC_FALSE, &res));
     PetscCall(PetscPrintf(PETSC_COMM_SELF, "mlp_train_epoch_seconds=%.3f mlp_train_epoch_gflops=%.2f mlp_train_loss=%.4f\n", (double)res.seconds, 3.0 * model_flops(m) * tr->n / res.seconds * 1e-9, (double)res.final_loss));

@@ -1,29 +1,107 @@
-/* include/mc/config.h: the run configuration, from compiled-in defaults < INI file < command line.
-   The schema is src/config/config.def; every key is a field <section>_<key> of MCConfig. */
+/* include/mc/config.h: configurations, from compiled-in defaults < INI file < command line, through one
+   schema mechanism (an X-macro table of keys, the strict INI parser, overrides, the effective text, the
+   generated reference), used for modclust-mpi's MCConfig (src/config/config.def) and modclust-train's
+   MCTrainConfig (src/train/train.def). ENUM keys are parsed once, here, into the index of their value in
+   the key's choices; the stage modules' C enums (MCGraphKind, MCTies, ...) list their values in that same
+   order, and src/run converts (checked by tests/config/test_config_enums.c). Only src/run, src/train and
+   the executables include this header. */
 #pragma once
 #include <petscsys.h>
+#include "mc/io.h" /* MCLayerSpec: [layer.N] sections fill the io module's layer description */
 
-#define MC_ENUM_LEN 32
+/* ---- The schema mechanism ---- */
+
+typedef enum {
+  MC_CONFIG_STRING, /* char[size] */
+  MC_CONFIG_PATH,   /* char[size]; relative to the config file's directory (the working directory when given
+                       on the command line), absolute after parsing */
+  MC_CONFIG_INT,    /* PetscInt64 */
+  MC_CONFIG_REAL,   /* PetscReal */
+  MC_CONFIG_BOOL,   /* PetscBool */
+  MC_CONFIG_ENUM    /* int: the index of the value in `choices` (-1: unset, for an empty default) */
+} MCConfigType;
+
+/* One key of a schema. */
+typedef struct {
+  const char  *section; /* NULL for [layer.N] keys */
+  const char  *key;
+  MCConfigType type;
+  const char  *def;     /* default, as INI text */
+  double       lo, hi;  /* inclusive bounds of INT and REAL keys; lo == hi means unbounded */
+  const char  *choices; /* ENUM: '|'-separated; NULL otherwise */
+  const char  *doc;
+  size_t       offset;  /* of the field in the configuration struct (or the layer struct for layer keys) */
+  size_t       size;    /* of the field, in bytes */
+} MCKeyInfo;
 
 typedef struct {
-#define MC_LAYER_KEY(key, TYPE, def, lo, hi, choices, doc) MC_LAYER_FIELD_##TYPE(key)
-#define MC_LAYER_FIELD_STRING(key) char key[PETSC_MAX_PATH_LEN];
-#define MC_LAYER_FIELD_ENUM(key)   char key[MC_ENUM_LEN];
-#define MC_LAYER_FIELD_REAL(key)   PetscReal key;
-#define MC_KEY(...)
-#include "../../src/config/config.def"
-#undef MC_KEY
-#undef MC_LAYER_KEY
-  PetscInt line; /* line of the [layer.N] header, for messages */
-} MCLayerSpec;
+  const char *section;
+  const char *doc;
+} MCSectionInfo;
+
+/* MCKeyCheckFn - A schema's extra check of a STRING or PATH value (e.g. "1 to 3 integers"); raises
+   PETSC_ERR_USER_INPUT on comm quoting `where` and `label`. */
+typedef PetscErrorCode MCKeyCheckFn(MPI_Comm comm, const char *where, const char *label, const MCKeyInfo *k, const char *value);
+
+/* A configuration schema: its sections and keys, and optionally [layer.N] sections of layer_size-byte
+   structs. */
+typedef struct {
+  const char          *tool; /* the program, for the effective text and messages */
+  const MCSectionInfo *sections;
+  PetscInt             n_sections;
+  const MCKeyInfo     *keys;
+  PetscInt             n_keys;
+  const MCKeyInfo     *layer_keys; /* NULL: no [layer.N] sections */
+  PetscInt             n_layer_keys;
+  size_t               layer_size;
+  MCKeyCheckFn        *check; /* may be NULL */
+} MCSchema;
+
+/* What a parse yields besides the struct's fields. */
+typedef struct {
+  char      path[PETSC_MAX_PATH_LEN]; /* the config file, as given */
+  char      dir[PETSC_MAX_PATH_LEN];  /* its directory, absolute: relative paths are relative to it */
+  char     *text;                     /* the effective configuration as INI text (complete); owned */
+  PetscInt  n_layers;                 /* [layer.N] sections, numbered 0.. without gaps */
+  void     *layers;                   /* n_layers structs of schema->layer_size bytes, index = N; owned */
+  PetscInt *layer_line;               /* n_layers: line of each section's first header (0: command line); owned */
+} MCConfigFile;
+
+/* mc_config_schema_parse - Fill the struct at `base` from `schema`'s defaults, then the INI `text` (`name`
+   in messages and for relative paths), then the `n_overrides` "section.key=value" overrides
+   ("layer.N.key=value" for layer sections); PATH keys become absolute. Errors (PETSC_ERR_USER_INPUT, all
+   "name:line: message" or "command line: message"): syntax, unknown section or key (naming the closest
+   valid one), a key given twice, a bad value or one out of range, gaps in [layer.N] numbering.
+   Collective on comm (every rank passes the same text). Release *file with mc_config_file_clear(). */
+PetscErrorCode mc_config_schema_parse(MPI_Comm comm, const MCSchema *schema, const char *name, const char *text, int n_overrides, const char *const overrides[], void *base,
+                                      MCConfigFile *file);
+
+/* mc_config_file_clear - Free what *file owns. Not collective. */
+PetscErrorCode mc_config_file_clear(MCConfigFile *file);
+
+/* mc_config_schema_hash - A 64-bit FNV-1a hash of the typed values of the keys named by `parts`: a section
+   name takes all its keys, "section.key" one key, "layer" every [layer.N] section of `file`. Keys enter
+   with their section and name, in schema order; equal configurations hash alike whatever their spelling
+   in the file (1e-4 or 0.0001, yes or true). Errors: PETSC_ERR_PLIB for a part that names nothing.
+   Not collective. */
+PetscErrorCode mc_config_schema_hash(const MCSchema *schema, const void *base, const MCConfigFile *file, PetscInt n_parts, const char *const parts[], uint64_t *hash);
+
+/* mc_config_schema_markdown - The reference of `schema` as Markdown to fp: `intro`, then per section its
+   doc and a table of its keys (type, default, range or choices, description), then, for a schema with
+   layer sections, "[layer.N]" with `layer_intro` and their table. Not collective; needs no MPI.
+   Errors: PETSC_ERR_FILE_WRITE if writing fails. */
+PetscErrorCode mc_config_schema_markdown(FILE *fp, const MCSchema *schema, const char *intro, const char *layer_intro);
+
+/* ---- modclust-mpi's configuration ---- */
 
 typedef struct {
 #define MC_KEY(sec, key, TYPE, def, lo, hi, choices, doc) MC_FIELD_##TYPE(sec##_##key)
 #define MC_FIELD_STRING(f) char f[PETSC_MAX_PATH_LEN];
+#define MC_FIELD_PATH(f)   char f[PETSC_MAX_PATH_LEN];
 #define MC_FIELD_INT(f)    PetscInt64 f;
 #define MC_FIELD_REAL(f)   PetscReal f;
 #define MC_FIELD_BOOL(f)   PetscBool f;
-#define MC_FIELD_ENUM(f)   char f[MC_ENUM_LEN];
+#define MC_FIELD_ENUM(f)   int f; /* index of the value in the key's choices (config.def order) */
 #include "../../src/config/config.def"
 #undef MC_KEY
 
@@ -53,6 +131,10 @@ PetscErrorCode mc_config_parse(MPI_Comm comm, const char *name, const char *text
 
 /* mc_config_destroy - Free *cfg; sets it to NULL; does nothing on NULL. Not collective. */
 PetscErrorCode mc_config_destroy(MCConfig **cfg);
+
+/* mc_config_hash - mc_config_schema_hash of modclust-mpi's configuration ("model", "cluster.k", "layer",
+   ...). Not collective. */
+PetscErrorCode mc_config_hash(const MCConfig *cfg, PetscInt n_parts, const char *const parts[], uint64_t *hash);
 
 /* mc_config_print_markdown - Write the config reference (every key, type, default, range, doc) as
    Markdown to `fp` (docs/config.md is generated with it). Not collective; needs no PetscInitialize.

@@ -25,10 +25,14 @@
 
 typedef struct MCForward_s MCForward;
 
-/* How a lesion silences units (METHOD.md section 7). OUTGOING zeroes the units' slice in every consuming
+/* How a lesion silences units (docs/importance.md). OUTGOING zeroes the units' slice in every consuming
    kernel (equivalently: the consumer reads 0 for them at every spatial position); INCOMING zeroes their
    kernel entries and biases (their pre-activation becomes 0, so the post-activation is act(0)). */
 typedef enum { MC_LESION_OUTGOING, MC_LESION_INCOMING } MCLesionMode;
+
+/* mc_forward_lesion_mode_name - "outgoing" or "incoming" (the [importance] lesion values, in that order);
+   "unknown" out of range. Not collective. */
+const char *mc_forward_lesion_mode_name(MCLesionMode mode);
 
 /* Where the gradient handed to mc_backward_run is taken: w.r.t. the layer's output, or w.r.t. its
    pre-activation (Dense/Conv2D: after the bias, before the fused activation; Activation/Softmax layers:
@@ -114,8 +118,8 @@ PetscErrorCode mc_grads_create(const MCModel *model, MCGrads **out);
 /* mc_grads_destroy - Free *g; sets *g = NULL; does nothing on NULL. Not collective. */
 PetscErrorCode mc_grads_destroy(MCGrads **g);
 
-/* mc_backward_set_relu_redirect - Lucid's redirected ReLU gradient for feature visualization (METHOD.md
-   section 8): when on, a ReLU (fused or an Activation layer) whose ordinary gradient is zero for a whole example
+/* mc_backward_set_relu_redirect - Lucid's redirected ReLU gradient for feature visualization (the
+   method specification, section 8): when on, a ReLU (fused or an Activation layer) whose ordinary gradient is zero for a whole example
    passes the incoming gradient g instead, except where its input is negative and g > 0 (a descent step on the
    minimised objective would push the input lower). dtop must then be the gradient of the objective being
    minimised (e.g. -J). Off by default. Not collective. */

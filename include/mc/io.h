@@ -1,20 +1,54 @@
-/* include/mc/io.h: every file format (models, datasets, results). The io module is the only includer of
-   hdf5.h. Small inputs are read by rank 0 and broadcast. */
+/* include/mc/io.h: every file format (models, datasets, task records) and the HDF5 writer that the report
+   writes results.h5 with. The io module is the only includer of hdf5.h. Small inputs are read by rank 0
+   and broadcast. */
 #pragma once
 #include <petscsys.h>
-#include "mc/config.h"
 #include "mc/model.h"
+
+/* ---- Model reading options ([model] and [layer.N] of the configuration, filled by src/run) ---- */
+
+/* Enum values are listed in the order of the key's choices in src/config/config.def. */
+typedef enum { MC_MODEL_FORMAT_AUTO, MC_MODEL_FORMAT_KERAS, MC_MODEL_FORMAT_SAFETENSORS, MC_MODEL_FORMAT_NATIVE } MCModelFormat;
+typedef enum { MC_LAYOUT_AUTO, MC_LAYOUT_KERAS, MC_LAYOUT_TORCH } MCTensorLayout;
+typedef enum { MC_INFER_NONE, MC_INFER_MLP } MCModelInfer;
+
+/* One [layer.N] section: the architecture of a tensor-only (safetensors) file. Tensor names are empty
+   when not given. */
+typedef struct {
+  MCLayerType  type; /* MC_LAYER_UNSET when not given */
+  char         weight[PETSC_MAX_PATH_LEN], bias[PETSC_MAX_PATH_LEN];
+  MCActivation activation;
+  char         stride[PETSC_MAX_PATH_LEN]; /* "h,w" or "n"; empty = the default */
+  MCPadding    padding;
+  char         pool[PETSC_MAX_PATH_LEN];
+  char         gamma[PETSC_MAX_PATH_LEN], beta[PETSC_MAX_PATH_LEN], mean[PETSC_MAX_PATH_LEN], var[PETSC_MAX_PATH_LEN];
+  PetscReal    eps, rate, alpha;
+  PetscInt     line; /* line of the [layer.N] header, for messages */
+} MCLayerSpec;
+
+typedef struct {
+  char               path[PETSC_MAX_PATH_LEN];        /* the model file, absolute */
+  MCModelFormat      format;                          /* AUTO: detected from the content */
+  MCTensorLayout     layout;                          /* safetensors: AUTO means torch */
+  char               input_shape[PETSC_MAX_PATH_LEN]; /* "C,H,W" / "H,W,C" / "n"; empty = from the first Dense */
+  MCModelInfer       infer;
+  PetscInt           n_layer_specs;
+  const MCLayerSpec *layer_specs;                     /* borrowed; n_layer_specs entries */
+} MCModelReadOpts;
+
+/* HDF5 file locking of written files ([output] file_locking): AUTO honours HDF5_USE_FILE_LOCKING. */
+typedef enum { MC_FILE_LOCKING_AUTO, MC_FILE_LOCKING_ON, MC_FILE_LOCKING_OFF } MCFileLocking;
 
 /* ---- Models ---- */
 
-/* mc_io_model_read - Read the network named by cfg->model_path (format detected from the content, or
-   cfg->model_format), normalise it (mc_model_finalize_shapes) and broadcast it to every rank.
+/* mc_io_model_read - Read the network named by opts->path (format detected from the content, or
+   opts->format), normalise it (mc_model_finalize_shapes) and broadcast it to every rank.
    Keras 2 .h5 (model.save or save_weights with the architecture in model_config), safetensors (with
-   [layer.N] sections of cfg, or model.infer = mlp) and the native modclust HDF5 model file.
+   opts->layer_specs, or opts->infer = MC_INFER_MLP) and the native modclust HDF5 model file.
    Errors, on every rank: missing or unreadable file, truncated or malformed content, missing tensor,
    shape mismatch, NaN/Inf weights, unsupported layer, each naming the file and the key or layer.
    Collective on comm. Caller owns *out; release with mc_model_destroy(). */
-PetscErrorCode mc_io_model_read(MPI_Comm comm, const MCConfig *cfg, MCModel **out);
+PetscErrorCode mc_io_model_read(MPI_Comm comm, const MCModelReadOpts *opts, MCModel **out);
 
 /* mc_io_model_write_native - Write `m` as a native modclust HDF5 model file (docs/formats.md), to
    path + ".tmp" then renamed. Not collective: call on one rank. */
@@ -43,5 +77,46 @@ PetscErrorCode mc_io_dataset_read(MPI_Comm comm, const char *source, const char 
 /* mc_io_dataset_destroy - Free *d; sets it to NULL; does nothing on NULL. */
 PetscErrorCode mc_io_dataset_destroy(MCDataset **d);
 
-/* mc_io_hdf5_version - the HDF5 library version (major, minor, release). Not collective. */
-void mc_io_hdf5_version(unsigned v[3]);
+/* ---- Writing HDF5 files (results.h5) without hdf5.h: a file and a stack of open groups; every object is
+   created in the innermost group. Not collective (one writing rank). Errors name the file and the object
+   (PETSC_ERR_FILE_OPEN / PETSC_ERR_FILE_WRITE). ---- */
+typedef struct MCH5Writer MCH5Writer;
+
+/* mc_io_h5w_create - Create (truncate) `path` with the given HDF5 file locking. Caller owns *w; release
+   with mc_io_h5w_close, which closes the open groups and the file. */
+PetscErrorCode mc_io_h5w_create(const char *path, MCFileLocking locking, MCH5Writer **w);
+PetscErrorCode mc_io_h5w_close(MCH5Writer **w);
+
+/* mc_io_h5w_group_push / _pop - Create group `name` in the current group and enter it; leave it. */
+PetscErrorCode mc_io_h5w_group_push(MCH5Writer *w, const char *name);
+PetscErrorCode mc_io_h5w_group_pop(MCH5Writer *w);
+
+/* Scalar attributes of the current group: a variable-length UTF-8 string, a float64, an int64. */
+PetscErrorCode mc_io_h5w_attr_string(MCH5Writer *w, const char *name, const char *value);
+PetscErrorCode mc_io_h5w_attr_real(MCH5Writer *w, const char *name, PetscReal v);
+PetscErrorCode mc_io_h5w_attr_int(MCH5Writer *w, const char *name, PetscInt64 v);
+
+/* Datasets of the current group: rows x cols (cols = 0: 1-D of rows entries; rows = 0 is allowed) int64
+   or float64, and a scalar float64 (h5py: f[name][()]). */
+PetscErrorCode mc_io_h5w_ints(MCH5Writer *w, const char *name, PetscInt rows, PetscInt cols, const PetscInt v[]);
+PetscErrorCode mc_io_h5w_reals(MCH5Writer *w, const char *name, PetscInt rows, PetscInt cols, const PetscReal v[]);
+PetscErrorCode mc_io_h5w_scalar(MCH5Writer *w, const char *name, PetscReal v);
+
+/* ---- Task records: the files a long stage keeps its finished tasks in (checkpoints) ---- */
+
+/* mc_io_records_write - Write `path` atomically (path.tmp, then rename) as the line `header` followed by
+   one line "<tag> <index> <value as a hex float>" per record (n of them). Not collective.
+   Errors: PETSC_ERR_FILE_OPEN / PETSC_ERR_FILE_WRITE naming the file. */
+PetscErrorCode mc_io_records_write(const char *path, const char *header, PetscInt n, const char tags[], const PetscInt index[], const PetscReal value[]);
+
+/* MCRecordFn - Called once per record read. */
+typedef void MCRecordFn(void *ctx, char tag, PetscInt index, PetscReal value);
+
+/* mc_io_records_read - Call fn for every record of every file <prefix>.* (not <prefix>.lock, not the
+   temporary ones); malformed lines are skipped, a missing directory holds no records. Not collective. */
+PetscErrorCode mc_io_records_read(const char *prefix, MCRecordFn *fn, void *ctx);
+
+/* mc_io_records_remove - Remove the files <prefix>.* but <prefix>.lock and <prefix>.<keep> (keep may be
+   NULL), temporary ones included. Not collective. */
+PetscErrorCode mc_io_records_remove(const char *prefix, const char *keep);
+

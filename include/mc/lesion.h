@@ -1,4 +1,4 @@
-/* include/mc/lesion.h: the importance (lesion) test of METHOD.md sections 7 and 10: sub-clusters, lesions
+/* include/mc/lesion.h: the importance (lesion) test of docs/importance.md: sub-clusters, lesions
    of each sub-cluster and of random same-size sets farmed over the ranks, per-sub-cluster p-values and
    effects, and their combination (shifted Fisher per network, Bates across replicates, Benjamini-Hochberg).
 
@@ -7,7 +7,6 @@
    rank rebuilds the same random sets, and results are bitwise identical for any rank count. */
 #pragma once
 #include <petscsys.h>
-#include "mc/config.h"
 #include "mc/model.h"
 #include "mc/graph.h"
 #include "mc/cluster.h"
@@ -35,6 +34,10 @@ PetscErrorCode mc_lesion_subclusters(const MCGraph *g, const PetscInt labels[], 
 
 /* mc_lesion_subclusters_destroy - Free *s; sets it to NULL; does nothing on NULL. Not collective. */
 PetscErrorCode mc_lesion_subclusters_destroy(MCSubclusters **s);
+
+/* [importance] control: also test a random partition with the same cluster sizes per layer (in the order
+   of the key's choices). */
+typedef enum { MC_CONTROL_NONE, MC_CONTROL_RANDOM_PARTITION } MCLesionControl;
 
 /* Options of one lesion test. */
 typedef struct {
@@ -98,21 +101,22 @@ typedef struct MCImportance_s {
   PetscReal        bh_threshold;               /* i* q / M over the reported tests (0 if none rejected) */
   PetscBool        bh_reject_mean, bh_reject_range;
   PetscReal        bh_qval_mean, bh_qval_range;
-  char             lesion[MC_ENUM_LEN];
+  char             lesion[16];                 /* the lesion mode's name */
 } MCImportance;
 
-/* mc_lesion_stage - The importance stage of the pipeline: when [importance] enabled, read the test split of
-   [data] source, run the test on `clustering` of `model`, on every [importance] replicates network
-   (clustered with the same [cluster] settings), and on the random-partition control if asked; combine
-   and apply Benjamini-Hochberg. *out is NULL when the stage is off. Pushes MC_STAGE_LESION.
-   Collective on comm. Caller owns *out; release with mc_importance_destroy(). */
-PetscErrorCode mc_lesion_stage(MPI_Comm comm, const MCConfig *cfg, const MCModel *model, const MCGraph *graph, const MCClustering *clustering,
-                               MCImportance **out);
+/* mc_importance_create - Room for the results of n_nets networks (net[] zeroed; the caller fills it and
+   `control`), combined at level fdr_q; `mode` is recorded for the report. Not collective.
+   Caller owns *out; release with mc_importance_destroy(). */
+PetscErrorCode mc_importance_create(PetscInt n_nets, PetscReal fdr_q, MCLesionMode mode, MCImportance **out);
+
+/* mc_importance_combine - Fisher per network (already in net[i]), Bates across the networks, and
+   Benjamini-Hochberg over the two reported tests (p_mean, p_range). Not collective. */
+PetscErrorCode mc_importance_combine(MCImportance *imp);
 
 /* mc_importance_destroy - Free *imp; sets it to NULL; does nothing on NULL. Not collective. */
 PetscErrorCode mc_importance_destroy(MCImportance **imp);
 
-/* mc_lesion_class_stats - The statistics of METHOD.md section 7 from per-class accuracies a[] and the
+/* mc_lesion_class_stats - The statistics of docs/importance.md from per-class accuracies a[] and the
    baseline a0[] (n_classes each; NaN entries, classes absent from the test set, are skipped):
    *mean = mean_c a_c; *range = (max D - min D) / |mean D| with D_c = a_c - a0_c, NaN when mean D = 0
    (|mean D| <= 1e-12 max(1, max |D_c|): exactly cancelling changes leave only rounding noise).

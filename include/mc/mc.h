@@ -19,5 +19,4 @@
 #include "mc/synth.h"
 #include "mc/report.h"
 #include "mc/run.h"
-#include "mc/results.h"
 #include "mc/train.h"

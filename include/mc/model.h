@@ -12,6 +12,7 @@
 #include <petscsys.h>
 
 typedef enum {
+  MC_LAYER_UNSET = -1, /* a [layer.N] section without a type (never in a model) */
   MC_LAYER_DENSE,
   MC_LAYER_CONV2D,
   MC_LAYER_MAXPOOL2D,
@@ -118,6 +119,17 @@ const char *mc_model_layer_type_name(MCLayerType t);
 const char *mc_model_activation_name(MCActivation a);
 PetscBool   mc_model_activation_parse(const char *name, MCActivation *a);
 PetscBool   mc_model_layer_type_parse(const char *name, MCLayerType *t);
+
+/* mc_model_init_glorot - Keras' default initialisation of weight layer L (Dense or Conv2D, shapes set):
+   kernel U(-a, a) with a = sqrt(6 / (fan_in + fan_out)) (conv fans times kh * kw), drawn in storage order
+   from the stream (seed, MC_STREAM_INIT, task); zero bias. Allocates L->weight and L->bias (owned by the
+   layer). Not collective. */
+PetscErrorCode mc_model_init_glorot(MCLayer *L, uint64_t seed, uint64_t task);
+
+/* mc_model_create_initialized - A freshly initialized network of m's architecture: weight layer w (0-based,
+   forward order) by mc_model_init_glorot with task task0 + w; BatchNorm at its initial state (scale 1,
+   shift 0, moving mean 0, moving variance 1). Not collective. Caller owns *out (mc_model_destroy). */
+PetscErrorCode mc_model_create_initialized(const MCModel *m, uint64_t seed, uint64_t task0, MCModel **out);
 
 /* mc_model_print - One line per layer (type, shapes, parameters) through PetscPrintf on comm. Collective. */
 PetscErrorCode mc_model_print(MPI_Comm comm, const MCModel *m);

@@ -1,13 +1,29 @@
-/* include/mc/null.h: the clusterability test (METHOD.md section 6): the true n-cut against the n-cuts of
+/* include/mc/null.h: the clusterability test (docs/method.md section 7): the true n-cut against the n-cuts of
    n_shuffles networks with shuffled layer weights, each re-clustered with the identical pipeline, farmed
    over groups of ranks, with checkpointing; optionally the random-initialization baseline. */
 #pragma once
 #include <petscsys.h>
-#include "mc/config.h"
 #include "mc/model.h"
 #include "mc/graph.h"
 #include "mc/cluster.h"
+#include "mc/pvalue.h"
+#include "mc/shuffle.h"
 #include "mc/sys.h"
+
+/* Options of the test ([clusterability] section, with the [graph] and [cluster] options of the run). */
+typedef struct {
+  PetscInt      n_shuffles;         /* >= 1 */
+  MCShuffleKind shuffle;
+  MCTies        ties;
+  PetscInt      group_size;         /* ranks per shuffle; 0 = automatic (mc_null_group_size_auto) */
+  PetscInt      random_init_trials; /* random-initialization baseline networks; 0 = off */
+  MCGraphOpts   graph;              /* how the random-init networks' graphs are built */
+  MCClusterOpts cluster;            /* the very options of the true clustering (cluster.seed seeds every stream) */
+  PetscBool     checkpoint;         /* keep finished tasks in <dir>.ckpt-HASH.* files */
+  char          dir[PETSC_MAX_PATH_LEN]; /* the output directory the checkpoint files sit beside */
+  uint64_t      config_hash;        /* hash of the configuration keys the n-cuts depend on (mc_config_hash);
+                                       the checkpoint's HASH adds the graph's blocks and eigensolver options */
+} MCNullOpts;
 
 typedef struct {
   char       shuffle[32];       /* [clusterability] shuffle: "layer" or "layer_nonzero" */
@@ -35,7 +51,7 @@ typedef struct {
 PetscInt mc_null_group_size_auto(PetscInt64 nnz, PetscMPIInt size, PetscInt n_tasks);
 
 /* mc_null_run - The clusterability test for `graph` (its layer blocks are shuffled) whose true
-   clustering is `truth`, with cfg's [cluster] options and [clusterability] keys (n_shuffles >= 1).
+   clustering is `truth`, with `opts` (n_shuffles >= 1).
    Task t < n_shuffles clusters shuffle t; task n_shuffles + i clusters random-initialization trial i of
    `model` (Glorot-uniform kernels from the stream (seed, MC_STREAM_INIT, (i + 1) * 4096 + weight layer)).
    Tasks run on groups of ranks (mc_farm_run_groups); each group solves whole graphs with its own
@@ -48,13 +64,8 @@ PetscInt mc_null_group_size_auto(PetscInt64 nnz, PetscMPIInt size, PetscInt n_ta
    function then fails with PETSC_ERR_SIG on every rank, leaving the checkpoint behind for a rerun.
    Errors: PETSC_ERR_USER_INPUT if the graph has no layer blocks. Collective on comm.
    Caller owns *out; release with mc_null_destroy(). */
-PetscErrorCode mc_null_run(MPI_Comm comm, const MCConfig *cfg, const MCModel *model, const MCGraph *graph, const MCClustering *truth,
+PetscErrorCode mc_null_run(MPI_Comm comm, const MCNullOpts *opts, const MCModel *model, const MCGraph *graph, const MCClustering *truth,
                            MCNull **out);
-
-/* mc_null_stage - The pipeline's clusterability stage: inside the MC_STAGE_NULL log stage, mc_null_run
-   when cfg->clusterability_n_shuffles > 0, else *out = NULL. Collective on comm. */
-PetscErrorCode mc_null_stage(MPI_Comm comm, const MCConfig *cfg, const MCModel *model, const MCGraph *graph, const MCClustering *truth,
-                             MCNull **out);
 
 /* mc_null_checkpoint_clear - Remove the checkpoint files of a finished null (rank 0). Call after the
    report is written. Does nothing for NULL or when checkpointing was off. Collective on comm. */

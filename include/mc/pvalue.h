@@ -1,6 +1,6 @@
 /* include/mc/pvalue.h: permutation p-values, z-scores, effect sizes, distribution tails and the
-   combination of p-values (Fisher, Bates, Benjamini-Hochberg, rank-histogram chi-square), METHOD.md
-   sections 1, 6-10. Every function is plain serial arithmetic: Not collective, no MPI, no allocation
+   combination of p-values (Fisher, Bates, Benjamini-Hochberg, rank-histogram chi-square): docs/method.md
+   section 7 and docs/importance.md. Every function is plain serial arithmetic: Not collective, no MPI, no allocation
    visible to the caller. Bad arguments raise PETSC_ERR_USER_INPUT (or PETSC_ERR_ARG_OUTOFRANGE for
    values outside a supported range) on PETSC_COMM_SELF. */
 #pragma once
@@ -20,6 +20,10 @@ typedef enum {
 
 /* ------------------------------------------------------------------ pvalue.c: one test */
 
+/* mc_stats_ties_name - "inclusive" or "strict" (the p_ties values, in that order); "unknown" out of range.
+   Not collective. */
+const char *mc_stats_ties_name(MCTies ties);
+
 /* mc_stats_perm_pvalue - Discrete one-sided permutation p-value
      p = (#{null values at least as extreme as t_true} + 1) / (n_used + 1).
    NaN entries of null[] are skipped (a draw whose statistic is undefined, e.g. the range with mean
@@ -30,14 +34,14 @@ typedef enum {
 PetscErrorCode mc_stats_perm_pvalue(PetscReal t_true, PetscInt n_null, const PetscReal null[], MCTail tail, MCTies ties,
                                     PetscReal *p, PetscInt *n_used);
 
-/* mc_stats_zscore - z = (t_true - mean(null)) / std(null), population std (ddof = 0), METHOD.md section 6.
+/* mc_stats_zscore - z = (t_true - mean(null)) / std(null), population std (ddof = 0), docs/method.md section 7.
    NaN entries of null[] are skipped. *z is NaN when the std is 0 (all null values equal), when no
    non-NaN null value is left, or when t_true is NaN. *mean and *std (either may be NULL) receive the
    null's mean and population std (NaN when no value is left). Not collective. */
 PetscErrorCode mc_stats_zscore(PetscReal t_true, PetscInt n_null, const PetscReal null[], PetscReal *z, PetscReal *mean,
                                PetscReal *std);
 
-/* mc_stats_effect_mean - Lesion "mean" effect (METHOD.md section 7): with dm_true = m_true - m0 and
+/* mc_stats_effect_mean - Lesion "mean" effect (docs/importance.md): with dm_true = m_true - m0 and
    dm_bar = mean of dm_rand[] (NaN entries skipped),
      e = dm_true / (dm_true + dm_bar) if dm_true < 0 and dm_bar < 0, else 0.
    NaN if dm_true is NaN or no random value is left. Report 2e (1 = like random). Not collective. */
@@ -97,7 +101,7 @@ PetscErrorCode mc_stats_irwin_hall_cdf(PetscReal x, PetscInt R, PetscReal *cdf);
 
 /* ------------------------------------------------------------------ combine.c: many tests */
 
-/* mc_stats_fisher - Fisher's method over one network's sub-cluster p-values (METHOD.md 10, steps 1-2).
+/* mc_stats_fisher - Fisher's method over one network's sub-cluster p-values (docs/importance.md, steps 1-2).
    Each p is shifted p' = p - 1/(2 (n_random + 1)) (n_random = 0: no shift, for continuous p-values);
    X = -2 sum ln p', *p_F = chi-square sf of X with 2m dof, *stat = -(1/m) sum ln p' (the "Fisher stat").
    NaN entries of p[] are skipped and m counts the others (*m_used, may be NULL); with m = 0 both
@@ -106,13 +110,13 @@ PetscErrorCode mc_stats_irwin_hall_cdf(PetscReal x, PetscInt R, PetscReal *cdf);
 PetscErrorCode mc_stats_fisher(PetscInt n, const PetscReal p[], PetscInt n_random, PetscReal *p_F, PetscReal *stat,
                                PetscInt *m_used);
 
-/* mc_stats_bates - Combine per-replicate p-values (METHOD.md 10 step 3): p = F_IH(R mean(p_F); R) over
+/* mc_stats_bates - Combine per-replicate p-values (docs/importance.md, step 3): p = F_IH(R mean(p_F); R) over
    the R non-NaN entries of p_F[] (R = 1 returns that p_F). NaN when R = 0. Errors: PETSC_ERR_USER_INPUT
    if a p_F is outside [0, 1]; PETSC_ERR_ARG_OUTOFRANGE if R > MC_IRWIN_HALL_MAX_R. Not collective. */
 PetscErrorCode mc_stats_bates(PetscInt n, const PetscReal p_F[], PetscReal *p);
 
 /* mc_stats_bh - Benjamini-Hochberg step-up at level q (0 < q < 1) over the M non-NaN entries of p[]
-   (METHOD.md 10 step 4): i* = max{i : p_(i) <= i q / M} (0 if none), *threshold = i* q / M (0 if none).
+   (docs/importance.md, step 4): i* = max{i : p_(i) <= i q / M} (0 if none), *threshold = i* q / M (0 if none).
    rejected[] (n entries, caller-owned, may be NULL) is PETSC_TRUE for the i* smallest p (equal p-values
    are always rejected together); qval[] (n entries, may be
    NULL) gets BH-adjusted q-values q_(i) = min_{j >= i} min(1, p_(j) M / j), as
@@ -123,7 +127,7 @@ PetscErrorCode mc_stats_bh(PetscInt n, const PetscReal p[], PetscReal q, PetscIn
                            PetscBool rejected[], PetscReal qval[]);
 
 /* mc_stats_rank_gof - Chi-square goodness of fit of the rank histogram of true values against uniform
-   (METHOD.md 10.5): ranks[] holds n ranks in 1..n_random+1 (the true value's position among its
+   (the method specification, 10.5): ranks[] holds n ranks in 1..n_random+1 (the true value's position among its
    n_random + 1 values), counted into n_random + 1 bins with expected count n / (n_random + 1);
    *stat = sum (O - E)^2 / E, *p = chi-square sf with n_random dof (scipy.stats.chisquare of the counts).
    NaN outputs when n = 0. Errors: PETSC_ERR_USER_INPUT if n_random < 1 or a rank is out of range.

@@ -3,15 +3,27 @@
    reader never sees half-written output and a failed run leaves nothing behind. */
 #pragma once
 #include <petscsys.h>
-#include "mc/config.h"
+#include "mc/io.h"
 #include "mc/model.h"
 #include "mc/graph.h"
 #include "mc/cluster.h"
 #include "mc/null.h"
 
+/* Where and what to write ([output] section). */
+typedef struct {
+  char          dir[PETSC_MAX_PATH_LEN]; /* the output directory */
+  PetscBool     overwrite;               /* replace an existing directory */
+  PetscBool     save_graph;              /* store the adjacency (CSR) in results.h5 */
+  MCFileLocking file_locking;            /* HDF5 file locking of results.h5 */
+} MCReportOpts;
+
 /* Everything a report is made of. Borrowed pointers; NULL for stages that did not run. */
 typedef struct {
-  const MCConfig     *cfg;
+  MCReportOpts        opts;
+  const char         *config_text; /* the effective configuration (INI), stored in results.h5 */
+  PetscInt64          seed;        /* [cluster] seed */
+  MCGraphKind         graph_kind;
+  PetscReal           eig_tol;     /* the eigensolver tolerance used */
   const MCModel      *model;
   const MCGraph      *graph;
   const MCClustering *clustering;
@@ -20,15 +32,15 @@ typedef struct {
   PetscMPIInt         n_ranks;
   PetscLogDouble      t_start;    /* PetscTime at start of the run */
   PetscInt64          n_edges;    /* undirected edges of the graph; filled by mc_report_write */
-} MCRun;
+} MCReport;
 
-/* mc_report_check_output - Fail early (before heavy work) if cfg->output_dir exists and
-   cfg->output_overwrite is false, or if its parent directory is not writable. Collective on comm. */
-PetscErrorCode mc_report_check_output(MPI_Comm comm, const MCConfig *cfg);
+/* mc_report_check_output - Fail early (before heavy work) if opts->dir exists and opts->overwrite is
+   false, or if its parent directory is not writable. Collective on comm. */
+PetscErrorCode mc_report_check_output(MPI_Comm comm, const MCReportOpts *opts);
 
-/* mc_report_write - Write every output of `run` to cfg->output_dir (see the header comment); fills
+/* mc_report_write - Write every output of `run` to run->opts.dir (see the header comment); fills
    run->n_edges. Collective on comm (rank 0 writes; the outcome is shared). */
-PetscErrorCode mc_report_write(MPI_Comm comm, MCRun *run);
+PetscErrorCode mc_report_write(MPI_Comm comm, MCReport *run);
 
 /* mc_report_print_summary - A short human summary on stdout (rank 0). Collective. */
-PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCRun *run);
+PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCReport *run);

@@ -1,11 +1,76 @@
-/* include/mc/run.h: glue between the configuration and the stages of the pipeline. */
+/* include/mc/run.h: the stage runner: the configuration turned into each module's options, and the
+   pipeline's stages, each inside its log stage. The only module that reads MCConfig besides the
+   executables. */
 #pragma once
 #include "mc/config.h"
+#include "mc/io.h"
+#include "mc/graph.h"
 #include "mc/cluster.h"
+#include "mc/null.h"
+#include "mc/lesion.h"
+#include "mc/report.h"
 
-/* mc_run_check_stages - Refuse, before any heavy work, a configuration that asks for a stage this build
-   does not implement yet, naming the key that enables it. Collective on comm (the config is). */
-PetscErrorCode mc_run_check_stages(MPI_Comm comm, const MCConfig *cfg);
+/* ---- Options of each stage, from the configuration. Not collective; nothing to free. ---- */
 
-/* mc_run_cluster_opts - Clustering options from the [cluster] section. Not collective. */
-PetscErrorCode mc_run_cluster_opts(const MCConfig *cfg, MCClusterOpts *opts);
+/* mc_run_model_read_opts - [model] and [layer.N], for the model file `path` (cfg->model_path, or a
+   replicate's); o->layer_specs borrows cfg's. */
+PetscErrorCode mc_run_model_read_opts(const MCConfig *cfg, const char *path, MCModelReadOpts *o);
+
+/* mc_run_graph_opts - [graph]. */
+PetscErrorCode mc_run_graph_opts(const MCConfig *cfg, MCGraphOpts *o);
+
+/* mc_run_cluster_opts - [cluster]. */
+PetscErrorCode mc_run_cluster_opts(const MCConfig *cfg, MCClusterOpts *o);
+
+/* mc_run_null_opts - [clusterability], with the [graph] and [cluster] options and the hash of every key the
+   shuffles' n-cuts depend on ([model], [graph], [cluster], [layer.N], clusterability.shuffle). */
+PetscErrorCode mc_run_null_opts(const MCConfig *cfg, MCNullOpts *o);
+
+/* mc_run_lesion_opts - [importance] for network `replicate` (0 = the [model] network). */
+PetscErrorCode mc_run_lesion_opts(const MCConfig *cfg, PetscInt replicate, MCLesionOpts *o);
+
+/* mc_run_report_opts - [output]. */
+PetscErrorCode mc_run_report_opts(const MCConfig *cfg, MCReportOpts *o);
+
+/* ---- The pipeline ---- */
+
+/* A run: its configuration and what every stage produced (NULL until the stage ran, or when it is off). */
+typedef struct {
+  MPI_Comm       comm;
+  MCConfig      *cfg;
+  MCModel       *model;
+  MCGraph       *graph;
+  MCClustering  *clustering;
+  MCNull        *clusterability;
+  MCImportance  *importance;
+  PetscLogDouble t_start; /* PetscTime at mc_run_create */
+} MCRun;
+
+/* mc_run_create - An empty run on comm. Collective. Caller owns *out; release with mc_run_destroy(). */
+PetscErrorCode mc_run_create(MPI_Comm comm, MCRun **out);
+
+/* mc_run_destroy - Free the run and everything its stages made; sets *run = NULL; NULL is ignored.
+   Collective. */
+PetscErrorCode mc_run_destroy(MCRun **run);
+
+/* The stages, in pipeline order. Each is collective on run->comm, runs inside its log stage, and fails on
+   every rank with one message naming the file, key or value at fault.
+   mc_run_load_config  (Load)     configuration file and overrides
+   mc_run_check        (Load)     refuses stages not implemented yet, an existing output directory and
+                                  impossible combinations, before any heavy work
+   mc_run_load_model   (Load)     the [model] network, read by rank 0 and broadcast
+   mc_run_graph        (Graph)    the graph of units, rows spread over the ranks
+   mc_run_cluster      (Spectral) eigenvectors, embedding, k-means, n-cut
+   mc_run_clusterability (Null)   the shuffle null ([clusterability] n_shuffles > 0)
+   mc_run_importance   (Lesion)   lesion tests of the network, its replicates and the control
+                                  ([importance] enabled)
+   mc_run_report       (Report)   results.h5, summary.json, report.md, clusters.csv; then the
+                                  checkpoint is cleared and a short summary printed */
+PetscErrorCode mc_run_load_config(MCRun *run, const char *path, int n_overrides, const char *const overrides[]);
+PetscErrorCode mc_run_check(MCRun *run);
+PetscErrorCode mc_run_load_model(MCRun *run);
+PetscErrorCode mc_run_graph(MCRun *run);
+PetscErrorCode mc_run_cluster(MCRun *run);
+PetscErrorCode mc_run_clusterability(MCRun *run);
+PetscErrorCode mc_run_importance(MCRun *run);
+PetscErrorCode mc_run_report(MCRun *run);

@@ -1,4 +1,4 @@
-/* include/mc/shuffle.h: the weight shuffles of the clusterability null (METHOD.md section 6). A shuffle
+/* include/mc/shuffle.h: the weight shuffles of the clusterability null (docs/method.md section 7). A shuffle
    permutes each inter-layer block of the graph independently, after the true graph's degree-0 nodes are
    removed; every draw comes from the stream (seed, MC_STREAM_SHUFFLE, shuffle * 4096 + block), so any rank
    (and any group of ranks) regenerates the same shuffled graph. */
@@ -26,9 +26,9 @@ typedef struct {
   PetscInt   *kept;        /* n_kept ascending global node ids of the true graph; owned */
 } MCShuffleBase;
 
-/* mc_shuffle_parse - "layer" or "layer_nonzero" ([clusterability] shuffle) to its kind.
-   Errors: PETSC_ERR_USER_INPUT naming the value. Not collective (comm is used for the error). */
-PetscErrorCode mc_shuffle_parse(MPI_Comm comm, const char *name, MCShuffleKind *kind);
+/* mc_shuffle_kind_name - "layer" or "layer_nonzero" (the [clusterability] shuffle values, in that order);
+   "unknown" out of range. Not collective. */
+const char *mc_shuffle_kind_name(MCShuffleKind kind);
 
 /* mc_shuffle_base_create - The blocks of `g` without its degree-0 nodes (degree from the replicated
    blocks, so every rank gets the same answer without communication). A group left with no node keeps one

@@ -1,7 +1,9 @@
 /* include/mc/spectral.h: the leading eigenvectors of the normalised adjacency (SLEPc) and the spectral
-   embedding used by k-means. src/spectral/eps.c is the only includer of slepceps.h. */
+   embedding used by k-means. The spectral module (eps.c, bipartite.c through eps_impl.h) is the only
+   includer of slepceps.h. */
 #pragma once
 #include <petscmat.h>
+#include "mc/graph.h"
 #include "mc/sys.h"
 
 typedef struct {
@@ -23,10 +25,11 @@ typedef struct {
    faster when some leading mu are near 0 but leaves the eigenvectors less reproducible across rank
    counts). M is applied matrix-free
    (a shell around adj with the diagonal scaling and the kept-node scatter), so adj is neither copied
-   nor modified. Then U = D^-1/2 X and the sign flip of mc_spectral_sign_flip.
+   nor modified. With `groups` (NULL for a graph of any shape), the half-size bipartite problem is solved
+   instead unless -[prefix]mc_bipartite false. Then U = D^-1/2 X and the sign flip of mc_spectral_sign_flip.
    Errors: PETSC_ERR_NOT_CONVERGED if fewer than dim eigenpairs converge.
    Collective on the communicator of adj. Caller owns *out; release with mc_spectral_embedding_destroy(). */
-PetscErrorCode mc_spectral_embed(Mat adj, PetscInt n_kept, const PetscInt kept[], PetscInt dim, PetscReal tol, PetscInt max_it,
+PetscErrorCode mc_spectral_embed(Mat adj, const MCGroups *groups, PetscInt n_kept, const PetscInt kept[], PetscInt dim, PetscReal tol, PetscInt max_it,
                                  uint64_t seed, const char *options_prefix, MCEmbedding **out);
 
 /* mc_spectral_embedding_destroy - Free *e; sets it to NULL; does nothing on NULL. Not collective. */

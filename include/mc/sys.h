@@ -7,12 +7,21 @@
   #define PETSC_SUCCESS 0
 #endif
 
-/* Log stages, one per pipeline phase, and events, one per kernel. Set once by mc_sys_register_logging(). */
+/* MC_VECTORIZE - compile an element-wise kernel with loop vectorization (the project builds with -O2, which
+   leaves simple float loops scalar); GCC only. */
+#if defined(__GNUC__) && !defined(__clang__)
+  #define MC_VECTORIZE __attribute__((optimize("O3", "no-math-errno")))
+#else
+  #define MC_VECTORIZE
+#endif
+
+/* Log stages, one per pipeline phase, pushed by the stage runner (src/run) only, and events, one per
+   kernel (k-means' seeding and iterations are events, so those of the shuffles count under Null). Set once
+   by mc_sys_register_logging(). */
 typedef enum {
   MC_STAGE_LOAD,
   MC_STAGE_GRAPH,
   MC_STAGE_SPECTRAL,
-  MC_STAGE_KMEANS,
   MC_STAGE_NULL,
   MC_STAGE_LESION,
   MC_STAGE_COHERENCE,
@@ -70,6 +79,23 @@ void mc_sys_version_string(char *buf, size_t n);
    started more (a wrong mpirun). Collective. */
 PetscErrorCode mc_sys_warn_launcher(MPI_Comm comm);
 
+/* ---- Hashing ---- */
+
+/* mc_sys_hash - 64-bit FNV-1a of n bytes, continuing from h (start with MC_SYS_HASH_INIT). Not collective. */
+#define MC_SYS_HASH_INIT 14695981039346656037ULL
+uint64_t mc_sys_hash(uint64_t h, const void *data, size_t n);
+
+/* ---- Distributed rows ---- */
+
+/* mc_sys_ownership_start - The global index of this rank's first row when the rows (n_local on each rank)
+   are numbered rank after rank: the sum of n_local over the lower ranks. Collective on comm. */
+PetscErrorCode mc_sys_ownership_start(MPI_Comm comm, PetscInt n_local, PetscInt *start);
+
+/* mc_sys_gatherv - Every rank's n_local items of MPI type `type` concatenated in rank order into `out`, on
+   every rank (root < 0; `in` may be MPI_IN_PLACE when this rank's items already sit at their place in out)
+   or on rank `root` only (out is ignored elsewhere). `out` has room for the total. Collective on comm. */
+PetscErrorCode mc_sys_gatherv(MPI_Comm comm, PetscMPIInt root, const void *in, PetscInt n_local, MPI_Datatype type, void *out);
+
 /* ---- Advisory locks: keep two jobs, or the ranks a killed launcher left running, off the same files. ---- */
 typedef struct MCLock MCLock;
 
@@ -84,6 +110,16 @@ PetscErrorCode mc_sys_lock_acquire(MPI_Comm comm, const char *path, const char *
 /* mc_sys_lock_release - Drop the lock (rank 0 also removes the file); sets *lock to NULL; NULL is fine.
    Not collective: process exit drops the lock as well, however the process ends. */
 PetscErrorCode mc_sys_lock_release(MCLock **lock);
+
+/* ---- SIGTERM as a request to stop (Slurm's --signal, scancel) ---- */
+typedef struct MCSigterm MCSigterm;
+
+/* mc_sys_sigterm_catch - From now on SIGTERM only sets a flag (cleared here) that long stages poll with
+   mc_sys_sigterm_received between tasks, instead of killing the process. Not collective. Caller owns *s;
+   mc_sys_sigterm_restore puts back the previous handler. */
+PetscErrorCode mc_sys_sigterm_catch(MCSigterm **s);
+PetscBool      mc_sys_sigterm_received(void);
+PetscErrorCode mc_sys_sigterm_restore(MCSigterm **s);
 
 /* ---- Random streams: Philox4x32-10 keyed by (seed, stream), stream = (purpose tag, task id). ----
    A task gets the same numbers on any rank and for any rank count. Nothing that reaches a result uses

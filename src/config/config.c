@@ -1,14 +1,10 @@
-/* src/config/config.c: the schema table, typed values, load / override / validate, the effective INI text.
-   Every rank parses the same text, so every check is collective and raised on the caller's comm. */
+/* src/config/config.c: modclust-mpi's configuration: the schema of config.def, its extra value checks, the
+   whole-file checks, load / parse / destroy. The parsing itself is the schema mechanism (parse.c). */
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "mc/config.h"
-#include "mc/sys.h"
 #include "config_impl.h"
 
 /* ---- The schema, expanded from config.def ---- */
@@ -38,145 +34,7 @@ const MCSectionInfo mc__config_sections[] = {
 #undef MC_KEY
 const PetscInt mc__config_n_sections = (PetscInt)(sizeof(mc__config_sections) / sizeof(mc__config_sections[0]));
 
-/* Compile-time counts, for the per-key bookkeeping arrays below. */
-enum {
-#define MC_KEY_COUNT(sec, key, ...) KEY_##sec##_##key,
-#define MC_KEY MC_KEY_COUNT
-#include "config.def"
-#undef MC_KEY
-  N_KEYS
-};
-enum {
-#define MC_LAYER_KEY(key, ...) LAYER_KEY_##key,
-#define MC_KEY(...)
-#include "config.def"
-#undef MC_KEY
-#undef MC_LAYER_KEY
-  N_LAYER_KEYS
-};
-
-const char *mc__config_type_name(MCConfigType type)
-{
-  switch (type) {
-  case MC_CONFIG_STRING:
-    return "string";
-  case MC_CONFIG_INT:
-    return "integer";
-  case MC_CONFIG_REAL:
-    return "real";
-  case MC_CONFIG_BOOL:
-    return "bool";
-  case MC_CONFIG_ENUM:
-    return "enum";
-  }
-  return "?";
-}
-
-/* ---- Parser state ---- */
-
-typedef struct {
-  PetscInt    index;                  /* N of [layer.N] */
-  PetscInt    line;                   /* line of its first header; 0 if only the command line named it */
-  PetscInt    set_line[N_LAYER_KEYS]; /* file line that set each key; 0 = not set in the file */
-  PetscBool   set_cli[N_LAYER_KEYS];  /* set by a command-line override */
-  MCLayerSpec spec;
-} LayerEntry;
-
-typedef struct {
-  MPI_Comm    comm;
-  const char *name; /* the config file as given, for messages */
-  MCConfig   *cfg;
-  PetscInt    key_line[N_KEYS]; /* file line that set each key; 0 = not set in the file */
-  PetscBool   key_cli[N_KEYS];  /* set by a command-line override */
-  PetscInt    layer;            /* entry of the current [layer.N] section of the file, or -1 */
-  PetscInt    n_layers, max_layers;
-  LayerEntry *layers; /* in order of first appearance */
-} Parser;
-
-/* "file:line" for a file line, "command line" for line 0, the file name alone for line < 0. */
-static void where_of(const Parser *p, PetscInt line, char *buf, size_t n)
-{
-  if (line > 0) snprintf(buf, n, "%s:%" PetscInt_FMT, p->name, line);
-  else if (line == 0) snprintf(buf, n, "command line");
-  else snprintf(buf, n, "%s", p->name);
-}
-
-/* ---- Suggestions for unknown names ---- */
-
-/* Levenshtein distance, ignoring case; b is a schema name (short), a may be anything the user typed. */
-static PetscInt edit_distance(const char *a, const char *b)
-{
-  PetscInt row[65], nb = (PetscInt)strlen(b);
-
-  if (nb >= 64) return PETSC_MAX_INT;
-  for (PetscInt j = 0; j <= nb; ++j) row[j] = j;
-  for (PetscInt i = 1; a[i - 1]; ++i) {
-    PetscInt diag = row[0];
-
-    row[0] = i;
-    for (PetscInt j = 1; j <= nb; ++j) {
-      PetscInt up = row[j], cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
-      PetscInt best = PetscMin(row[j] + 1, row[j - 1] + 1);
-
-      row[j] = PetscMin(best, diag + cost);
-      diag   = up;
-    }
-  }
-  return row[nb];
-}
-
-/* Common names from other tools (scikit-learn, Keras) that users try; they only steer suggestions. */
-static const struct {
-  const char *alias, *key;
-} ALIASES[] = {
-  {"n_clusters", "k"},     {"num_clusters", "k"},  {"clusters", "k"},        {"n_components", "k"},  {"random_state", "seed"},
-  {"random_seed", "seed"}, {"file", "path"},       {"filename", "path"},     {"model", "path"},      {"path", "source"},
-  {"n_iter", "max_iter"},  {"tolerance", "tol"},   {"directory", "dir"},     {"outdir", "dir"},      {"activation_fn", "activation"},
-  {"kernel", "weight"},    {"strides", "stride"},  {"pool_size", "pool"},    {"epsilon", "eps"},     {"dropout", "rate"},
-};
-
-/* The candidate closest to `word` by edit distance (aliases count as their key); the first on ties. */
-static const char *closest(const char *word, PetscInt n, const char *const cand[])
-{
-  const char *best   = NULL;
-  PetscInt    best_d = PETSC_MAX_INT;
-
-  for (PetscInt i = 0; i < n; ++i) {
-    PetscInt d = edit_distance(word, cand[i]);
-
-    for (size_t a = 0; a < sizeof(ALIASES) / sizeof(ALIASES[0]); ++a) {
-      if (!strcmp(ALIASES[a].key, cand[i])) d = PetscMin(d, edit_distance(word, ALIASES[a].alias));
-    }
-    if (d < best_d) {
-      best_d = d;
-      best   = cand[i];
-    }
-  }
-  return best;
-}
-
-static PetscErrorCode suggest_key(const char *section, const char *key, char *buf, size_t n)
-{
-  const char *cand[64];
-  PetscInt    n_cand = 0;
-  const char *best, *elsewhere = NULL;
-
-  PetscFunctionBeginUser;
-  if (section) {
-    for (PetscInt i = 0; i < mc__config_n_keys && n_cand < 64; ++i) {
-      if (!strcmp(mc__config_keys[i].section, section)) cand[n_cand++] = mc__config_keys[i].key;
-      else if (!elsewhere && !strcmp(mc__config_keys[i].key, key)) elsewhere = mc__config_keys[i].section;
-    }
-  } else {
-    for (PetscInt i = 0; i < mc__config_n_layer_keys && n_cand < 64; ++i) cand[n_cand++] = mc__config_layer_keys[i].key;
-  }
-  best = closest(key, n_cand, cand);
-  if (elsewhere) snprintf(buf, n, "; did you mean '%s'? ('%s' is a key of [%s])", best, key, elsewhere);
-  else snprintf(buf, n, "; did you mean '%s'?", best);
-  PetscFunctionReturn(0);
-}
-
-/* ---- Values ---- */
+/* ---- Extra value checks ---- */
 
 /* "1,2,3": between min_n and max_n positive integers separated by commas (spaces allowed). */
 static PetscBool is_int_list(const char *s, int min_n, int max_n)
@@ -215,481 +73,60 @@ static PetscErrorCode check_format(MPI_Comm comm, const char *where, const char 
   PetscFunctionReturn(0);
 }
 
-/* Parse `value` as key k and store it in the struct at `base`. `label` names the key as the user wrote it
-   ("[cluster] k" or "cluster.k"). */
-static PetscErrorCode set_value(MPI_Comm comm, const char *where, const char *label, const MCKeyInfo *k, const char *value, char *base)
+const MCSchema mc__config_schema = {"modclust-mpi", mc__config_sections, sizeof(mc__config_sections) / sizeof(mc__config_sections[0]), mc__config_keys,
+                                    sizeof(mc__config_keys) / sizeof(mc__config_keys[0]), mc__config_layer_keys,
+                                    sizeof(mc__config_layer_keys) / sizeof(mc__config_layer_keys[0]), sizeof(MCLayerSpec), check_format};
+
+/* ---- Whole-configuration checks ---- */
+
+/* "file:line" of a layer section's header, "command line" when only an override named it. */
+static void layer_where(const MCConfigFile *f, PetscInt i, char *buf, size_t n)
 {
-  char  *field = base + k->offset, *end;
-  size_t len   = strlen(value);
-
-  PetscFunctionBeginUser;
-  switch (k->type) {
-  case MC_CONFIG_STRING:
-    PetscCheck(len < k->size, comm, PETSC_ERR_USER_INPUT, "%s: %s is %zu characters long; at most %zu are allowed", where, label, len, k->size - 1);
-    PetscCall(check_format(comm, where, label, k, value));
-    memcpy(field, value, len + 1);
-    break;
-  case MC_CONFIG_INT: {
-    long long  v;
-    PetscInt64 v64;
-
-    errno = 0;
-    v     = strtoll(value, &end, 10);
-    PetscCheck(len > 0 && *end == '\0' && !isspace((unsigned char)value[0]), comm, PETSC_ERR_USER_INPUT, "%s: %s = '%s' is not an integer", where, label, value);
-    PetscCheck(errno != ERANGE, comm, PETSC_ERR_USER_INPUT, "%s: %s = '%s' is too large for an integer", where, label, value);
-    PetscCheck(k->lo == k->hi || ((double)v >= k->lo && (double)v <= k->hi), comm, PETSC_ERR_USER_INPUT, "%s: %s = %lld is out of range [%lld, %lld]", where, label,
-               v, (long long)k->lo, (long long)k->hi);
-    v64 = (PetscInt64)v;
-    memcpy(field, &v64, sizeof(v64));
-  } break;
-  case MC_CONFIG_REAL: {
-    double    v;
-    PetscReal r;
-
-    errno = 0;
-    v     = strtod(value, &end);
-    PetscCheck(len > 0 && *end == '\0' && !isspace((unsigned char)value[0]), comm, PETSC_ERR_USER_INPUT, "%s: %s = '%s' is not a real number", where, label, value);
-    PetscCheck(isfinite(v) && !(errno == ERANGE && fabs(v) > 1.0), comm, PETSC_ERR_USER_INPUT, "%s: %s = '%s' is not a finite real number", where, label, value);
-    PetscCheck(k->lo == k->hi || (v >= k->lo && v <= k->hi), comm, PETSC_ERR_USER_INPUT, "%s: %s = %s is out of range [%g, %g]", where, label, value, k->lo, k->hi);
-    r = (PetscReal)v;
-    memcpy(field, &r, sizeof(r));
-  } break;
-  case MC_CONFIG_BOOL: {
-    static const char *yes[] = {"true", "yes", "on", "1"}, *no[] = {"false", "no", "off", "0"};
-    PetscBool          b = PETSC_FALSE, found = PETSC_FALSE, eq;
-
-    for (int i = 0; i < 4 && !found; ++i) {
-      PetscCall(PetscStrcasecmp(value, yes[i], &eq));
-      if (eq) b = found = PETSC_TRUE;
-      PetscCall(PetscStrcasecmp(value, no[i], &eq));
-      if (eq) found = PETSC_TRUE;
-    }
-    PetscCheck(found, comm, PETSC_ERR_USER_INPUT, "%s: %s = '%s' is not a bool; use true/false, yes/no, on/off or 1/0", where, label, value);
-    memcpy(field, &b, sizeof(b));
-  } break;
-  case MC_CONFIG_ENUM: {
-    const char *c = k->choices;
-    PetscBool   found = PETSC_FALSE;
-    char        list[512];
-    size_t      nl = 0;
-
-    while (*c && !found) {
-      size_t n = strcspn(c, "|");
-
-      if (n == len && !strncmp(c, value, n)) found = PETSC_TRUE;
-      c += n;
-      if (*c == '|') ++c;
-    }
-    if (!found) {
-      /* "a, b, c" from "a|b|c" */
-      for (c = k->choices; *c && nl + 3 < sizeof(list); ++c) {
-        if (*c == '|') {
-          list[nl++] = ',';
-          list[nl++] = ' ';
-        } else list[nl++] = *c;
-      }
-      list[nl] = '\0';
-    }
-    PetscCheck(found, comm, PETSC_ERR_USER_INPUT, "%s: %s = '%s' is not one of: %s", where, label, value, list);
-    PetscCheck(len < k->size, comm, PETSC_ERR_PLIB, "enum choice '%s' of %s does not fit its field", value, label);
-    memcpy(field, value, len + 1);
-  } break;
-  }
-  PetscFunctionReturn(0);
+  if (f->layer_line[i] > 0) snprintf(buf, n, "%s:%" PetscInt_FMT, f->path, f->layer_line[i]);
+  else snprintf(buf, n, "command line");
 }
 
-/* Compiled-in defaults; an empty ENUM default (layer type) means "must be given". */
-static PetscErrorCode apply_defaults(MPI_Comm comm, PetscInt n, const MCKeyInfo keys[], char *base)
-{
-  PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < n; ++i) {
-    if (keys[i].type == MC_CONFIG_ENUM && !keys[i].def[0]) base[keys[i].offset] = '\0';
-    else PetscCall(set_value(comm, "config.def (default)", keys[i].key, &keys[i], keys[i].def, base));
-  }
-  PetscFunctionReturn(0);
-}
-
-/* ---- Sections and keys ---- */
-
-static PetscBool known_section(const char *section)
-{
-  for (PetscInt i = 0; i < mc__config_n_sections; ++i) {
-    if (!strcmp(mc__config_sections[i].section, section)) return PETSC_TRUE;
-  }
-  return PETSC_FALSE;
-}
-
-/* Enter [section] (a file header, or the section of an override when line == 0). Sets *layer to the
-   LayerEntry of a [layer.N] section (created on first sight) or to -1. */
-static PetscErrorCode enter_section(Parser *p, const char *section, PetscInt line, PetscInt *layer)
+static PetscErrorCode finish_config(MPI_Comm comm, MCConfig *cfg, const MCConfigFile *f)
 {
   char where[PETSC_MAX_PATH_LEN + 32];
 
   PetscFunctionBeginUser;
-  where_of(p, line, where, sizeof(where));
-  *layer = -1;
-  if (!strncmp(section, "layer.", 6) || !strcmp(section, "layer")) {
-    /* N: 1 to 6 decimal digits, no leading zero (so [layer.01] cannot alias [layer.1]). */
-    const char *d  = strcmp(section, "layer") ? section + 6 : "";
-    size_t      nd = strspn(d, "0123456789");
-    PetscInt    idx;
+  for (PetscInt i = 0; i < cfg->n_layer_specs; ++i) {
+    MCLayerSpec *s = &cfg->layer_specs[i];
 
-    PetscCheck(nd > 0 && nd == strlen(d) && nd <= 6 && !(d[0] == '0' && nd > 1), p->comm, PETSC_ERR_USER_INPUT,
-               "%s: invalid layer section [%s]; layer sections are [layer.0], [layer.1], [layer.2], ...", where, section);
-    idx = (PetscInt)atol(d);
-    for (PetscInt i = 0; i < p->n_layers; ++i) {
-      if (p->layers[i].index == idx) {
-        /* A repeated [layer.N] header merges into the first; keep the first header's line. */
-        if (p->layers[i].line == 0 && line > 0) p->layers[i].line = line;
-        *layer = i;
-        PetscFunctionReturn(0);
-      }
-    }
-    if (p->n_layers == p->max_layers) {
-      LayerEntry *grown;
-
-      p->max_layers = PetscMax(4, 2 * p->max_layers);
-      PetscCall(PetscCalloc1(p->max_layers, &grown));
-      if (p->n_layers) PetscCall(PetscArraycpy(grown, p->layers, p->n_layers));
-      PetscCall(PetscFree(p->layers));
-      p->layers = grown;
-    }
-    {
-      LayerEntry *e = &p->layers[p->n_layers];
-
-      PetscCall(PetscMemzero(e, sizeof(*e)));
-      e->index = idx;
-      e->line  = line;
-      PetscCall(apply_defaults(p->comm, mc__config_n_layer_keys, mc__config_layer_keys, (char *)&e->spec));
-    }
-    *layer = p->n_layers++;
-    PetscFunctionReturn(0);
-  }
-  if (!known_section(section)) {
-    const char *cand[64];
-    PetscInt    n_cand = 0;
-
-    for (PetscInt i = 0; i < mc__config_n_sections && n_cand < 63; ++i) cand[n_cand++] = mc__config_sections[i].section;
-    cand[n_cand++] = "layer.N";
-    PetscCheck(PETSC_FALSE, p->comm, PETSC_ERR_USER_INPUT, "%s: unknown section [%s]; did you mean [%s]?", where, section, closest(section, n_cand, cand));
-  }
-  PetscFunctionReturn(0);
-}
-
-/* Set `key` = `value` in `section` (layer >= 0: in that LayerEntry); line 0 = command-line override. */
-static PetscErrorCode set_key(Parser *p, const char *section, PetscInt layer, const char *key, const char *value, PetscInt line)
-{
-  char              where[PETSC_MAX_PATH_LEN + 32], label[256], hint[256];
-  const MCKeyInfo  *keys = layer >= 0 ? mc__config_layer_keys : mc__config_keys;
-  PetscInt          n    = layer >= 0 ? mc__config_n_layer_keys : mc__config_n_keys, i;
-  PetscInt         *set_line;
-  PetscBool        *set_cli;
-
-  PetscFunctionBeginUser;
-  where_of(p, line, where, sizeof(where));
-  for (i = 0; i < n; ++i) {
-    if ((layer >= 0 || !strcmp(keys[i].section, section)) && !strcmp(keys[i].key, key)) break;
-  }
-  if (i == n) {
-    PetscCall(suggest_key(layer >= 0 ? NULL : section, key, hint, sizeof(hint)));
-    PetscCheck(PETSC_FALSE, p->comm, PETSC_ERR_USER_INPUT, "%s: unknown key '%s' in [%s]%s", where, key, section, hint);
-  }
-  if (line > 0) snprintf(label, sizeof(label), "[%s] %s", section, key);
-  else snprintf(label, sizeof(label), "%s.%s", section, key);
-  set_line = layer >= 0 ? &p->layers[layer].set_line[i] : &p->key_line[i];
-  set_cli  = layer >= 0 ? &p->layers[layer].set_cli[i] : &p->key_cli[i];
-  if (line > 0) {
-    PetscCheck(*set_line == 0, p->comm, PETSC_ERR_USER_INPUT, "%s: duplicate key '%s' in [%s] (first set on line %" PetscInt_FMT ")", where, key, section, *set_line);
-    *set_line = line;
-  } else {
-    PetscCheck(!*set_cli, p->comm, PETSC_ERR_USER_INPUT, "command line: %s is given twice", label);
-    *set_cli = PETSC_TRUE;
-  }
-  PetscCall(set_value(p->comm, where, label, &keys[i], value, layer >= 0 ? (char *)&p->layers[layer].spec : (char *)p->cfg));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode on_ini(void *ctx, const char *section, const char *key, const char *value, PetscInt line)
-{
-  Parser *p = (Parser *)ctx;
-
-  PetscFunctionBeginUser;
-  if (!key) PetscCall(enter_section(p, section, line, &p->layer));
-  else PetscCall(set_key(p, section, p->layer, key, value, line));
-  PetscFunctionReturn(0);
-}
-
-/* "section.key=value"; the section may itself contain a dot (layer.0.type=dense). */
-static PetscErrorCode apply_override(Parser *p, const char *word)
-{
-  char    *copy, *eq, *lhs, *dot, *value;
-  PetscInt layer;
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscStrallocpy(word, &copy));
-  eq = strchr(copy, '=');
-  PetscCheck(eq, p->comm, PETSC_ERR_USER_INPUT, "command line: '%s' is not section.key=value", word);
-  *eq = '\0';
-  lhs = copy;
-  while (isspace((unsigned char)*lhs)) ++lhs;
-  for (char *e = eq; e > lhs && isspace((unsigned char)e[-1]);) *--e = '\0';
-  value = eq + 1;
-  while (isspace((unsigned char)*value)) ++value;
-  for (char *e = value + strlen(value); e > value && isspace((unsigned char)e[-1]);) *--e = '\0';
-  dot = strrchr(lhs, '.');
-  PetscCheck(dot && dot > lhs && dot[1], p->comm, PETSC_ERR_USER_INPUT, "command line: '%s' is not section.key=value", word);
-  *dot = '\0';
-  /* The value is stored in the effective INI text, where these would start a comment. */
-  for (const char *c = value; *c; ++c) {
-    PetscCheck(!((*c == ';' || *c == '#') && (c == value || isspace((unsigned char)c[-1]))), p->comm, PETSC_ERR_USER_INPUT,
-               "command line: the value of %s.%s may not contain ';' or '#' at its start or after a space", lhs, dot + 1);
-  }
-  PetscCall(enter_section(p, lhs, 0, &layer));
-  PetscCall(set_key(p, lhs, layer, dot + 1, value, 0));
-  PetscCall(PetscFree(copy));
-  PetscFunctionReturn(0);
-}
-
-/* ---- Whole-configuration checks ---- */
-
-static PetscErrorCode finish_layers(Parser *p)
-{
-  MCConfig *cfg = p->cfg;
-  PetscInt *order;
-  char      where[PETSC_MAX_PATH_LEN + 32];
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscMalloc1(p->n_layers, &order));
-  /* Insertion sort by N: a handful of layers. */
-  for (PetscInt i = 0; i < p->n_layers; ++i) {
-    PetscInt j = i;
-
-    for (; j > 0 && p->layers[order[j - 1]].index > p->layers[i].index; --j) order[j] = order[j - 1];
-    order[j] = i;
-  }
-  for (PetscInt i = 0; i < p->n_layers; ++i) {
-    const LayerEntry *e = &p->layers[order[i]];
-
-    where_of(p, e->line, where, sizeof(where));
-    PetscCheck(e->index == i, p->comm, PETSC_ERR_USER_INPUT,
-               "%s: [layer.%" PetscInt_FMT "] but no [layer.%" PetscInt_FMT "]; layer sections must be numbered 0, 1, 2, ... without gaps", where, e->index, i);
-  }
-  cfg->n_layer_specs = p->n_layers;
-  PetscCall(PetscMalloc1(p->n_layers, &cfg->layer_specs));
-  for (PetscInt i = 0; i < p->n_layers; ++i) {
-    const LayerEntry *e = &p->layers[order[i]];
-    MCLayerSpec      *s = &cfg->layer_specs[i];
-
-    *s      = e->spec;
-    s->line = e->line;
-    where_of(p, e->line, where, sizeof(where));
-    PetscCheck(s->type[0], p->comm, PETSC_ERR_USER_INPUT, "%s: [layer.%" PetscInt_FMT "] has no type; set type = dense, conv2d, flatten, ...", where, i);
-    PetscCheck(!((!strcmp(s->type, "dense") || !strcmp(s->type, "conv2d")) && !s->weight[0]), p->comm, PETSC_ERR_USER_INPUT,
-               "%s: [layer.%" PetscInt_FMT "] type = %s needs a weight (the tensor name of its kernel)", where, i, s->type);
-    PetscCheck(!(!strcmp(s->type, "batchnorm") && (!s->mean[0] || !s->var[0])), p->comm, PETSC_ERR_USER_INPUT,
+    s->line = f->layer_line[i];
+    layer_where(f, i, where, sizeof(where));
+    PetscCheck(s->type != MC_LAYER_UNSET, comm, PETSC_ERR_USER_INPUT, "%s: [layer.%" PetscInt_FMT "] has no type; set type = dense, conv2d, flatten, ...", where, i);
+    PetscCheck(!((s->type == MC_LAYER_DENSE || s->type == MC_LAYER_CONV2D) && !s->weight[0]), comm, PETSC_ERR_USER_INPUT,
+               "%s: [layer.%" PetscInt_FMT "] type = %s needs a weight (the tensor name of its kernel)", where, i, mc_model_layer_type_name(s->type));
+    PetscCheck(!(s->type == MC_LAYER_BATCHNORM && (!s->mean[0] || !s->var[0])), comm, PETSC_ERR_USER_INPUT,
                "%s: [layer.%" PetscInt_FMT "] type = batchnorm needs mean and var (tensor names of its running statistics)", where, i);
   }
-  PetscCall(PetscFree(order));
-  PetscFunctionReturn(0);
-}
-
-/* Make a relative path absolute against `base` (an absolute directory); "./" prefixes are dropped. */
-static PetscErrorCode resolve_path(MPI_Comm comm, const char *where, const char *label, const char *base, char *path, size_t size)
-{
-  char       *joined;
-  const char *rel = path;
-  size_t      n;
-
-  PetscFunctionBeginUser;
-  if (!path[0] || path[0] == '/') PetscFunctionReturn(0);
-  while (!strncmp(rel, "./", 2)) rel += 2;
-  if (!strcmp(rel, ".")) rel = "";
-  n = strlen(base) + strlen(rel) + 2;
-  PetscCall(PetscMalloc1(n, &joined));
-  if (!rel[0]) snprintf(joined, n, "%s", base);
-  else snprintf(joined, n, "%s%s%s", base, base[strlen(base) - 1] == '/' ? "" : "/", rel);
-  n = strlen(joined) + 1;
-  PetscCheck(n <= size, comm, PETSC_ERR_USER_INPUT, "%s: %s becomes '%s' relative to %s, longer than %zu characters", where, label, joined, base, size - 1);
-  memcpy(path, joined, n);
-  PetscCall(PetscFree(joined));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode finish_config(Parser *p, const char *cwd)
-{
-  MCConfig *cfg = p->cfg;
-  char      where[PETSC_MAX_PATH_LEN + 32];
-  /* Which keys are paths; the file's are relative to its directory, the command line's to the working one. */
-  const struct {
-    int    key;
-    char  *field;
-    size_t size;
-  } paths[] = {
-    {KEY_model_path,  cfg->model_path,  sizeof(cfg->model_path) },
-    {KEY_data_source, cfg->data_source, sizeof(cfg->data_source)},
-  };
-
-  PetscFunctionBeginUser;
-  PetscCall(finish_layers(p));
-  where_of(p, -1, where, sizeof(where));
-  PetscCheck(cfg->model_path[0], p->comm, PETSC_ERR_USER_INPUT, "%s: [model] path is required", where);
-  PetscCheck(!(cfg->n_layer_specs > 0 && !strcmp(cfg->model_infer, "mlp")), p->comm, PETSC_ERR_USER_INPUT,
-             "%s: [model] infer = mlp cannot be combined with [layer.N] sections; use one or the other", where);
-  for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); ++i) {
-    const MCKeyInfo *k = &mc__config_keys[paths[i].key];
-    char             label[128];
-
-    snprintf(label, sizeof(label), "[%s] %s", k->section, k->key);
-    if (p->key_cli[paths[i].key]) PetscCall(resolve_path(p->comm, "command line", label, cwd, paths[i].field, paths[i].size));
-    else {
-      where_of(p, p->key_line[paths[i].key], where, sizeof(where));
-      PetscCall(resolve_path(p->comm, where, label, cfg->dir, paths[i].field, paths[i].size));
-    }
-  }
-  PetscFunctionReturn(0);
-}
-
-/* ---- The effective configuration as INI text ---- */
-
-typedef struct {
-  char  *buf;
-  size_t len, cap;
-} Text;
-
-static PetscErrorCode text_printf(Text *t, const char *fmt, ...)
-{
-  va_list ap;
-  int     n;
-
-  PetscFunctionBeginUser;
-  va_start(ap, fmt);
-  n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  PetscCheck(n >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "cannot format the effective configuration");
-  if (t->len + (size_t)n + 1 > t->cap) {
-    char *grown;
-
-    t->cap = PetscMax(2 * t->cap, t->len + (size_t)n + 1024);
-    PetscCall(PetscMalloc1(t->cap, &grown));
-    if (t->len) PetscCall(PetscArraycpy(grown, t->buf, t->len));
-    PetscCall(PetscFree(t->buf));
-    t->buf = grown;
-  }
-  va_start(ap, fmt);
-  vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-  va_end(ap);
-  t->len += (size_t)n;
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode text_value(Text *t, const MCKeyInfo *k, const char *base)
-{
-  const char *field = base + k->offset;
-
-  PetscFunctionBeginUser;
-  switch (k->type) {
-  case MC_CONFIG_STRING:
-  case MC_CONFIG_ENUM:
-    if (field[0]) PetscCall(text_printf(t, "%s = %s\n", k->key, field));
-    else PetscCall(text_printf(t, "%s =\n", k->key));
-    break;
-  case MC_CONFIG_INT: {
-    PetscInt64 v;
-
-    memcpy(&v, field, sizeof(v));
-    PetscCall(text_printf(t, "%s = %lld\n", k->key, (long long)v));
-  } break;
-  case MC_CONFIG_REAL: {
-    PetscReal v;
-    char      num[64];
-
-    /* The shortest form that reads back to the same double. */
-    memcpy(&v, field, sizeof(v));
-    for (int prec = 1; prec <= 17; ++prec) {
-      snprintf(num, sizeof(num), "%.*g", prec, (double)v);
-      if (strtod(num, NULL) == (double)v) break;
-    }
-    PetscCall(text_printf(t, "%s = %s\n", k->key, num));
-  } break;
-  case MC_CONFIG_BOOL: {
-    PetscBool v;
-
-    memcpy(&v, field, sizeof(v));
-    PetscCall(text_printf(t, "%s = %s\n", k->key, v ? "true" : "false"));
-  } break;
-  }
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode build_text(MCConfig *cfg)
-{
-  Text t = {NULL, 0, 0};
-
-  PetscFunctionBeginUser;
-  PetscCall(text_printf(&t, "; modclust-mpi effective configuration: defaults < %s < command line\n", cfg->path));
-  for (PetscInt s = 0; s < mc__config_n_sections; ++s) {
-    PetscCall(text_printf(&t, "\n[%s]\n", mc__config_sections[s].section));
-    for (PetscInt i = 0; i < mc__config_n_keys; ++i) {
-      if (!strcmp(mc__config_keys[i].section, mc__config_sections[s].section)) PetscCall(text_value(&t, &mc__config_keys[i], (const char *)cfg));
-    }
-  }
-  for (PetscInt l = 0; l < cfg->n_layer_specs; ++l) {
-    PetscCall(text_printf(&t, "\n[layer.%" PetscInt_FMT "]\n", l));
-    for (PetscInt i = 0; i < mc__config_n_layer_keys; ++i) PetscCall(text_value(&t, &mc__config_layer_keys[i], (const char *)&cfg->layer_specs[l]));
-  }
-  cfg->text = t.buf;
+  PetscCheck(cfg->model_path[0], comm, PETSC_ERR_USER_INPUT, "%s: [model] path is required", f->path);
+  PetscCheck(!(cfg->n_layer_specs > 0 && cfg->model_infer == MC_INFER_MLP), comm, PETSC_ERR_USER_INPUT,
+             "%s: [model] infer = mlp cannot be combined with [layer.N] sections; use one or the other", f->path);
   PetscFunctionReturn(0);
 }
 
 /* ---- Public ---- */
 
-/* Rank 0's working directory, so that every rank resolves relative paths alike. */
-static PetscErrorCode get_cwd(char cwd[PETSC_MAX_PATH_LEN])
-{
-  PetscFunctionBeginUser;
-  PetscCheck(getcwd(cwd, PETSC_MAX_PATH_LEN), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot determine the working directory: %s", strerror(errno));
-  PetscFunctionReturn(0);
-}
-
 PetscErrorCode mc_config_parse(MPI_Comm comm, const char *name, const char *text, int n_overrides, const char *const overrides[], MCConfig **out)
 {
-  Parser        *p;
-  MCConfig      *cfg;
-  char           cwd[PETSC_MAX_PATH_LEN] = "";
-  const char    *slash;
-  PetscMPIInt    rank;
-  PetscErrorCode ierr = 0;
+  MCConfig    *cfg;
+  MCConfigFile f;
 
   PetscFunctionBeginUser;
   PetscCall(PetscCalloc1(1, &cfg));
-  PetscCall(PetscCalloc1(1, &p));
-  p->comm  = comm;
-  p->name  = name;
-  p->cfg   = cfg;
-  p->layer = -1;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) ierr = get_cwd(cwd);
-  PetscCall(mc_sys_rank0_status(comm, ierr));
-  PetscCallMPI(MPI_Bcast(cwd, PETSC_MAX_PATH_LEN, MPI_CHAR, 0, comm));
-
-  PetscCheck(strlen(name) < sizeof(cfg->path), comm, PETSC_ERR_USER_INPUT, "config file name '%s' is too long", name);
-  PetscCall(PetscStrncpy(cfg->path, name, sizeof(cfg->path)));
-  /* The file's directory, absolute. */
-  slash = strrchr(name, '/');
-  if (!slash) PetscCall(PetscStrncpy(cfg->dir, cwd, sizeof(cfg->dir)));
-  else {
-    snprintf(cfg->dir, sizeof(cfg->dir), "%.*s", slash == name ? 1 : (int)(slash - name), name);
-    PetscCall(resolve_path(comm, name, "its directory", cwd, cfg->dir, sizeof(cfg->dir)));
-  }
-
-  PetscCall(apply_defaults(comm, mc__config_n_keys, mc__config_keys, (char *)cfg));
-  PetscCall(mc_config_ini_parse(comm, name, text, on_ini, p));
-  for (int i = 0; i < n_overrides; ++i) PetscCall(apply_override(p, overrides[i]));
-  PetscCall(finish_config(p, cwd));
-  PetscCall(build_text(cfg));
-
-  PetscCall(PetscFree(p->layers));
-  PetscCall(PetscFree(p));
+  PetscCall(mc_config_schema_parse(comm, &mc__config_schema, name, text, n_overrides, overrides, cfg, &f));
+  PetscCall(PetscStrncpy(cfg->path, f.path, sizeof(cfg->path)));
+  PetscCall(PetscStrncpy(cfg->dir, f.dir, sizeof(cfg->dir)));
+  cfg->text          = f.text;
+  f.text             = NULL;
+  cfg->n_layer_specs = f.n_layers;
+  PetscCall(PetscMalloc1(f.n_layers, &cfg->layer_specs));
+  if (f.n_layers) PetscCall(PetscArraycpy(cfg->layer_specs, (const MCLayerSpec *)f.layers, f.n_layers));
+  PetscCall(finish_config(comm, cfg, &f));
+  PetscCall(mc_config_file_clear(&f));
   *out = cfg;
   PetscFunctionReturn(0);
 }
@@ -702,6 +139,18 @@ PetscErrorCode mc_config_load(MPI_Comm comm, const char *path, int n_overrides, 
   PetscCall(mc_config_read_text(comm, path, &text));
   PetscCall(mc_config_parse(comm, path, text, n_overrides, overrides, out));
   PetscCall(PetscFree(text));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_config_hash(const MCConfig *cfg, PetscInt n_parts, const char *const parts[], uint64_t *hash)
+{
+  MCConfigFile f;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&f, sizeof(f)));
+  f.n_layers = cfg->n_layer_specs;
+  f.layers   = (void *)cfg->layer_specs;
+  PetscCall(mc_config_schema_hash(&mc__config_schema, cfg, &f, n_parts, parts, hash));
   PetscFunctionReturn(0);
 }
 

@@ -1,10 +1,9 @@
-/* src/graph/graph.c: the neuron graph from layer weights (METHOD.md section 2), assembled row by row on
+/* src/graph/graph.c: the neuron graph from layer weights (docs/method.md section 2), assembled row by row on
    the owning ranks from dense inter-group blocks that every rank holds. */
 #include <math.h>
 #include <string.h>
 #include "mc/graph.h"
 #include "mc/sys.h"
-#include "../spectral/bipartite.h"
 
 /* Largest eigenvalue of the symmetric n x n matrix B (row-major, destroyed) by cyclic Jacobi rotations.
    Used for the spectral norm of small kernel slices, where LAPACK's call overhead would dominate. */
@@ -48,26 +47,40 @@ static PetscReal jacobi_max_eig(PetscInt n, PetscReal B[])
   return best;
 }
 
-PetscReal mc_graph_conv_norm(const char *norm, PetscInt kh, PetscInt kw, const float *S, PetscInt rs, PetscInt cs,
+const char *mc_graph_kind_name(MCGraphKind kind)
+{
+  static const char *const names[] = {"weights", "activations"};
+
+  return (kind >= 0 && (size_t)kind < sizeof(names) / sizeof(names[0])) ? names[kind] : "unknown";
+}
+
+const char *mc_graph_conv_norm_name(MCConvNorm norm)
+{
+  static const char *const names[] = {"l1", "induced_l1", "l2", "fro"};
+
+  return (norm >= 0 && (size_t)norm < sizeof(names) / sizeof(names[0])) ? names[norm] : "unknown";
+}
+
+PetscReal mc_graph_conv_norm(MCConvNorm norm, PetscInt kh, PetscInt kw, const float *S, PetscInt rs, PetscInt cs,
                              PetscReal work[])
 {
   PetscReal v = 0;
 
-  if (!strcmp(norm, "l1")) {
+  if (norm == MC_CONV_NORM_L1) {
     for (PetscInt a = 0; a < kh; ++a)
       for (PetscInt b = 0; b < kw; ++b) v += PetscAbsReal((PetscReal)S[a * rs + b * cs]);
-  } else if (!strcmp(norm, "fro")) {
+  } else if (norm == MC_CONV_NORM_FRO) {
     for (PetscInt a = 0; a < kh; ++a)
       for (PetscInt b = 0; b < kw; ++b) v += (PetscReal)S[a * rs + b * cs] * (PetscReal)S[a * rs + b * cs];
     v = PetscSqrtReal(v);
-  } else if (!strcmp(norm, "induced_l1")) {
+  } else if (norm == MC_CONV_NORM_INDUCED_L1) {
     /* The reference code's reduction: the largest column sum, columns being the kw positions. */
     for (PetscInt b = 0; b < kw; ++b) {
       PetscReal col = 0;
       for (PetscInt a = 0; a < kh; ++a) col += PetscAbsReal((PetscReal)S[a * rs + b * cs]);
       v = PetscMax(v, col);
     }
-  } else if (!strcmp(norm, "l2")) {
+  } else if (norm == MC_CONV_NORM_L2) {
     /* sigma_max(S)^2 = lambda_max of the smaller Gram matrix. */
     if (kh == 1 || kw == 1) {
       for (PetscInt a = 0; a < kh; ++a)
@@ -117,12 +130,7 @@ static PetscErrorCode graph_assemble(MPI_Comm comm, MCGraph *g)
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_GRAPH_ASSEMBLE], 0, 0, 0, 0));
   PetscCall(PetscSplitOwnership(comm, &nloc, &N));
-  PetscCallMPI(MPI_Exscan(&nloc, &rstart, 1, MPIU_INT, MPI_SUM, comm));
-  {
-    PetscMPIInt rank;
-    PetscCallMPI(MPI_Comm_rank(comm, &rank));
-    if (rank == 0) rstart = 0;
-  }
+  PetscCall(mc_sys_ownership_start(comm, nloc, &rstart));
   rend = rstart + nloc;
   /* Two passes over the owned rows: count, then fill this rank's rows as PETSc's "split" CSR arrays (the
      diagonal block with local column indices, the off-diagonal block with global ones), which the matrix
@@ -191,22 +199,15 @@ static PetscErrorCode graph_assemble(MPI_Comm comm, MCGraph *g)
   PetscCall(MatAssemblyEnd(g->adj, MAT_FINAL_ASSEMBLY));
   PetscCall(MatSetOption(g->adj, MAT_SYMMETRIC, PETSC_TRUE));
   PetscCall(MatSetOption(g->adj, MAT_SYMMETRY_ETERNAL, PETSC_TRUE));
-  /* Edges join consecutive groups only, so the graph is bipartite (even against odd groups); the
-     eigensolver uses that (src/spectral/eps.c) when it finds the group offsets composed on the matrix. */
-  {
-    PetscContainer cont;
-    PetscInt      *off;
-    PetscCall(PetscMalloc1(g->n_groups + 2, &off));
-    off[0] = g->n_groups;
-    PetscCall(PetscArraycpy(off + 1, g->group_offset, g->n_groups + 1));
-    PetscCall(PetscContainerCreate(comm, &cont));
-    PetscCall(PetscContainerSetPointer(cont, off));
-    PetscCall(PetscContainerSetUserDestroy(cont, PetscContainerUserDestroyDefault));
-    PetscCall(PetscObjectCompose((PetscObject)g->adj, MC_GRAPH_GROUPS_KEY, (PetscObject)cont));
-    PetscCall(PetscContainerDestroy(&cont));
-  }
   PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_GRAPH_ASSEMBLE], 0, 0, 0, 0));
   PetscFunctionReturn(0);
+}
+
+MCGroups mc_graph_groups(const MCGraph *g)
+{
+  MCGroups gr = {g->n_groups, g->group_offset};
+
+  return gr;
 }
 
 PetscErrorCode mc_graph_from_blocks(MPI_Comm comm, PetscInt n_groups, const PetscInt group_size[], const PetscInt group_layer[],
@@ -318,19 +319,14 @@ static PetscErrorCode bn_scale(MPI_Comm comm, const MCModel *m, PetscInt li, Pet
 /* Block of edges between conv layer `prev` (its outputs are the rows) and conv layer `cur`: the norm of
    each kernel slice K[:, :, i, j] of `cur`, times the BatchNorm scale of output channel j. Rows are split
    over the ranks and gathered, so every rank ends with the same block and the work is shared. */
-static PetscErrorCode conv_block(MPI_Comm comm, const MCLayer *cur, const char *norm, const PetscReal s[], PetscReal **out)
+static PetscErrorCode conv_block(MPI_Comm comm, const MCLayer *cur, MCConvNorm norm, const PetscReal s[], PetscReal **out)
 {
-  PetscInt     cin = cur->n_in, cout = cur->n_out, kh = cur->kh, kw = cur->kw, lo, hi, nloc = PETSC_DECIDE, n = cin;
-  PetscMPIInt  size, rank, *counts, *displs;
-  PetscReal   *B, *work;
+  PetscInt   cin = cur->n_in, cout = cur->n_out, kh = cur->kh, kw = cur->kw, lo, hi, nloc = PETSC_DECIDE, n = cin;
+  PetscReal *B, *work;
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(PetscSplitOwnership(comm, &nloc, &n));
-  lo = 0;
-  PetscCallMPI(MPI_Exscan(&nloc, &lo, 1, MPIU_INT, MPI_SUM, comm));
-  if (rank == 0) lo = 0;
+  PetscCall(mc_sys_ownership_start(comm, nloc, &lo));
   hi = lo + nloc;
   PetscCall(PetscMalloc1(cin * cout, &B));
   PetscCall(PetscMalloc1(PetscMax(kh, kw) * PetscMax(kh, kw), &work));
@@ -341,31 +337,21 @@ static PetscErrorCode conv_block(MPI_Comm comm, const MCLayer *cur, const char *
       B[i * cout + j] = mc_graph_conv_norm(norm, kh, kw, S, kw * cin * cout, cin * cout, work) * s[j];
     }
   PetscCall(PetscFree(work));
-  PetscCall(PetscMalloc2(size, &counts, size, &displs));
-  {
-    PetscMPIInt mine;
-    PetscCall(PetscMPIIntCast(nloc * cout, &mine));
-    PetscCallMPI(MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, comm));
-    displs[0] = 0;
-    for (PetscMPIInt r = 1; r < size; ++r) displs[r] = displs[r - 1] + counts[r - 1];
-    PetscCallMPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, B, counts, displs, MPIU_REAL, comm));
-  }
-  PetscCall(PetscFree2(counts, displs));
+  PetscCall(mc_sys_gatherv(comm, -1, MPI_IN_PLACE, nloc * cout, MPIU_REAL, B));
   *out = B;
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc_graph_build(MPI_Comm comm, const MCConfig *cfg, const MCModel *model, MCGraph **out)
+PetscErrorCode mc_graph_build(MPI_Comm comm, const MCGraphOpts *opts, const MCModel *model, MCGraph **out)
 {
   PetscInt   n_w = 0, *widx, n_conv = 0, n_groups = 0, *gsize, *glayer, first_dense = -1;
   PetscReal **blocks, *s;
-  PetscBool  cnn, head = cfg->graph_include_dense_head, fold = cfg->graph_fold_batchnorm;
-  const char *norm = cfg->graph_conv_norm;
+  PetscBool  cnn, head = opts->include_dense_head, fold = opts->fold_batchnorm;
+  MCConvNorm norm = opts->conv_norm;
 
   PetscFunctionBeginUser;
-  PetscCheck(strcmp(cfg->graph_kind, "activations") != 0, comm, PETSC_ERR_SUP,
-             "graph.kind = activations is not implemented yet; use graph.kind = weights");
-  PetscCheck(!strcmp(cfg->graph_kind, "weights"), comm, PETSC_ERR_USER_INPUT, "Unknown graph.kind '%s'", cfg->graph_kind);
+  PetscCheck(opts->kind != MC_GRAPH_ACTIVATIONS, comm, PETSC_ERR_SUP, "graph.kind = activations is not implemented yet; use graph.kind = weights");
+  PetscCheck(opts->kind == MC_GRAPH_WEIGHTS, comm, PETSC_ERR_PLIB, "graph kind %d out of range", (int)opts->kind);
   PetscCall(PetscMalloc1(model->n_layers + 1, &widx));
   for (PetscInt l = 0; l < model->n_layers; ++l) {
     const MCLayer *L = &model->layers[l];
@@ -382,8 +368,7 @@ PetscErrorCode mc_graph_build(MPI_Comm comm, const MCConfig *cfg, const MCModel 
   }
   PetscCheck(n_w > 0, comm, PETSC_ERR_USER_INPUT, "Model '%s' has no Dense or Conv2D layer, so it has no weight graph", model->source);
   cnn = n_conv > 0 ? PETSC_TRUE : PETSC_FALSE;
-  PetscCheck(!cnn || !strcmp(norm, "l1") || !strcmp(norm, "induced_l1") || !strcmp(norm, "l2") || !strcmp(norm, "fro"), comm,
-             PETSC_ERR_USER_INPUT, "Unknown graph.conv_norm '%s' (expected l1, induced_l1, l2 or fro)", norm);
+  PetscCheck(!cnn || (norm >= MC_CONV_NORM_L1 && norm <= MC_CONV_NORM_FRO), comm, PETSC_ERR_PLIB, "graph conv norm %d out of range", (int)norm);
   PetscCall(PetscMalloc2(n_w + 1, &gsize, n_w + 1, &glayer));
   PetscCall(PetscMalloc1(n_w, &blocks)); /* ownership passes to the graph */
   {
@@ -429,7 +414,7 @@ PetscErrorCode mc_graph_build(MPI_Comm comm, const MCConfig *cfg, const MCModel 
           /* First Dense after the convs: the flattened input is H*W positions times C channels,
              channels last, so row p*C + c belongs to channel c. */
           PetscInt  P = L->n_in / prev;
-          PetscBool rss = (!strcmp(norm, "l2") || !strcmp(norm, "fro")) ? PETSC_TRUE : PETSC_FALSE;
+          PetscBool rss = (norm == MC_CONV_NORM_L2 || norm == MC_CONV_NORM_FRO) ? PETSC_TRUE : PETSC_FALSE;
           PetscCheck(L->n_in % prev == 0, comm, PETSC_ERR_USER_INPUT,
                      "Dense layer '%s' has %" PetscInt_FMT " inputs, not a multiple of the %" PetscInt_FMT " channels of the last conv", L->name, L->n_in,
                      prev);

@@ -1,5 +1,6 @@
 /* src/graph/isolated.c: degree-0 nodes (dead or pruned units), which are removed before clustering. */
 #include "mc/graph.h"
+#include "mc/sys.h"
 
 PetscErrorCode mc_graph_find_isolated(Mat adj, PetscInt *n_kept, PetscInt **kept, Vec *degree)
 {
@@ -7,11 +8,9 @@ PetscErrorCode mc_graph_find_isolated(Mat adj, PetscInt *n_kept, PetscInt **kept
   Vec                d;
   const PetscScalar *dv;
   PetscInt           rstart, rend, nloc, nk = 0, *mine, total = 0;
-  PetscMPIInt        size, *counts, *displs, nk_mpi;
 
   PetscFunctionBeginUser;
   PetscCall(PetscObjectGetComm((PetscObject)adj, &comm));
-  PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(MatCreateVecs(adj, NULL, &d));
   PetscCall(MatGetRowSum(adj, d));
   PetscCall(MatGetOwnershipRange(adj, &rstart, &rend));
@@ -22,17 +21,10 @@ PetscErrorCode mc_graph_find_isolated(Mat adj, PetscInt *n_kept, PetscInt **kept
   for (PetscInt i = 0; i < nloc; ++i)
     if (PetscRealPart(dv[i]) != 0) mine[nk++] = rstart + i;
   PetscCall(VecRestoreArrayRead(d, &dv));
-  PetscCall(PetscMalloc2(size, &counts, size, &displs));
-  PetscCall(PetscMPIIntCast(nk, &nk_mpi));
-  PetscCallMPI(MPI_Allgather(&nk_mpi, 1, MPI_INT, counts, 1, MPI_INT, comm));
-  for (PetscMPIInt r = 0; r < size; ++r) {
-    displs[r] = (PetscMPIInt)total;
-    total += counts[r];
-  }
+  PetscCallMPI(MPI_Allreduce(&nk, &total, 1, MPIU_INT, MPI_SUM, comm));
   PetscCall(PetscMalloc1(total, kept));
-  PetscCallMPI(MPI_Allgatherv(mine, nk_mpi, MPIU_INT, *kept, counts, displs, MPIU_INT, comm));
+  PetscCall(mc_sys_gatherv(comm, -1, mine, nk, MPIU_INT, *kept));
   *n_kept = total;
-  PetscCall(PetscFree2(counts, displs));
   PetscCall(PetscFree(mine));
   if (degree) *degree = d;
   else PetscCall(VecDestroy(&d));

@@ -1,15 +1,17 @@
-/* src/graph/shuffle.c: the null shuffles of the layer blocks (METHOD.md section 6), regenerated from
+/* src/graph/shuffle.c: the null shuffles of the layer blocks (docs/method.md section 7), regenerated from
    counter-based streams on every rank that needs them, so nothing is communicated. */
 #include <string.h>
 #include "mc/shuffle.h"
 
-PetscErrorCode mc_shuffle_parse(MPI_Comm comm, const char *name, MCShuffleKind *kind)
+const char *mc_shuffle_kind_name(MCShuffleKind kind)
 {
-  PetscFunctionBeginUser;
-  if (!strcmp(name, "layer")) *kind = MC_SHUFFLE_LAYER;
-  else if (!strcmp(name, "layer_nonzero")) *kind = MC_SHUFFLE_LAYER_NONZERO;
-  else SETERRQ(comm, PETSC_ERR_USER_INPUT, "Unknown clusterability.shuffle '%s' (expected layer or layer_nonzero)", name);
-  PetscFunctionReturn(0);
+  switch (kind) {
+  case MC_SHUFFLE_LAYER:
+    return "layer";
+  case MC_SHUFFLE_LAYER_NONZERO:
+    return "layer_nonzero";
+  }
+  return "unknown";
 }
 
 PetscErrorCode mc_shuffle_base_create(MPI_Comm comm, const MCGraph *g, MCShuffleBase **out)

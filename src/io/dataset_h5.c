@@ -14,10 +14,10 @@ static PetscErrorCode open_dataset(const char *path, hid_t file, const char *nam
   PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is missing (expected /train/images, /train/labels, /test/images, /test/labels)", path, name);
   *dset = H5Dopen2(file, name, H5P_DEFAULT);
   PetscCheck(*dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s is not a dataset", path, name);
-  MCCallHDF5(*space = H5Dget_space(*dset));
-  MCCallHDF5(r = H5Sget_simple_extent_ndims(*space));
+  MCCallHDF5(*space = H5Dget_space(*dset), path, "a dataset");
+  MCCallHDF5(r = H5Sget_simple_extent_ndims(*space), path, "a dataspace");
   PetscCheck(r >= 1 && r <= MC_IO_MAX_DIMS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has %d dimensions", path, name, r);
-  MCCallHDF5(H5Sget_simple_extent_dims(*space, dims, NULL));
+  MCCallHDF5(H5Sget_simple_extent_dims(*space, dims, NULL), path, "a dataspace");
   *ndim = r;
   PetscFunctionReturn(0);
 }
@@ -48,7 +48,7 @@ PetscErrorCode mc__io_dataset_read_h5(const char *path, const char *split, MCDat
   hwc         = d->shape[0] * d->shape[1] * d->shape[2];
   nx          = (size_t)d->n * (size_t)hwc;
   PetscCall(PetscMalloc1(nx ? nx : 1, &d->x));
-  MCCallHDF5(ftype = H5Dget_type(dset));
+  MCCallHDF5(ftype = H5Dget_type(dset), path, "a dataset");
   cls = H5Tget_class(ftype);
   if (cls == H5T_INTEGER) {
     unsigned char *u8;
@@ -64,15 +64,15 @@ PetscErrorCode mc__io_dataset_read_h5(const char *path, const char *split, MCDat
     PetscCheck(H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->x) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read %s (truncated or corrupt file?)", path, iname);
     for (size_t i = 0; i < nx; ++i) PetscCheck(isfinite(d->x[i]), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has a non-finite value at flat index %zu", path, iname, i);
   }
-  MCCallHDF5(H5Tclose(ftype));
-  MCCallHDF5(H5Sclose(space));
-  MCCallHDF5(H5Dclose(dset));
+  MCCallHDF5(H5Tclose(ftype), path, "a datatype");
+  MCCallHDF5(H5Sclose(space), path, "a dataspace");
+  MCCallHDF5(H5Dclose(dset), path, "a dataset");
 
   PetscCall(open_dataset(path, file, lname, &dset, &space, &ndl, dl));
   PetscCheck(ndl == 1 || (ndl == 2 && dl[1] == 1), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s must be a vector of N labels", path, lname);
   PetscCheck((PetscInt)dl[0] == d->n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has %" PetscInt_FMT " images but %s has %" PetscInt_FMT " labels", path, iname, d->n, lname,
              (PetscInt)dl[0]);
-  MCCallHDF5(ftype = H5Dget_type(dset));
+  MCCallHDF5(ftype = H5Dget_type(dset), path, "a dataset");
   PetscCheck(H5Tget_class(ftype) == H5T_INTEGER, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s must hold integer class labels", path, lname);
   PetscCall(PetscMalloc1(d->n ? d->n : 1, &lab));
   PetscCheck(H5Dread(dset, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, lab) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read %s (truncated or corrupt file?)", path, lname);
@@ -83,10 +83,10 @@ PetscErrorCode mc__io_dataset_read_h5(const char *path, const char *split, MCDat
     d->n_classes = PetscMax(d->n_classes, d->y[i] + 1);
   }
   PetscCall(PetscFree(lab));
-  MCCallHDF5(H5Tclose(ftype));
-  MCCallHDF5(H5Sclose(space));
-  MCCallHDF5(H5Dclose(dset));
-  MCCallHDF5(H5Fclose(file));
+  MCCallHDF5(H5Tclose(ftype), path, "a datatype");
+  MCCallHDF5(H5Sclose(space), path, "a dataspace");
+  MCCallHDF5(H5Dclose(dset), path, "a dataset");
+  MCCallHDF5(H5Fclose(file), path, "the file");
   PetscCall(PetscStrncpy(d->source, path, sizeof(d->source)));
   *out = d;
   PetscFunctionReturn(0);

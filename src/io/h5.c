@@ -3,11 +3,6 @@
 #include <string.h>
 #include "io/io_impl.h"
 
-void mc_io_hdf5_version(unsigned v[3])
-{
-  v[0] = v[1] = v[2] = 0;
-  (void)H5get_libversion(&v[0], &v[1], &v[2]);
-}
 
 void mc__io_h5_silence(void)
 {
@@ -80,7 +75,7 @@ PetscErrorCode mc__io_h5_attr_exists(hid_t loc, const char *name, PetscBool *exi
 
   PetscFunctionBeginUser;
   e = H5Aexists(loc, name);
-  MCCallHDF5(e);
+  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "cannot look up HDF5 attribute %s (a damaged file?)", name);
   *exists = e > 0 ? PETSC_TRUE : PETSC_FALSE;
   PetscFunctionReturn(0);
 }
@@ -93,14 +88,14 @@ static PetscErrorCode attr_read_strings(const char *file, const char *what, cons
   char   **s;
 
   PetscFunctionBeginUser;
-  MCCallHDF5(ftype = H5Aget_type(attr));
-  MCCallHDF5(space = H5Aget_space(attr));
-  MCCallHDF5(npts = H5Sget_simple_extent_npoints(space));
+  MCCallHDF5(ftype = H5Aget_type(attr), file, "an attribute");
+  MCCallHDF5(space = H5Aget_space(attr), file, "an attribute");
+  MCCallHDF5(npts = H5Sget_simple_extent_npoints(space), file, "a dataspace");
   PetscCall(PetscCalloc1(npts + 1, &s));
   if (npts == 0) {
     /* Keras stores an empty list (a layer without weights) as an empty float array. */
-    MCCallHDF5(H5Sclose(space));
-    MCCallHDF5(H5Tclose(ftype));
+    MCCallHDF5(H5Sclose(space), file, "a dataspace");
+    MCCallHDF5(H5Tclose(ftype), file, "a datatype");
     *n   = 0;
     *out = s;
     PetscFunctionReturn(0);
@@ -109,22 +104,22 @@ static PetscErrorCode attr_read_strings(const char *file, const char *what, cons
   if (H5Tis_variable_str(ftype) > 0) {
     char **vs;
 
-    MCCallHDF5(mtype = H5Tcopy(H5T_C_S1));
-    MCCallHDF5(H5Tset_size(mtype, H5T_VARIABLE));
-    MCCallHDF5(H5Tset_cset(mtype, H5Tget_cset(ftype)));
+    MCCallHDF5(mtype = H5Tcopy(H5T_C_S1), file, "a datatype");
+    MCCallHDF5(H5Tset_size(mtype, H5T_VARIABLE), file, "a datatype");
+    MCCallHDF5(H5Tset_cset(mtype, H5Tget_cset(ftype)), file, "a datatype");
     PetscCall(PetscCalloc1(npts + 1, &vs));
     PetscCheck(H5Aread(attr, mtype, vs) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read attribute %s of %s", file, name, what);
     for (hssize_t i = 0; i < npts; ++i) PetscCall(PetscStrallocpy(vs[i] ? vs[i] : "", &s[i]));
-    MCCallHDF5(H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, vs));
+    MCCallHDF5(H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, vs), file, "a variable-length string");
     PetscCall(PetscFree(vs));
   } else {
     size_t sz = H5Tget_size(ftype);
     char  *buf;
 
-    MCCallHDF5(mtype = H5Tcopy(H5T_C_S1));
-    MCCallHDF5(H5Tset_size(mtype, sz));
-    MCCallHDF5(H5Tset_strpad(mtype, H5T_STR_NULLPAD));
-    MCCallHDF5(H5Tset_cset(mtype, H5Tget_cset(ftype)));
+    MCCallHDF5(mtype = H5Tcopy(H5T_C_S1), file, "a datatype");
+    MCCallHDF5(H5Tset_size(mtype, sz), file, "a datatype");
+    MCCallHDF5(H5Tset_strpad(mtype, H5T_STR_NULLPAD), file, "a datatype");
+    MCCallHDF5(H5Tset_cset(mtype, H5Tget_cset(ftype)), file, "a datatype");
     PetscCall(PetscCalloc1(sz * (size_t)npts + 1, &buf));
     PetscCheck(H5Aread(attr, mtype, buf) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read attribute %s of %s", file, name, what);
     for (hssize_t i = 0; i < npts; ++i) {
@@ -138,9 +133,9 @@ static PetscErrorCode attr_read_strings(const char *file, const char *what, cons
     }
     PetscCall(PetscFree(buf));
   }
-  MCCallHDF5(H5Tclose(mtype));
-  MCCallHDF5(H5Sclose(space));
-  MCCallHDF5(H5Tclose(ftype));
+  MCCallHDF5(H5Tclose(mtype), file, "a datatype");
+  MCCallHDF5(H5Sclose(space), file, "a dataspace");
+  MCCallHDF5(H5Tclose(ftype), file, "a datatype");
   *n   = (PetscInt)npts;
   *out = s;
   PetscFunctionReturn(0);
@@ -165,9 +160,9 @@ PetscErrorCode mc__io_h5_attr_string(const char *file, hid_t loc, const char *wh
   PetscFunctionBeginUser;
   PetscCall(mc__io_h5_attr_exists(loc, name, &has));
   PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s is missing", file, name, what);
-  MCCallHDF5(attr = H5Aopen(loc, name, H5P_DEFAULT));
+  MCCallHDF5(attr = H5Aopen(loc, name, H5P_DEFAULT), file, "an attribute");
   PetscCall(attr_read_strings(file, what, name, attr, &n, &s));
-  MCCallHDF5(H5Aclose(attr));
+  MCCallHDF5(H5Aclose(attr), file, "an attribute");
   PetscCheck(n == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s has %" PetscInt_FMT " strings, expected one", file, name, what, n);
   *out = s[0];
   s[0] = NULL;
@@ -183,9 +178,9 @@ PetscErrorCode mc__io_h5_attr_strings(const char *file, hid_t loc, const char *w
   PetscFunctionBeginUser;
   PetscCall(mc__io_h5_attr_exists(loc, name, &has));
   if (has) {
-    MCCallHDF5(attr = H5Aopen(loc, name, H5P_DEFAULT));
+    MCCallHDF5(attr = H5Aopen(loc, name, H5P_DEFAULT), file, "an attribute");
     PetscCall(attr_read_strings(file, what, name, attr, n, out));
-    MCCallHDF5(H5Aclose(attr));
+    MCCallHDF5(H5Aclose(attr), file, "an attribute");
     PetscFunctionReturn(0);
   }
   /* Keras splits attributes over 64 KB into name0, name1, ... (in order, no gaps). */
@@ -202,9 +197,9 @@ PetscErrorCode mc__io_h5_attr_strings(const char *file, hid_t loc, const char *w
       PetscCheck(chunk > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s is missing (neither %s nor %s0)", file, name, what, name, name);
       break;
     }
-    MCCallHDF5(attr = H5Aopen(loc, cname, H5P_DEFAULT));
+    MCCallHDF5(attr = H5Aopen(loc, cname, H5P_DEFAULT), file, "an attribute");
     PetscCall(attr_read_strings(file, what, cname, attr, &m, &part));
-    MCCallHDF5(H5Aclose(attr));
+    MCCallHDF5(H5Aclose(attr), file, "an attribute");
     PetscCall(PetscCalloc1(*n + m + 1, &all));
     for (PetscInt i = 0; i < *n; ++i) all[i] = (*out)[i];
     for (PetscInt i = 0; i < m; ++i) all[*n + i] = part[i];
@@ -226,18 +221,18 @@ static PetscErrorCode attr_read_numbers(const char *file, hid_t loc, const char 
   PetscFunctionBeginUser;
   PetscCall(mc__io_h5_attr_exists(loc, name, &has));
   PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s is missing", file, name, what);
-  MCCallHDF5(attr = H5Aopen(loc, name, H5P_DEFAULT));
-  MCCallHDF5(ftype = H5Aget_type(attr));
+  MCCallHDF5(attr = H5Aopen(loc, name, H5P_DEFAULT), file, "an attribute");
+  MCCallHDF5(ftype = H5Aget_type(attr), file, "an attribute");
   cls = H5Tget_class(ftype);
   PetscCheck(cls == H5T_INTEGER || cls == H5T_FLOAT, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s is not numeric", file, name, what);
-  MCCallHDF5(space = H5Aget_space(attr));
-  MCCallHDF5(npts = H5Sget_simple_extent_npoints(space));
+  MCCallHDF5(space = H5Aget_space(attr), file, "an attribute");
+  MCCallHDF5(npts = H5Sget_simple_extent_npoints(space), file, "a dataspace");
   PetscCheck(npts <= max, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s of %s has %lld values, expected at most %" PetscInt_FMT, file, name, what,
              (long long)npts, max);
   PetscCheck(H5Aread(attr, mtype, v) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read attribute %s of %s", file, name, what);
-  MCCallHDF5(H5Sclose(space));
-  MCCallHDF5(H5Tclose(ftype));
-  MCCallHDF5(H5Aclose(attr));
+  MCCallHDF5(H5Sclose(space), file, "a dataspace");
+  MCCallHDF5(H5Tclose(ftype), file, "a datatype");
+  MCCallHDF5(H5Aclose(attr), file, "an attribute");
   *n = (PetscInt)npts;
   PetscFunctionReturn(0);
 }
@@ -270,14 +265,14 @@ PetscErrorCode mc__io_h5_read_floats(const char *file, hid_t loc, const char *pa
   PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is missing", file, path);
   dset = H5Dopen2(loc, path, H5P_DEFAULT);
   PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s is not a dataset", file, path);
-  MCCallHDF5(ftype = H5Dget_type(dset));
+  MCCallHDF5(ftype = H5Dget_type(dset), file, "a dataset");
   cls = H5Tget_class(ftype);
   PetscCheck(cls == H5T_FLOAT || cls == H5T_INTEGER, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s is not numeric", file, path);
-  MCCallHDF5(space = H5Dget_space(dset));
-  MCCallHDF5(rank = H5Sget_simple_extent_ndims(space));
+  MCCallHDF5(space = H5Dget_space(dset), file, "a dataset");
+  MCCallHDF5(rank = H5Sget_simple_extent_ndims(space), file, "a dataspace");
   PetscCheck(rank <= MC_IO_MAX_DIMS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s has %d dimensions, at most %d are supported", file, path, rank,
              MC_IO_MAX_DIMS);
-  MCCallHDF5(H5Sget_simple_extent_dims(space, hd, NULL));
+  MCCallHDF5(H5Sget_simple_extent_dims(space, hd, NULL), file, "a dataspace");
   for (int i = 0; i < rank; ++i) {
     dims[i] = (PetscInt)hd[i];
     count *= (size_t)hd[i];
@@ -287,9 +282,9 @@ PetscErrorCode mc__io_h5_read_floats(const char *file, hid_t loc, const char *pa
   /* HDF5 converts any stored float (half, double) or integer type to native float. */
   PetscCheck(H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ,
              "%s: cannot read dataset %s (truncated or corrupt file?)", file, path);
-  MCCallHDF5(H5Sclose(space));
-  MCCallHDF5(H5Tclose(ftype));
-  MCCallHDF5(H5Dclose(dset));
+  MCCallHDF5(H5Sclose(space), file, "a dataspace");
+  MCCallHDF5(H5Tclose(ftype), file, "a datatype");
+  MCCallHDF5(H5Dclose(dset), file, "a dataset");
   PetscFunctionReturn(0);
 }
 
@@ -298,16 +293,16 @@ PetscErrorCode mc__io_h5_write_attr_string(const char *file, hid_t loc, const ch
   hid_t t, s, a;
 
   PetscFunctionBeginUser;
-  MCCallHDF5(t = H5Tcopy(H5T_C_S1));
-  MCCallHDF5(H5Tset_size(t, H5T_VARIABLE));
-  MCCallHDF5(H5Tset_cset(t, H5T_CSET_UTF8));
-  MCCallHDF5(s = H5Screate(H5S_SCALAR));
+  MCCallHDF5(t = H5Tcopy(H5T_C_S1), file, "a datatype");
+  MCCallHDF5(H5Tset_size(t, H5T_VARIABLE), file, "a datatype");
+  MCCallHDF5(H5Tset_cset(t, H5T_CSET_UTF8), file, "a datatype");
+  MCCallHDF5(s = H5Screate(H5S_SCALAR), file, "a dataspace");
   a = H5Acreate2(loc, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
   PetscCheck(a >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute %s", file, name);
   PetscCheck(H5Awrite(a, t, &value) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute %s", file, name);
-  MCCallHDF5(H5Aclose(a));
-  MCCallHDF5(H5Sclose(s));
-  MCCallHDF5(H5Tclose(t));
+  MCCallHDF5(H5Aclose(a), file, "an attribute");
+  MCCallHDF5(H5Sclose(s), file, "a dataspace");
+  MCCallHDF5(H5Tclose(t), file, "a datatype");
   PetscFunctionReturn(0);
 }
 
@@ -317,13 +312,13 @@ PetscErrorCode mc__io_h5_write_attr_ints(const char *file, hid_t loc, const char
   hsize_t dim = (hsize_t)n;
 
   PetscFunctionBeginUser;
-  if (n == 0) MCCallHDF5(s = H5Screate(H5S_SCALAR));
-  else MCCallHDF5(s = H5Screate_simple(1, &dim, NULL));
+  if (n == 0) MCCallHDF5(s = H5Screate(H5S_SCALAR), file, "a dataspace");
+  else MCCallHDF5(s = H5Screate_simple(1, &dim, NULL), file, "a dataspace");
   a = H5Acreate2(loc, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT);
   PetscCheck(a >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute %s", file, name);
   PetscCheck(H5Awrite(a, H5T_NATIVE_LLONG, v) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute %s", file, name);
-  MCCallHDF5(H5Aclose(a));
-  MCCallHDF5(H5Sclose(s));
+  MCCallHDF5(H5Aclose(a), file, "an attribute");
+  MCCallHDF5(H5Sclose(s), file, "a dataspace");
   PetscFunctionReturn(0);
 }
 
@@ -332,12 +327,12 @@ PetscErrorCode mc__io_h5_write_attr_real(const char *file, hid_t loc, const char
   hid_t s, a;
 
   PetscFunctionBeginUser;
-  MCCallHDF5(s = H5Screate(H5S_SCALAR));
+  MCCallHDF5(s = H5Screate(H5S_SCALAR), file, "a dataspace");
   a = H5Acreate2(loc, name, H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT);
   PetscCheck(a >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute %s", file, name);
   PetscCheck(H5Awrite(a, H5T_NATIVE_DOUBLE, &v) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write attribute %s", file, name);
-  MCCallHDF5(H5Aclose(a));
-  MCCallHDF5(H5Sclose(s));
+  MCCallHDF5(H5Aclose(a), file, "an attribute");
+  MCCallHDF5(H5Sclose(s), file, "a dataspace");
   PetscFunctionReturn(0);
 }
 
@@ -349,11 +344,27 @@ PetscErrorCode mc__io_h5_write_floats(const char *file, hid_t loc, const char *n
   PetscFunctionBeginUser;
   PetscCheck(ndim >= 1 && ndim <= MC_IO_MAX_DIMS, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "%s: dataset %s: bad rank %" PetscInt_FMT, file, name, ndim);
   for (PetscInt i = 0; i < ndim; ++i) hd[i] = (hsize_t)dims[i];
-  MCCallHDF5(s = H5Screate_simple((int)ndim, hd, NULL));
+  MCCallHDF5(s = H5Screate_simple((int)ndim, hd, NULL), file, "a dataspace");
   d = H5Dcreate2(loc, name, H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   PetscCheck(d >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot create dataset %s", file, name);
   PetscCheck(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: cannot write dataset %s", file, name);
-  MCCallHDF5(H5Dclose(d));
-  MCCallHDF5(H5Sclose(s));
+  MCCallHDF5(H5Dclose(d), file, "a dataset");
+  MCCallHDF5(H5Sclose(s), file, "a dataspace");
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_write_dataset(const char *file, hid_t loc, const char *name, PetscBool is_int, PetscInt rows, PetscInt cols, const void *v)
+{
+  hsize_t dims[2] = {(hsize_t)PetscMax(rows, 0), (hsize_t)cols};
+  hid_t   s, d, mt = is_int ? (sizeof(PetscInt) == 8 ? H5T_NATIVE_INT64 : H5T_NATIVE_INT32) : H5T_NATIVE_DOUBLE;
+
+  PetscFunctionBeginUser;
+  if (rows < 0) MCCallHDF5(s = H5Screate(H5S_SCALAR), file, "a dataspace");
+  else MCCallHDF5(s = H5Screate_simple(cols ? 2 : 1, dims, NULL), file, "a dataspace");
+  d = H5Dcreate2(loc, name, is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(d >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s in %s (HDF5 error; is the disk full?)", name, file);
+  if (rows != 0) PetscCheck(H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s in %s (HDF5 error; is the disk full?)", name, file);
+  MCCallHDF5(H5Dclose(d), file, name);
+  MCCallHDF5(H5Sclose(s), file, "a dataspace");
   PetscFunctionReturn(0);
 }

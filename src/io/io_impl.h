@@ -3,10 +3,15 @@
 #include <hdf5.h>
 #include "mc/io.h"
 
-/* MCCallHDF5 - raise PETSC_ERR_LIB on PETSC_COMM_SELF when an HDF5 call returns a negative value. */
-#define MCCallHDF5(expr) \
+/* MCCallHDF5 - The io module's one HDF5 error check: when `expr` is negative, raise PETSC_ERR_FILE_UNEXPECTED
+   on PETSC_COMM_SELF naming the file `file` (its path) and `what` the call was about ("a dataset", "the
+   file", ...). The failing call itself goes to -info, for developers. */
+#define MCCallHDF5(expr, file, what) \
   do { \
-    if ((expr) < 0) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call failed: %s", #expr); \
+    if ((expr) < 0) { \
+      PetscCall(PetscInfo(NULL, "HDF5 call failed: %s\n", #expr)); \
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: HDF5 error on %s (a damaged or unreadable file, or a full disk when writing)", file, what); \
+    } \
   } while (0)
 
 /* Largest tensor rank the readers handle. */
@@ -50,16 +55,19 @@ PetscErrorCode mc__io_h5_attr_reals(const char *file, hid_t loc, const char *wha
 PetscErrorCode mc__io_h5_read_floats(const char *file, hid_t loc, const char *path, PetscInt *ndim, PetscInt dims[], float **data);
 
 /* Writers: a variable-length UTF-8 string attribute, an int64 attribute of n values (n = 0: scalar of
-   v[0]), a double attribute (scalar), and a float dataset of the given dims. */
+   v[0]), a double attribute (scalar), a float dataset of the given dims, and a rows x cols dataset of
+   PetscInt (is_int, stored int64) or PetscReal (stored float64) values: cols = 0 makes it 1-D, rows < 0 a
+   scalar of v[0]. Errors: PETSC_ERR_FILE_WRITE naming the object and `file`. */
 PetscErrorCode mc__io_h5_write_attr_string(const char *file, hid_t loc, const char *name, const char *value);
 PetscErrorCode mc__io_h5_write_attr_ints(const char *file, hid_t loc, const char *name, PetscInt n, const long long v[]);
 PetscErrorCode mc__io_h5_write_attr_real(const char *file, hid_t loc, const char *name, double v);
 PetscErrorCode mc__io_h5_write_floats(const char *file, hid_t loc, const char *name, PetscInt ndim, const PetscInt dims[], const float *data);
+PetscErrorCode mc__io_h5_write_dataset(const char *file, hid_t loc, const char *name, PetscBool is_int, PetscInt rows, PetscInt cols, const void *v);
 
 /* ---- Model readers, each run by one rank; *out is a new model with shapes finalized. ---- */
 PetscErrorCode mc__io_model_read_native(const char *path, MCModel **out);
 PetscErrorCode mc__io_model_read_keras(const char *path, MCModel **out);
-PetscErrorCode mc__io_model_read_safetensors(const MCConfig *cfg, const char *path, MCModel **out);
+PetscErrorCode mc__io_model_read_safetensors(const MCModelReadOpts *opts, const char *path, MCModel **out);
 
 /* ---- Dataset readers, run by one rank. ---- */
 PetscErrorCode mc__io_dataset_read_idx(const char *dir, const char *split, MCDataset **out);

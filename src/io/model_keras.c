@@ -129,7 +129,7 @@ static PetscErrorCode read_layer_weights(const KerasCtx *k, const char *group, P
   PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: layer '%s' is not listed in the layer_names attribute of the weights group", k->path, group);
   PetscCall(mc__io_h5_exists(k->weights, group, &has));
   PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the weights group of layer '%s' is missing", k->path, group);
-  MCCallHDF5(g = H5Gopen2(k->weights, group, H5P_DEFAULT));
+  MCCallHDF5(g = H5Gopen2(k->weights, group, H5P_DEFAULT), k->path, "a weights group");
   PetscCall(mc__io_h5_attr_strings(k->path, g, group, "weight_names", &n_w, &wn));
   for (PetscInt j = 0; j < n_w; ++j) {
     char base[128];
@@ -145,7 +145,7 @@ static PetscErrorCode read_layer_weights(const KerasCtx *k, const char *group, P
   for (PetscInt i = 0; i < n_want; ++i)
     PetscCheck(out[i] || !required[i], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: layer '%s' has no '%s' weight (weight_names lists %" PetscInt_FMT " entries)", k->path, group, want[i], n_w);
   PetscCall(mc__io_strings_free(n_w, &wn));
-  MCCallHDF5(H5Gclose(g));
+  MCCallHDF5(H5Gclose(g), k->path, "a weights group");
   PetscFunctionReturn(0);
 }
 
@@ -375,8 +375,8 @@ PetscErrorCode mc__io_model_read_keras(const char *path, MCModel **out)
 
   /* Weights: /model_weights for model.save(), the root group for save_weights(). */
   PetscCall(mc__io_h5_exists(file, "model_weights", &has));
-  if (has) MCCallHDF5(k.weights = H5Gopen2(file, "model_weights", H5P_DEFAULT));
-  else MCCallHDF5(k.weights = H5Gopen2(file, "/", H5P_DEFAULT));
+  if (has) MCCallHDF5(k.weights = H5Gopen2(file, "model_weights", H5P_DEFAULT), path, "a group");
+  else MCCallHDF5(k.weights = H5Gopen2(file, "/", H5P_DEFAULT), path, "a group");
   PetscCall(mc__io_h5_attr_strings(path, k.weights, has ? "/model_weights" : "the root group", "layer_names", &k.n_names, &k.names));
 
   n_json = cJSON_GetArraySize(layers);
@@ -441,8 +441,8 @@ PetscErrorCode mc__io_model_read_keras(const char *path, MCModel **out)
   }
   PetscCall(PetscFree(bn_axis));
   PetscCall(mc__io_strings_free(k.n_names, &k.names));
-  MCCallHDF5(H5Gclose(k.weights));
-  MCCallHDF5(H5Fclose(file));
+  MCCallHDF5(H5Gclose(k.weights), path, "a group");
+  MCCallHDF5(H5Fclose(file), path, "the file");
   cJSON_Delete(root);
   *out = m;
   PetscFunctionReturn(0);

@@ -34,7 +34,7 @@ PetscErrorCode mc_io_model_write_native(const MCModel *m, const char *path)
   PetscCall(mc__io_h5_write_attr_ints(tmp, file, "n_layers", 0, v));
   PetscCall(mc__io_h5_write_attr_string(tmp, file, "source_format", m->format[0] ? m->format : "unknown"));
   PetscCall(mc__io_h5_write_attr_string(tmp, file, "source", m->source));
-  MCCallHDF5(layers = H5Gcreate2(file, "/layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  MCCallHDF5(layers = H5Gcreate2(file, "/layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path, "a group");
   for (PetscInt i = 0; i < m->n_layers; ++i) {
     const MCLayer *l = &m->layers[i];
     char           gname[64];
@@ -42,7 +42,7 @@ PetscErrorCode mc_io_model_write_native(const MCModel *m, const char *path)
     PetscInt       dims[4];
 
     layer_group_name(i, gname, sizeof(gname));
-    MCCallHDF5(g = H5Gcreate2(file, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    MCCallHDF5(g = H5Gcreate2(file, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path, "a group");
     PetscCall(mc__io_h5_write_attr_string(tmp, g, "type", mc_model_layer_type_name(l->type)));
     PetscCall(mc__io_h5_write_attr_string(tmp, g, "name", l->name));
     PetscCall(mc__io_h5_write_attr_string(tmp, g, "activation", mc_model_activation_name(l->act)));
@@ -85,9 +85,9 @@ PetscErrorCode mc_io_model_write_native(const MCModel *m, const char *path)
     if (l->beta) PetscCall(mc__io_h5_write_floats(tmp, g, "beta", 1, dims, l->beta));
     if (l->moving_mean) PetscCall(mc__io_h5_write_floats(tmp, g, "moving_mean", 1, dims, l->moving_mean));
     if (l->moving_var) PetscCall(mc__io_h5_write_floats(tmp, g, "moving_var", 1, dims, l->moving_var));
-    MCCallHDF5(H5Gclose(g));
+    MCCallHDF5(H5Gclose(g), path, "a group");
   }
-  MCCallHDF5(H5Gclose(layers));
+  MCCallHDF5(H5Gclose(layers), path, "a group");
   PetscCheck(H5Fclose(file) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot finish writing %s (disk full?)", tmp);
   PetscCheck(rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", tmp, path);
   PetscFunctionReturn(0);
@@ -154,7 +154,7 @@ PetscErrorCode mc__io_model_read_native(const char *path, MCModel **out)
     layer_group_name(i, gname, sizeof(gname));
     PetscCall(mc__io_h5_exists(file, gname, &has));
     PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: group %s is missing (n_layers = %" PetscInt_FMT ")", path, gname, m->n_layers);
-    MCCallHDF5(g = H5Gopen2(file, gname, H5P_DEFAULT));
+    MCCallHDF5(g = H5Gopen2(file, gname, H5P_DEFAULT), path, "a group");
     PetscCall(mc__io_h5_attr_string(path, g, gname, "type", &s));
     PetscCheck(mc_model_layer_type_parse(s, &l->type), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has unknown layer type '%s'", path, gname, s);
     PetscCall(PetscFree(s));
@@ -219,9 +219,9 @@ PetscErrorCode mc__io_model_read_native(const char *path, MCModel **out)
       l->padding = !strcmp(s, "same") ? MC_PAD_SAME : MC_PAD_VALID;
       PetscCall(PetscFree(s));
     }
-    MCCallHDF5(H5Gclose(g));
+    MCCallHDF5(H5Gclose(g), path, "a group");
   }
-  MCCallHDF5(H5Fclose(file));
+  MCCallHDF5(H5Fclose(file), path, "the file");
   PetscCall(mc_model_finalize_shapes(PETSC_COMM_SELF, m));
   *out = m;
   PetscFunctionReturn(0);

@@ -5,11 +5,9 @@
 #include "io/io_impl.h"
 #include "mc/sys.h"
 
-typedef enum { FMT_NATIVE, FMT_KERAS, FMT_SAFETENSORS } ModelFormat;
-
 /* Decide the format from the content: HDF5 signature -> native (root attribute format) or Keras
    (model_config or layer_names); u64 little-endian length + '{' -> safetensors. */
-static PetscErrorCode detect_format(const char *path, ModelFormat *fmt)
+static PetscErrorCode detect_format(const char *path, MCModelFormat *fmt)
 {
   PetscBool     is_h5 = PETSC_FALSE;
   unsigned char buf[9];
@@ -25,7 +23,7 @@ static PetscErrorCode detect_format(const char *path, ModelFormat *fmt)
     PetscCall(mc__io_h5_open_read(path, &file));
     PetscCall(mc__io_h5_attr_exists(file, "format", &has));
     if (has) {
-      *fmt = FMT_NATIVE;
+      *fmt = MC_MODEL_FORMAT_NATIVE;
     } else {
       PetscBool cfg = PETSC_FALSE, names = PETSC_FALSE, names0 = PETSC_FALSE, mw = PETSC_FALSE;
 
@@ -35,9 +33,9 @@ static PetscErrorCode detect_format(const char *path, ModelFormat *fmt)
       PetscCall(mc__io_h5_exists(file, "model_weights", &mw));
       PetscCheck(cfg || names || names0 || mw, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
                  "%s is an HDF5 file but neither a modclust model (root attribute format) nor a Keras model (root attribute model_config or layer_names)", path);
-      *fmt = FMT_KERAS;
+      *fmt = MC_MODEL_FORMAT_KERAS;
     }
-    MCCallHDF5(H5Fclose(file));
+    MCCallHDF5(H5Fclose(file), path, "the file");
     PetscFunctionReturn(0);
   }
   fp = fopen(path, "rb");
@@ -46,40 +44,38 @@ static PetscErrorCode detect_format(const char *path, ModelFormat *fmt)
   fclose(fp);
   PetscCheck(got == sizeof(buf) && buf[8] == '{', PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s is not a model file this tool reads (expected Keras .h5, safetensors or a modclust HDF5 model)", path);
-  *fmt = FMT_SAFETENSORS;
+  *fmt = MC_MODEL_FORMAT_SAFETENSORS;
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode read_on_rank0(const MCConfig *cfg, MCModel **out)
+static PetscErrorCode read_on_rank0(const MCModelReadOpts *opts, MCModel **out)
 {
-  const char *path = cfg->model_path;
-  struct stat st;
-  ModelFormat fmt = FMT_NATIVE;
+  const char   *path = opts->path;
+  struct stat   st;
+  MCModelFormat fmt = opts->format;
 
   PetscFunctionBeginUser;
   PetscCheck(path[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "no model given: set model.path in the [model] section or on the command line (model.path=FILE)");
   PetscCheck(stat(path, &st) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "model file %s does not exist (model.path)", path);
   PetscCheck(S_ISREG(st.st_mode), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "model path %s is not a regular file (model.path)", path);
-  if (!cfg->model_format[0] || !strcmp(cfg->model_format, "auto")) PetscCall(detect_format(path, &fmt));
-  else if (!strcmp(cfg->model_format, "keras")) fmt = FMT_KERAS;
-  else if (!strcmp(cfg->model_format, "safetensors")) fmt = FMT_SAFETENSORS;
-  else if (!strcmp(cfg->model_format, "native")) fmt = FMT_NATIVE;
-  else SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "model.format = %s is not one of auto, keras, safetensors, native", cfg->model_format);
+  if (fmt == MC_MODEL_FORMAT_AUTO) PetscCall(detect_format(path, &fmt));
   switch (fmt) {
-  case FMT_NATIVE:
+  case MC_MODEL_FORMAT_AUTO:
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_PLIB, "model format of %s left undecided", path);
+  case MC_MODEL_FORMAT_NATIVE:
     PetscCall(mc__io_model_read_native(path, out));
     break;
-  case FMT_KERAS:
+  case MC_MODEL_FORMAT_KERAS:
     PetscCall(mc__io_model_read_keras(path, out));
     break;
-  case FMT_SAFETENSORS:
-    PetscCall(mc__io_model_read_safetensors(cfg, path, out));
+  case MC_MODEL_FORMAT_SAFETENSORS:
+    PetscCall(mc__io_model_read_safetensors(opts, path, out));
     break;
   }
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc_io_model_read(MPI_Comm comm, const MCConfig *cfg, MCModel **out)
+PetscErrorCode mc_io_model_read(MPI_Comm comm, const MCModelReadOpts *opts, MCModel **out)
 {
   PetscMPIInt    rank;
   PetscErrorCode ierr = 0;
@@ -88,7 +84,7 @@ PetscErrorCode mc_io_model_read(MPI_Comm comm, const MCConfig *cfg, MCModel **ou
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_MODEL_READ], 0, 0, 0, 0));
-  if (rank == 0) ierr = read_on_rank0(cfg, &m);
+  if (rank == 0) ierr = read_on_rank0(opts, &m);
   /* End the event before a failure can leave it open. */
   PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_MODEL_READ], 0, 0, 0, 0));
   PetscCall(mc_sys_rank0_status(comm, ierr));

@@ -386,23 +386,23 @@ static PetscErrorCode parse_input_shape(const char *path, const char *s, PetscBo
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode build_from_specs(const STFile *st, const MCConfig *cfg, MCModel *m)
+static PetscErrorCode build_from_specs(const STFile *st, const MCModelReadOpts *opts, MCModel *m)
 {
   PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < cfg->n_layer_specs; ++i) {
-    const MCLayerSpec *s = &cfg->layer_specs[i];
-    MCLayer           *l = &m->layers[i];
-    MCLayerType        type;
+  for (PetscInt i = 0; i < opts->n_layer_specs; ++i) {
+    const MCLayerSpec *s    = &opts->layer_specs[i];
+    MCLayer           *l    = &m->layers[i];
+    MCLayerType        type = s->type;
 
-    PetscCheck(mc_model_layer_type_parse(s->type, &type), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: [layer.%" PetscInt_FMT "] type = '%s' is not a layer type", st->path, i, s->type);
-    PetscCheck(!s->activation[0] || mc_model_activation_parse(s->activation, &l->act), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: [layer.%" PetscInt_FMT "] activation = '%s' is unknown", st->path, i,
-               s->activation);
+    PetscCheck(type > MC_LAYER_UNSET && type < MC_N_LAYER_TYPES, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: [layer.%" PetscInt_FMT "] has no layer type", st->path, i);
+    PetscCheck(s->activation >= MC_ACT_LINEAR && s->activation < MC_N_ACTS, PETSC_COMM_SELF, PETSC_ERR_PLIB, "[layer.%" PetscInt_FMT "] activation out of range", i);
+    l->act = s->activation;
     l->alpha = l->act == MC_ACT_LEAKY_RELU ? (float)s->alpha : 0.0f; /* the slope matters only for leaky ReLU */
     PetscCall(PetscSNPrintf(l->name, sizeof(l->name), "layer.%" PetscInt_FMT, i));
     switch (type) {
     case MC_LAYER_DENSE:
     case MC_LAYER_CONV2D:
-      PetscCheck(s->weight[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: [layer.%" PetscInt_FMT "] (%s) needs a weight = <tensor name>", st->path, i, s->type);
+      PetscCheck(s->weight[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: [layer.%" PetscInt_FMT "] (%s) needs a weight = <tensor name>", st->path, i, mc_model_layer_type_name(type));
       if (type == MC_LAYER_DENSE) PetscCall(load_dense(st, i, s->weight, l));
       else PetscCall(load_conv(st, i, s->weight, l));
       name_from_tensor(s->weight, l->name, sizeof(l->name));
@@ -429,9 +429,7 @@ static PetscErrorCode build_from_specs(const STFile *st, const MCConfig *cfg, MC
     if (type == MC_LAYER_MAXPOOL2D || type == MC_LAYER_AVGPOOL2D) PetscCall(parse_pair(st->path, i, "pool", s->pool[0] ? s->pool : "2,2", &l->kh, &l->kw));
     if (type == MC_LAYER_CONV2D || type == MC_LAYER_MAXPOOL2D || type == MC_LAYER_AVGPOOL2D) {
       if (s->stride[0]) PetscCall(parse_pair(st->path, i, "stride", s->stride, &l->stride_h, &l->stride_w));
-      PetscCheck(!s->padding[0] || !strcmp(s->padding, "valid") || !strcmp(s->padding, "same"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-                 "%s: [layer.%" PetscInt_FMT "] padding = '%s' is neither valid nor same", st->path, i, s->padding);
-      l->padding = !strcmp(s->padding, "same") ? MC_PAD_SAME : MC_PAD_VALID;
+      l->padding = s->padding;
     }
     if (type == MC_LAYER_DROPOUT) l->rate = (float)s->rate;
   }
@@ -514,24 +512,24 @@ static PetscErrorCode permute_flatten_rows(MCModel *m)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__io_model_read_safetensors(const MCConfig *cfg, const char *path, MCModel **out)
+PetscErrorCode mc__io_model_read_safetensors(const MCModelReadOpts *opts, const char *path, MCModel **out)
 {
   STFile    st;
   MCModel  *m;
   PetscInt  shape[3] = {1, 1, 1};
-  PetscBool given = PETSC_FALSE, mlp = !strcmp(cfg->model_infer, "mlp") ? PETSC_TRUE : PETSC_FALSE, flatten_first;
+  PetscBool given = PETSC_FALSE, mlp = opts->infer == MC_INFER_MLP ? PETSC_TRUE : PETSC_FALSE, flatten_first;
 
   PetscFunctionBeginUser;
   PetscCall(st_open(path, &st));
-  st.torch = strcmp(cfg->model_layout, "keras") ? PETSC_TRUE : PETSC_FALSE; /* auto and torch */
-  PetscCheck(cfg->n_layer_specs > 0 || mlp, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+  st.torch = opts->layout != MC_LAYOUT_KERAS ? PETSC_TRUE : PETSC_FALSE; /* auto and torch */
+  PetscCheck(opts->n_layer_specs > 0 || mlp, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "%s is a safetensors file, which holds no architecture: describe its layers in [layer.0], [layer.1], ... sections or set model.infer = mlp", path);
-  PetscCheck(!(cfg->n_layer_specs > 0 && mlp), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: give either [layer.N] sections or model.infer = mlp, not both", path);
-  PetscCall(parse_input_shape(path, cfg->model_input_shape, st.torch, shape, &given));
+  PetscCheck(!(opts->n_layer_specs > 0 && mlp), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: give either [layer.N] sections or model.infer = mlp, not both", path);
+  PetscCall(parse_input_shape(path, opts->input_shape, st.torch, shape, &given));
   flatten_first = (mlp && given && shape[0] * shape[1] > 1) ? PETSC_TRUE : PETSC_FALSE;
-  PetscCall(mc_model_create(mlp ? st.n + 1 : cfg->n_layer_specs, shape, &m));
+  PetscCall(mc_model_create(mlp ? st.n + 1 : opts->n_layer_specs, shape, &m));
   if (mlp) PetscCall(build_mlp(&st, m, flatten_first));
-  else PetscCall(build_from_specs(&st, cfg, m));
+  else PetscCall(build_from_specs(&st, opts, m));
   if (!given) {
     PetscCheck(m->layers[0].type == MC_LAYER_DENSE, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: set model.input_shape (the first layer is not Dense, so it cannot be inferred)", path);
     m->input_shape[0] = m->input_shape[1] = 1;

@@ -1,4 +1,4 @@
-/* src/lesion/lesion.c: the lesion test of one network under one partition (METHOD.md section 7): random
+/* src/lesion/lesion.c: the lesion test of one network under one partition (docs/importance.md): random
    same-size sets, (sub-cluster, draw) tasks farmed over the ranks, per-class accuracies, p-values, effects. */
 #include <math.h>
 #include "mc/lesion.h"

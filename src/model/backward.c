@@ -48,7 +48,7 @@ PetscErrorCode mc_grads_destroy(MCGrads **gp)
 }
 
 /* d <- d * act'(z) in place, given pre-activation z and output y = act(z); softmax over rows of width c. */
-MC_NN_VECTORIZE static void act_backward(MCActivation act, float alpha, PetscInt n, PetscInt c, const float *z, const float *y, float *d)
+MC_VECTORIZE static void act_backward(MCActivation act, float alpha, PetscInt n, PetscInt c, const float *z, const float *y, float *d)
 {
   const float selu_a = 1.6732632423543772848f, selu_s = 1.0507009873554804934f;
 
@@ -99,7 +99,7 @@ MC_NN_VECTORIZE static void act_backward(MCActivation act, float alpha, PetscInt
 
 /* Redirected ReLU gradient, per example of `per` values: the ordinary gradient if any of it is non-zero,
    else the incoming gradient with the entries that would push a negative input lower zeroed. */
-MC_NN_VECTORIZE static void relu_backward_redirect(PetscInt n, PetscInt per, const float *z, float *d)
+MC_VECTORIZE static void relu_backward_redirect(PetscInt n, PetscInt per, const float *z, float *d)
 {
   for (PetscInt r = 0; r < n; ++r) {
     const float *zr  = z + r * per;

@@ -87,6 +87,17 @@ void mc__nn_col2im(const MCLayer *L, const MCWinGeom *g, PetscInt n_ex, const fl
   }
 }
 
+const char *mc_forward_lesion_mode_name(MCLesionMode mode)
+{
+  switch (mode) {
+  case MC_LESION_OUTGOING:
+    return "outgoing";
+  case MC_LESION_INCOMING:
+    return "incoming";
+  }
+  return "unknown";
+}
+
 PetscErrorCode mc_forward_create(const MCModel *model, PetscInt max_batch, MCForward **out)
 {
   MCForward *f;
@@ -221,7 +232,7 @@ PetscErrorCode mc_forward_destroy(MCForward **fp)
 }
 
 /* Element-wise activation z -> y (may alias); softmax over the last axis of width c. */
-MC_NN_VECTORIZE static void act_forward(MCActivation act, float alpha, PetscInt n, PetscInt c, const float *z, float *y)
+MC_VECTORIZE static void act_forward(MCActivation act, float alpha, PetscInt n, PetscInt c, const float *z, float *y)
 {
   const float selu_a = 1.6732632423543772848f, selu_s = 1.0507009873554804934f;
 
@@ -273,7 +284,7 @@ MC_NN_VECTORIZE static void act_forward(MCActivation act, float alpha, PetscInt 
 }
 
 /* Zero the masked channels (index modulo c) of n rows of width w. */
-MC_NN_VECTORIZE static void apply_mask(PetscInt n, PetscInt w, PetscInt c, PetscInt n_mask, const PetscInt *mask, float *v)
+MC_VECTORIZE static void apply_mask(PetscInt n, PetscInt w, PetscInt c, PetscInt n_mask, const PetscInt *mask, float *v)
 {
   for (PetscInt r = 0; r < n; ++r)
     for (PetscInt p = 0; p < w; p += c)

@@ -2,14 +2,6 @@
 #pragma once
 #include "mc/forward.h"
 
-/* Element-wise kernels are compiled with loop vectorization (the project builds with -O2, which leaves simple
-   float loops scalar); GCC only. */
-#if defined(__GNUC__) && !defined(__clang__)
-  #define MC_NN_VECTORIZE __attribute__((optimize("O3", "no-math-errno")))
-#else
-  #define MC_NN_VECTORIZE
-#endif
-
 /* Geometry of one spatial axis of a conv or pooling window: output size and padding before. */
 typedef struct {
   PetscInt oh, ow;   /* output height, width */

@@ -40,7 +40,7 @@ static void write_clusterability(FILE *fp, const MCNull *nul)
   fprintf(fp, ".\n\n![shuffled n-cuts](%s)\n\nEvery shuffled n-cut is in `results.h5` (`/clusterability/ncut_shuffled`).\n\n", MC_REPORT_NULL_SVG);
 }
 
-PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
+PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path)
 {
   const MCClustering *c = run->clustering;
   const MCGraph      *g = run->graph;
@@ -52,8 +52,8 @@ PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
   PetscCall(open_file(path, &fp));
   fprintf(fp, "# modclust-mpi report\n\n");
   fprintf(fp, "- model: `%s` (%s, %" PetscInt_FMT " layers)\n", run->model->source, run->model->format, run->model->n_layers);
-  fprintf(fp, "- graph: %s, %" PetscInt_FMT " nodes, %" PetscInt_FMT " removed (degree 0)\n", run->cfg->graph_kind, g->n_nodes, c->n_removed);
-  fprintf(fp, "- clustering: k = %" PetscInt_FMT ", seed %" PetscInt64_FMT ", %" PetscInt_FMT " k-means restarts (best: %" PetscInt_FMT ")\n", c->k, run->cfg->cluster_seed,
+  fprintf(fp, "- graph: %s, %" PetscInt_FMT " nodes, %" PetscInt_FMT " removed (degree 0)\n", mc_graph_kind_name(run->graph_kind), g->n_nodes, c->n_removed);
+  fprintf(fp, "- clustering: k = %" PetscInt_FMT ", seed %" PetscInt64_FMT ", %" PetscInt_FMT " k-means restarts (best: %" PetscInt_FMT ")\n", c->k, run->seed,
           c->n_init, c->best_restart);
   fprintf(fp, "- ranks: %d; tool %s (git %s)\n\n", (int)run->n_ranks, MC_VERSION, MC_GIT_HASH);
 
@@ -89,7 +89,7 @@ PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__report_write_csv(const MCRun *run, const char *path)
+PetscErrorCode mc__report_write_csv(const MCReport *run, const char *path)
 {
   const MCGraph *g = run->graph;
   FILE          *fp;

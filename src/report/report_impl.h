@@ -4,14 +4,22 @@
 #include <cjson/cJSON.h>
 #include "mc/report.h"
 
+/* mc__report_write_results - Write results.h5 for `run` at `path`. `csr_*` is the gathered adjacency or
+   NULL when it is not saved. Not collective (the writing rank); errors name the path and the object. */
+PetscErrorCode mc__report_write_results(const MCReport *run, const char *path, const PetscInt *csr_indptr, const PetscInt *csr_indices,
+                                        const PetscReal *csr_data);
+
+/* mc__report_results_importance - The /importance group of results.h5 (nothing when run->importance is NULL). */
+PetscErrorCode mc__report_results_importance(MCH5Writer *w, const MCReport *run);
+
 /* Write summary.json / report.md / clusters.csv for `run` at `path`. Not collective. */
-PetscErrorCode mc__report_write_json(const MCRun *run, const char *path);
-PetscErrorCode mc__report_write_markdown(const MCRun *run, const char *path);
-PetscErrorCode mc__report_write_csv(const MCRun *run, const char *path);
+PetscErrorCode mc__report_write_json(const MCReport *run, const char *path);
+PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path);
+PetscErrorCode mc__report_write_csv(const MCReport *run, const char *path);
 
 /* Per-cluster statistics derived from the labels: sizes per cluster and per (cluster, graph group).
    Caller frees *size and *by_group with PetscFree. by_group is k x n_groups, row-major. */
-PetscErrorCode mc__report_cluster_sizes(const MCRun *run, PetscInt **size, PetscInt **by_group);
+PetscErrorCode mc__report_cluster_sizes(const MCReport *run, PetscInt **size, PetscInt **by_group);
 
 /* The clusterability histogram (src/report/svg.c): shuffled n-cuts with the true n-cut marked, as SVG at
    `path`. Not collective. */
@@ -21,17 +29,23 @@ PetscErrorCode mc__report_write_null_svg(const MCNull *nul, const char *path);
 /* mc__report_json_real - a JSON number, or null for NaN and infinities (JSON has neither). */
 cJSON *mc__report_json_real(PetscReal v);
 
+/* mc__report_json_add / _push - Add `item` (the result of a cJSON_Create* call, checked here) to the object
+   `obj` under `name`, or to the array `arr`; PETSC_ERR_MEM when either fails. The one way summary.json is
+   built. */
+PetscErrorCode mc__report_json_add(cJSON *obj, const char *name, cJSON *item);
+PetscErrorCode mc__report_json_push(cJSON *arr, cJSON *item);
+
 /* ---- The importance (lesion) test: summary.json, report.md, importance.svg, stdout. ---- */
 
 /* mc__report_importance_json - Add the "importance" object to `root` (nothing when run->importance is NULL). */
-PetscErrorCode mc__report_importance_json(const MCRun *run, cJSON *root);
+PetscErrorCode mc__report_importance_json(const MCReport *run, cJSON *root);
 
 /* mc__report_importance_markdown - Append the "Importance" section to report.md (nothing when off). */
-PetscErrorCode mc__report_importance_markdown(const MCRun *run, FILE *fp);
+PetscErrorCode mc__report_importance_markdown(const MCReport *run, FILE *fp);
 
 /* mc__report_importance_svg - Write importance.svg at `path`: per sub-cluster, the true accuracy drop against
    the band (min..max, mean) of its random same-size sets, grouped by layer. Nothing when off. */
-PetscErrorCode mc__report_importance_svg(const MCRun *run, const char *path);
+PetscErrorCode mc__report_importance_svg(const MCReport *run, const char *path);
 
 /* mc__report_importance_print - Lines for the stdout summary (rank 0 prints; collective on comm). */
-PetscErrorCode mc__report_importance_print(MPI_Comm comm, const MCRun *run);
+PetscErrorCode mc__report_importance_print(MPI_Comm comm, const MCReport *run);

@@ -4,8 +4,6 @@
 #include "mc/sys.h"
 #include "report_impl.h"
 
-#define JCHECK(expr) PetscCheck((expr), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json (importance)")
-
 /* Mean, min and max of the non-NaN entries of v[0..n). */
 static void summarize(PetscInt n, const PetscReal v[], PetscReal *mean, PetscReal *lo, PetscReal *hi)
 {
@@ -25,92 +23,85 @@ static void summarize(PetscInt n, const PetscReal v[], PetscReal *mean, PetscRea
   if (!k) *lo = *hi = NAN;
 }
 
-static PetscErrorCode net_json(const MCRun *run, const MCLesionResult *r, PetscBool rows, cJSON *o)
+static PetscErrorCode net_json(const MCReport *run, const MCLesionResult *r, PetscBool rows, cJSON *o)
 {
   cJSON *list;
 
   PetscFunctionBeginUser;
-  JCHECK(cJSON_AddItemToObject(o, "model_path", cJSON_CreateString(r->model_path)));
-  JCHECK(cJSON_AddItemToObject(o, "n_subclusters", cJSON_CreateNumber(r->n_sub)));
-  JCHECK(cJSON_AddItemToObject(o, "baseline_mean_acc", mc__report_json_real(r->baseline_mean_acc)));
-  JCHECK(cJSON_AddItemToObject(o, "fisher_p_mean", mc__report_json_real(r->fisher_p_mean)));
-  JCHECK(cJSON_AddItemToObject(o, "fisher_p_range", mc__report_json_real(r->fisher_p_range)));
-  JCHECK(cJSON_AddItemToObject(o, "fisher_stat_mean", mc__report_json_real(r->fisher_stat_mean)));
-  JCHECK(cJSON_AddItemToObject(o, "fisher_stat_range", mc__report_json_real(r->fisher_stat_range)));
-  JCHECK(cJSON_AddItemToObject(o, "effect_mean_2e", mc__report_json_real(r->effect_mean_avg)));
-  JCHECK(cJSON_AddItemToObject(o, "effect_mean_2e_sem", mc__report_json_real(r->effect_mean_sem)));
-  JCHECK(cJSON_AddItemToObject(o, "effect_range_2e", mc__report_json_real(r->effect_range_avg)));
-  JCHECK(cJSON_AddItemToObject(o, "effect_range_2e_sem", mc__report_json_real(r->effect_range_sem)));
-  JCHECK(cJSON_AddItemToObject(o, "seconds", mc__report_json_real(r->seconds)));
+  PetscCall(mc__report_json_add(o, "model_path", cJSON_CreateString(r->model_path)));
+  PetscCall(mc__report_json_add(o, "n_subclusters", cJSON_CreateNumber(r->n_sub)));
+  PetscCall(mc__report_json_add(o, "baseline_mean_acc", mc__report_json_real(r->baseline_mean_acc)));
+  PetscCall(mc__report_json_add(o, "fisher_p_mean", mc__report_json_real(r->fisher_p_mean)));
+  PetscCall(mc__report_json_add(o, "fisher_p_range", mc__report_json_real(r->fisher_p_range)));
+  PetscCall(mc__report_json_add(o, "fisher_stat_mean", mc__report_json_real(r->fisher_stat_mean)));
+  PetscCall(mc__report_json_add(o, "fisher_stat_range", mc__report_json_real(r->fisher_stat_range)));
+  PetscCall(mc__report_json_add(o, "effect_mean_2e", mc__report_json_real(r->effect_mean_avg)));
+  PetscCall(mc__report_json_add(o, "effect_mean_2e_sem", mc__report_json_real(r->effect_mean_sem)));
+  PetscCall(mc__report_json_add(o, "effect_range_2e", mc__report_json_real(r->effect_range_avg)));
+  PetscCall(mc__report_json_add(o, "effect_range_2e_sem", mc__report_json_real(r->effect_range_sem)));
+  PetscCall(mc__report_json_add(o, "seconds", mc__report_json_real(r->seconds)));
   if (!rows) PetscFunctionReturn(0);
-  JCHECK(list = cJSON_CreateArray());
-  JCHECK(cJSON_AddItemToObject(o, "subclusters", list));
+  PetscCall(mc__report_json_add(o, "subclusters", list = cJSON_CreateArray()));
   for (PetscInt s = 0; s < r->n_sub; ++s) {
     cJSON    *e = cJSON_CreateObject();
     PetscReal mr, lo, hi, rr;
-    JCHECK(e && cJSON_AddItemToArray(list, e));
+    PetscCall(mc__report_json_push(list, e));
     summarize(r->n_random, r->mean_acc_random + s * r->n_random, &mr, &lo, &hi);
     summarize(r->n_random, r->range_random + s * r->n_random, &rr, &lo, &hi);
-    JCHECK(cJSON_AddItemToObject(e, "layer", cJSON_CreateNumber(r->layer[s])));
-    JCHECK(cJSON_AddItemToObject(e, "layer_name", cJSON_CreateString(mc_model_unit_layer_name(run->model, r->layer[s]))));
-    JCHECK(cJSON_AddItemToObject(e, "cluster", cJSON_CreateNumber(r->cluster[s])));
-    JCHECK(cJSON_AddItemToObject(e, "size", cJSON_CreateNumber(r->size[s])));
-    JCHECK(cJSON_AddItemToObject(e, "mean_acc", mc__report_json_real(r->mean_acc[s])));
-    JCHECK(cJSON_AddItemToObject(e, "mean_acc_random_mean", mc__report_json_real(mr)));
-    JCHECK(cJSON_AddItemToObject(e, "p_mean", mc__report_json_real(r->p_mean[s])));
-    JCHECK(cJSON_AddItemToObject(e, "effect_mean", mc__report_json_real(r->effect_mean[s])));
-    JCHECK(cJSON_AddItemToObject(e, "range", mc__report_json_real(r->range[s])));
-    JCHECK(cJSON_AddItemToObject(e, "range_random_mean", mc__report_json_real(rr)));
-    JCHECK(cJSON_AddItemToObject(e, "p_range", mc__report_json_real(r->p_range[s])));
-    JCHECK(cJSON_AddItemToObject(e, "effect_range", mc__report_json_real(r->effect_range[s])));
+    PetscCall(mc__report_json_add(e, "layer", cJSON_CreateNumber(r->layer[s])));
+    PetscCall(mc__report_json_add(e, "layer_name", cJSON_CreateString(mc_model_unit_layer_name(run->model, r->layer[s]))));
+    PetscCall(mc__report_json_add(e, "cluster", cJSON_CreateNumber(r->cluster[s])));
+    PetscCall(mc__report_json_add(e, "size", cJSON_CreateNumber(r->size[s])));
+    PetscCall(mc__report_json_add(e, "mean_acc", mc__report_json_real(r->mean_acc[s])));
+    PetscCall(mc__report_json_add(e, "mean_acc_random_mean", mc__report_json_real(mr)));
+    PetscCall(mc__report_json_add(e, "p_mean", mc__report_json_real(r->p_mean[s])));
+    PetscCall(mc__report_json_add(e, "effect_mean", mc__report_json_real(r->effect_mean[s])));
+    PetscCall(mc__report_json_add(e, "range", mc__report_json_real(r->range[s])));
+    PetscCall(mc__report_json_add(e, "range_random_mean", mc__report_json_real(rr)));
+    PetscCall(mc__report_json_add(e, "p_range", mc__report_json_real(r->p_range[s])));
+    PetscCall(mc__report_json_add(e, "effect_range", mc__report_json_real(r->effect_range[s])));
   }
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__report_importance_json(const MCRun *run, cJSON *root)
+PetscErrorCode mc__report_importance_json(const MCReport *run, cJSON *root)
 {
   const MCImportance *imp = run->importance;
   cJSON              *o, *comb, *bh;
 
   PetscFunctionBeginUser;
   if (!imp) PetscFunctionReturn(0);
-  JCHECK(o = cJSON_CreateObject());
-  JCHECK(cJSON_AddItemToObject(root, "importance", o));
-  JCHECK(cJSON_AddItemToObject(o, "lesion", cJSON_CreateString(imp->lesion)));
-  JCHECK(cJSON_AddItemToObject(o, "n_random", cJSON_CreateNumber(imp->net[0]->n_random)));
-  JCHECK(cJSON_AddItemToObject(o, "n_test", cJSON_CreateNumber(imp->net[0]->n_test)));
+  PetscCall(mc__report_json_add(root, "importance", o = cJSON_CreateObject()));
+  PetscCall(mc__report_json_add(o, "lesion", cJSON_CreateString(imp->lesion)));
+  PetscCall(mc__report_json_add(o, "n_random", cJSON_CreateNumber(imp->net[0]->n_random)));
+  PetscCall(mc__report_json_add(o, "n_test", cJSON_CreateNumber(imp->net[0]->n_test)));
   PetscCall(net_json(run, imp->net[0], PETSC_TRUE, o));
-  JCHECK(comb = cJSON_CreateObject());
-  JCHECK(cJSON_AddItemToObject(o, "combined", comb));
-  JCHECK(cJSON_AddItemToObject(comb, "n_networks", cJSON_CreateNumber(imp->n_nets)));
-  JCHECK(cJSON_AddItemToObject(comb, "method", cJSON_CreateString(imp->n_nets > 1 ? "bates" : "fisher")));
-  JCHECK(cJSON_AddItemToObject(comb, "p_mean", mc__report_json_real(imp->p_mean)));
-  JCHECK(cJSON_AddItemToObject(comb, "p_range", mc__report_json_real(imp->p_range)));
-  JCHECK(cJSON_AddItemToObject(comb, "fisher_stat_mean", mc__report_json_real(imp->fisher_stat_mean)));
-  JCHECK(cJSON_AddItemToObject(comb, "fisher_stat_range", mc__report_json_real(imp->fisher_stat_range)));
+  PetscCall(mc__report_json_add(o, "combined", comb = cJSON_CreateObject()));
+  PetscCall(mc__report_json_add(comb, "n_networks", cJSON_CreateNumber(imp->n_nets)));
+  PetscCall(mc__report_json_add(comb, "method", cJSON_CreateString(imp->n_nets > 1 ? "bates" : "fisher")));
+  PetscCall(mc__report_json_add(comb, "p_mean", mc__report_json_real(imp->p_mean)));
+  PetscCall(mc__report_json_add(comb, "p_range", mc__report_json_real(imp->p_range)));
+  PetscCall(mc__report_json_add(comb, "fisher_stat_mean", mc__report_json_real(imp->fisher_stat_mean)));
+  PetscCall(mc__report_json_add(comb, "fisher_stat_range", mc__report_json_real(imp->fisher_stat_range)));
   if (imp->n_nets > 1) {
     cJSON *reps;
-    JCHECK(reps = cJSON_CreateArray());
-    JCHECK(cJSON_AddItemToObject(comb, "networks", reps));
+    PetscCall(mc__report_json_add(comb, "networks", reps = cJSON_CreateArray()));
     for (PetscInt i = 0; i < imp->n_nets; ++i) {
       cJSON *e;
-      JCHECK(e = cJSON_CreateObject());
-      JCHECK(cJSON_AddItemToArray(reps, e));
+      PetscCall(mc__report_json_push(reps, e = cJSON_CreateObject()));
       PetscCall(net_json(run, imp->net[i], PETSC_FALSE, e));
     }
   }
-  JCHECK(bh = cJSON_CreateObject());
-  JCHECK(cJSON_AddItemToObject(o, "benjamini_hochberg", bh));
-  JCHECK(cJSON_AddItemToObject(bh, "q", mc__report_json_real(imp->fdr_q)));
-  JCHECK(cJSON_AddItemToObject(bh, "threshold", mc__report_json_real(imp->bh_threshold)));
-  JCHECK(cJSON_AddItemToObject(bh, "reject_mean", cJSON_CreateBool(imp->bh_reject_mean)));
-  JCHECK(cJSON_AddItemToObject(bh, "reject_range", cJSON_CreateBool(imp->bh_reject_range)));
-  JCHECK(cJSON_AddItemToObject(bh, "qval_mean", mc__report_json_real(imp->bh_qval_mean)));
-  JCHECK(cJSON_AddItemToObject(bh, "qval_range", mc__report_json_real(imp->bh_qval_range)));
+  PetscCall(mc__report_json_add(o, "benjamini_hochberg", bh = cJSON_CreateObject()));
+  PetscCall(mc__report_json_add(bh, "q", mc__report_json_real(imp->fdr_q)));
+  PetscCall(mc__report_json_add(bh, "threshold", mc__report_json_real(imp->bh_threshold)));
+  PetscCall(mc__report_json_add(bh, "reject_mean", cJSON_CreateBool(imp->bh_reject_mean)));
+  PetscCall(mc__report_json_add(bh, "reject_range", cJSON_CreateBool(imp->bh_reject_range)));
+  PetscCall(mc__report_json_add(bh, "qval_mean", mc__report_json_real(imp->bh_qval_mean)));
+  PetscCall(mc__report_json_add(bh, "qval_range", mc__report_json_real(imp->bh_qval_range)));
   if (imp->control) {
     cJSON *c;
-    JCHECK(c = cJSON_CreateObject());
-    JCHECK(cJSON_AddItemToObject(o, "control_random_partition", c));
+    PetscCall(mc__report_json_add(o, "control_random_partition", c = cJSON_CreateObject()));
     PetscCall(net_json(run, imp->control, PETSC_TRUE, c));
   }
   PetscFunctionReturn(0);
@@ -134,7 +125,7 @@ static void net_summary_md(FILE *fp, const char *what, const MCLesionResult *r)
           (double)r->effect_range_sem);
 }
 
-PetscErrorCode mc__report_importance_markdown(const MCRun *run, FILE *fp)
+PetscErrorCode mc__report_importance_markdown(const MCReport *run, FILE *fp)
 {
   const MCImportance   *imp = run->importance;
   const MCLesionResult *r;
@@ -182,7 +173,7 @@ PetscErrorCode mc__report_importance_markdown(const MCRun *run, FILE *fp)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__report_importance_print(MPI_Comm comm, const MCRun *run)
+PetscErrorCode mc__report_importance_print(MPI_Comm comm, const MCReport *run)
 {
   const MCImportance *imp = run->importance;
   char                a[32], b[32];

@@ -5,7 +5,7 @@
 #include "mc/sys.h"
 #include "report_impl.h"
 
-PetscErrorCode mc__report_cluster_sizes(const MCRun *run, PetscInt **size, PetscInt **by_group)
+PetscErrorCode mc__report_cluster_sizes(const MCReport *run, PetscInt **size, PetscInt **by_group)
 {
   const MCClustering *c = run->clustering;
   const MCGraph      *g = run->graph;
@@ -30,42 +30,49 @@ cJSON *mc__report_json_real(PetscReal v)
   return isfinite((double)v) ? cJSON_CreateNumber((double)v) : cJSON_CreateNull();
 }
 
-static PetscErrorCode add(cJSON *obj, const char *name, cJSON *item)
+PetscErrorCode mc__report_json_add(cJSON *obj, const char *name, cJSON *item)
 {
   PetscFunctionBeginUser;
   PetscCheck(item && cJSON_AddItemToObject(obj, name, item), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json (%s)", name);
   PetscFunctionReturn(0);
 }
 
-/* "clusterability": the shuffle null (METHOD.md section 6). */
+PetscErrorCode mc__report_json_push(cJSON *arr, cJSON *item)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(item && cJSON_AddItemToArray(arr, item), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json (an array)");
+  PetscFunctionReturn(0);
+}
+
+/* "clusterability": the shuffle null (docs/method.md section 7). */
 static PetscErrorCode add_clusterability(cJSON *root, const MCNull *nul)
 {
   cJSON *o, *arr;
 
   PetscFunctionBeginUser;
-  PetscCall(add(root, "clusterability", o = cJSON_CreateObject()));
-  PetscCall(add(o, "shuffle", cJSON_CreateString(nul->shuffle)));
-  PetscCall(add(o, "n_shuffles", cJSON_CreateNumber(nul->n_shuffles)));
-  PetscCall(add(o, "p_ties", cJSON_CreateString(nul->p_ties)));
-  PetscCall(add(o, "group_size", cJSON_CreateNumber(nul->group_size)));
-  PetscCall(add(o, "ncut_true", mc__report_json_real(nul->ncut_true)));
-  PetscCall(add(o, "ncut_shuffled_mean", mc__report_json_real(nul->mean)));
-  PetscCall(add(o, "ncut_shuffled_std", mc__report_json_real(nul->std)));
-  PetscCall(add(o, "p_value", mc__report_json_real(nul->p_value)));
-  PetscCall(add(o, "z_score", mc__report_json_real(nul->z_score)));
-  PetscCall(add(o, "ncut_shuffled", arr = cJSON_CreateArray()));
-  for (PetscInt i = 0; i < nul->n_shuffles; ++i) PetscCheck(cJSON_AddItemToArray(arr, mc__report_json_real(nul->ncut_shuffled[i])), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
+  PetscCall(mc__report_json_add(root, "clusterability", o = cJSON_CreateObject()));
+  PetscCall(mc__report_json_add(o, "shuffle", cJSON_CreateString(nul->shuffle)));
+  PetscCall(mc__report_json_add(o, "n_shuffles", cJSON_CreateNumber(nul->n_shuffles)));
+  PetscCall(mc__report_json_add(o, "p_ties", cJSON_CreateString(nul->p_ties)));
+  PetscCall(mc__report_json_add(o, "group_size", cJSON_CreateNumber(nul->group_size)));
+  PetscCall(mc__report_json_add(o, "ncut_true", mc__report_json_real(nul->ncut_true)));
+  PetscCall(mc__report_json_add(o, "ncut_shuffled_mean", mc__report_json_real(nul->mean)));
+  PetscCall(mc__report_json_add(o, "ncut_shuffled_std", mc__report_json_real(nul->std)));
+  PetscCall(mc__report_json_add(o, "p_value", mc__report_json_real(nul->p_value)));
+  PetscCall(mc__report_json_add(o, "z_score", mc__report_json_real(nul->z_score)));
+  PetscCall(mc__report_json_add(o, "ncut_shuffled", arr = cJSON_CreateArray()));
+  for (PetscInt i = 0; i < nul->n_shuffles; ++i) PetscCall(mc__report_json_push(arr, mc__report_json_real(nul->ncut_shuffled[i])));
   if (nul->n_random_init > 0) {
-    PetscCall(add(o, "random_init_trials", cJSON_CreateNumber(nul->n_random_init)));
-    PetscCall(add(o, "ncut_random_init_mean", mc__report_json_real(nul->random_init_mean)));
-    PetscCall(add(o, "ncut_random_init_std", mc__report_json_real(nul->random_init_std)));
+    PetscCall(mc__report_json_add(o, "random_init_trials", cJSON_CreateNumber(nul->n_random_init)));
+    PetscCall(mc__report_json_add(o, "ncut_random_init_mean", mc__report_json_real(nul->random_init_mean)));
+    PetscCall(mc__report_json_add(o, "ncut_random_init_std", mc__report_json_real(nul->random_init_std)));
   }
-  PetscCall(add(o, "plot", cJSON_CreateString(MC_REPORT_NULL_SVG)));
-  PetscCall(add(o, "seconds", cJSON_CreateNumber(nul->seconds)));
+  PetscCall(mc__report_json_add(o, "plot", cJSON_CreateString(MC_REPORT_NULL_SVG)));
+  PetscCall(mc__report_json_add(o, "seconds", cJSON_CreateNumber(nul->seconds)));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__report_write_json(const MCRun *run, const char *path)
+PetscErrorCode mc__report_write_json(const MCReport *run, const char *path)
 {
   const MCClustering *c = run->clustering;
   const MCGraph      *g = run->graph;
@@ -77,57 +84,59 @@ PetscErrorCode mc__report_write_json(const MCRun *run, const char *path)
   PetscFunctionBeginUser;
   PetscCall(mc__report_cluster_sizes(run, &size, &by_group));
   PetscCheck(root = cJSON_CreateObject(), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
-  PetscCall(add(root, "tool", cJSON_CreateString("modclust-mpi")));
-  PetscCall(add(root, "version", cJSON_CreateString(MC_VERSION)));
-  PetscCall(add(root, "git_hash", cJSON_CreateString(MC_GIT_HASH)));
-  PetscCall(add(root, "n_ranks", cJSON_CreateNumber(run->n_ranks)));
-  PetscCall(add(root, "seed", cJSON_CreateNumber((double)run->cfg->cluster_seed)));
+  PetscCall(mc__report_json_add(root, "tool", cJSON_CreateString("modclust-mpi")));
+  PetscCall(mc__report_json_add(root, "version", cJSON_CreateString(MC_VERSION)));
+  PetscCall(mc__report_json_add(root, "git_hash", cJSON_CreateString(MC_GIT_HASH)));
+  PetscCall(mc__report_json_add(root, "n_ranks", cJSON_CreateNumber(run->n_ranks)));
+  PetscCall(mc__report_json_add(root, "seed", cJSON_CreateNumber((double)run->seed)));
 
-  PetscCall(add(root, "model", model = cJSON_CreateObject()));
-  PetscCall(add(model, "path", cJSON_CreateString(run->model->source)));
-  PetscCall(add(model, "format", cJSON_CreateString(run->model->format)));
-  PetscCall(add(model, "n_layers", cJSON_CreateNumber(run->model->n_layers)));
+  PetscCall(mc__report_json_add(root, "model", model = cJSON_CreateObject()));
+  PetscCall(mc__report_json_add(model, "path", cJSON_CreateString(run->model->source)));
+  PetscCall(mc__report_json_add(model, "format", cJSON_CreateString(run->model->format)));
+  PetscCall(mc__report_json_add(model, "n_layers", cJSON_CreateNumber(run->model->n_layers)));
 
-  PetscCall(add(root, "graph", graph = cJSON_CreateObject()));
-  PetscCall(add(graph, "kind", cJSON_CreateString(run->cfg->graph_kind)));
-  PetscCall(add(graph, "n_nodes", cJSON_CreateNumber(g->n_nodes)));
-  PetscCall(add(graph, "n_edges", cJSON_CreateNumber((double)run->n_edges)));
-  PetscCall(add(graph, "n_removed", cJSON_CreateNumber(c->n_removed)));
-  PetscCall(add(graph, "groups", groups = cJSON_CreateArray()));
+  PetscCall(mc__report_json_add(root, "graph", graph = cJSON_CreateObject()));
+  PetscCall(mc__report_json_add(graph, "kind", cJSON_CreateString(mc_graph_kind_name(run->graph_kind))));
+  PetscCall(mc__report_json_add(graph, "n_nodes", cJSON_CreateNumber(g->n_nodes)));
+  PetscCall(mc__report_json_add(graph, "n_edges", cJSON_CreateNumber((double)run->n_edges)));
+  PetscCall(mc__report_json_add(graph, "n_removed", cJSON_CreateNumber(c->n_removed)));
+  PetscCall(mc__report_json_add(graph, "groups", groups = cJSON_CreateArray()));
   for (PetscInt grp = 0; grp < g->n_groups; ++grp) {
-    cJSON *o = cJSON_CreateObject();
-    PetscCheck(o && cJSON_AddItemToArray(groups, o), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
-    PetscCall(add(o, "layer", cJSON_CreateNumber(g->group_layer[grp])));
-    PetscCall(add(o, "n_units", cJSON_CreateNumber(g->group_offset[grp + 1] - g->group_offset[grp])));
+    cJSON *o;
+
+    PetscCall(mc__report_json_push(groups, o = cJSON_CreateObject()));
+    PetscCall(mc__report_json_add(o, "layer", cJSON_CreateNumber(g->group_layer[grp])));
+    PetscCall(mc__report_json_add(o, "n_units", cJSON_CreateNumber(g->group_offset[grp + 1] - g->group_offset[grp])));
   }
 
-  PetscCall(add(root, "clustering", clus = cJSON_CreateObject()));
-  PetscCall(add(clus, "k", cJSON_CreateNumber(c->k)));
-  PetscCall(add(clus, "ncut", mc__report_json_real(c->ncut)));
-  PetscCall(add(clus, "inertia", mc__report_json_real(c->inertia)));
-  PetscCall(add(clus, "n_converged", cJSON_CreateNumber(c->n_converged)));
-  PetscCall(add(clus, "max_residual", mc__report_json_real(c->max_residual)));
-  PetscCall(add(clus, "eigenvalues", eig = cJSON_CreateArray()));
-  for (PetscInt i = 0; i < c->k; ++i) PetscCheck(cJSON_AddItemToArray(eig, mc__report_json_real(c->eigenvalues[i])), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
-  PetscCall(add(clus, "clusters", list = cJSON_CreateArray()));
+  PetscCall(mc__report_json_add(root, "clustering", clus = cJSON_CreateObject()));
+  PetscCall(mc__report_json_add(clus, "k", cJSON_CreateNumber(c->k)));
+  PetscCall(mc__report_json_add(clus, "ncut", mc__report_json_real(c->ncut)));
+  PetscCall(mc__report_json_add(clus, "inertia", mc__report_json_real(c->inertia)));
+  PetscCall(mc__report_json_add(clus, "n_converged", cJSON_CreateNumber(c->n_converged)));
+  PetscCall(mc__report_json_add(clus, "max_residual", mc__report_json_real(c->max_residual)));
+  PetscCall(mc__report_json_add(clus, "eigenvalues", eig = cJSON_CreateArray()));
+  for (PetscInt i = 0; i < c->k; ++i) PetscCall(mc__report_json_push(eig, mc__report_json_real(c->eigenvalues[i])));
+  PetscCall(mc__report_json_add(clus, "clusters", list = cJSON_CreateArray()));
   for (PetscInt l = 0; l < c->k; ++l) {
-    cJSON *o = cJSON_CreateObject(), *per = cJSON_CreateArray();
-    PetscCheck(o && per && cJSON_AddItemToArray(list, o), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
-    PetscCall(add(o, "id", cJSON_CreateNumber(l)));
-    PetscCall(add(o, "size", cJSON_CreateNumber(size[l])));
-    PetscCall(add(o, "units_per_layer", per));
+    cJSON *o, *per;
+
+    PetscCall(mc__report_json_push(list, o = cJSON_CreateObject()));
+    PetscCall(mc__report_json_add(o, "id", cJSON_CreateNumber(l)));
+    PetscCall(mc__report_json_add(o, "size", cJSON_CreateNumber(size[l])));
+    PetscCall(mc__report_json_add(o, "units_per_layer", per = cJSON_CreateArray()));
     for (PetscInt grp = 0; grp < g->n_groups; ++grp)
-      PetscCheck(cJSON_AddItemToArray(per, cJSON_CreateNumber(by_group[l * g->n_groups + grp])), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot build summary.json");
+      PetscCall(mc__report_json_push(per, cJSON_CreateNumber(by_group[l * g->n_groups + grp])));
   }
 
   if (run->clusterability) PetscCall(add_clusterability(root, run->clusterability));
 
   PetscCall(mc__report_importance_json(run, root));
-  PetscCall(add(root, "seconds", timing = cJSON_CreateObject()));
+  PetscCall(mc__report_json_add(root, "seconds", timing = cJSON_CreateObject()));
   {
     PetscLogDouble now;
     PetscCall(PetscTime(&now));
-    PetscCall(add(timing, "total", cJSON_CreateNumber(now - run->t_start)));
+    PetscCall(mc__report_json_add(timing, "total", cJSON_CreateNumber(now - run->t_start)));
   }
 
   PetscCheck(text = cJSON_Print(root), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot print summary.json");
@@ -140,7 +149,7 @@ PetscErrorCode mc__report_write_json(const MCRun *run, const char *path)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCRun *run)
+PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCReport *run)
 {
   const MCClustering *c = run->clustering;
   const MCGraph      *g = run->graph;
@@ -163,7 +172,7 @@ PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCRun *run)
                           nul->group_size, nul->group_size > 1 ? "s" : "", (double)nul->seconds));
   }
   PetscCall(mc__report_importance_print(comm, run));
-  PetscCall(PetscPrintf(comm, "  output    %s/ (results.h5, summary.json, report.md, clusters.csv) in %.2f s on %d rank%s\n", run->cfg->output_dir,
+  PetscCall(PetscPrintf(comm, "  output    %s/ (results.h5, summary.json, report.md, clusters.csv) in %.2f s on %d rank%s\n", run->opts.dir,
                         now - run->t_start, (int)run->n_ranks, run->n_ranks > 1 ? "s" : ""));
   PetscFunctionReturn(0);
 }

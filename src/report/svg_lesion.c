@@ -6,7 +6,7 @@
 #include "mc/lesion.h"
 #include "report_impl.h"
 
-PetscErrorCode mc__report_importance_svg(const MCRun *run, const char *path)
+PetscErrorCode mc__report_importance_svg(const MCReport *run, const char *path)
 {
   const MCLesionResult *r;
   FILE                 *fp;

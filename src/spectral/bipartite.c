@@ -168,10 +168,10 @@ static PetscErrorCode form_gram(const BipCtx *b, Mat *G)
 }
 
 /* Group (layer) of global node i. */
-static PetscInt node_group(const PetscInt *groups, PetscInt i)
+static PetscInt node_group(const MCGroups *groups, PetscInt i)
 {
-  PetscInt ng = groups[0], lo = 0, hi = ng;
-  const PetscInt *off = groups + 1;
+  PetscInt        lo = 0, hi = groups->n_groups;
+  const PetscInt *off = groups->offset;
 
   while (hi - lo > 1) {
     PetscInt mid = (lo + hi) / 2;
@@ -182,7 +182,7 @@ static PetscInt node_group(const PetscInt *groups, PetscInt i)
 }
 
 /* Side (0 or 1) of global node i: the parity of its group. */
-static PetscInt node_side(const PetscInt *groups, PetscInt i)
+static PetscInt node_side(const MCGroups *groups, PetscInt i)
 {
   return node_group(groups, i) % 2;
 }
@@ -192,7 +192,7 @@ static PetscInt node_side(const PetscInt *groups, PetscInt i)
    (replicated, n_kept of them) in node order, nl of them on this rank and gl in all. Entries of those
    rows outside side l are left out, as MatCreateSubMatrix would; *nz counts the entries kept on all
    ranks. Collective. */
-static PetscErrorCode extract_dense(Mat adj, const PetscInt *groups, PetscInt side_l, PetscInt n_kept, const PetscInt kept[], PetscInt nr,
+static PetscErrorCode extract_dense(Mat adj, const MCGroups *groups, PetscInt side_l, PetscInt n_kept, const PetscInt kept[], PetscInt nr,
                                     const PetscInt rows[], PetscInt nl, PetscInt gl, Mat *B, PetscLogDouble *nz)
 {
   MPI_Comm     comm;
@@ -236,7 +236,7 @@ static PetscErrorCode extract_dense(Mat adj, const PetscInt *groups, PetscInt si
 /* The bands of a dense B held whole by this rank (see BipCtx): rows[] are the global nodes of its rows,
    in order; each run of rows from one group is a band, and its window spans its first to its last
    non-zero column. */
-static PetscErrorCode find_bands(BipCtx *b, const PetscInt *groups, PetscInt nrows, const PetscInt rows[])
+static PetscErrorCode find_bands(BipCtx *b, const MCGroups *groups, PetscInt nrows, const PetscInt rows[])
 {
   const PetscScalar *a;
   PetscInt           lda, ncols;
@@ -280,7 +280,7 @@ static PetscErrorCode find_bands(BipCtx *b, const PetscInt *groups, PetscInt nro
    eigenvalues, n_converged and max_residual and sets *done; leaves *done false (and e untouched) when
    the graph is not bipartite as composed, the smaller side is too small for dim pairs (or for the ranks),
    or a needed sigma is too small to recover v accurately. Collective. */
-PetscErrorCode mc__eps_solve_bipartite(Mat adj, const PetscInt *groups, Vec s, PetscInt n_kept, const PetscInt kept[], PetscInt dim, PetscReal tol,
+PetscErrorCode mc__eps_solve_bipartite(Mat adj, const MCGroups *groups, Vec s, PetscInt n_kept, const PetscInt kept[], PetscInt dim, PetscReal tol,
                                        PetscInt max_it, uint64_t seed, const char *options_prefix, MCEmbedding *e, PetscBool *done)
 {
   MPI_Comm           comm;
@@ -325,13 +325,7 @@ PetscErrorCode mc__eps_solve_bipartite(Mat adj, const PetscInt *groups, Vec s, P
         nloc[t] = PETSC_DECIDE;
         PetscCall(PetscSplitOwnership(comm, &nloc[t], &gcnt[sd]));
       }
-      first[t] = 0;
-      PetscCallMPI(MPI_Exscan(&nloc[t], &first[t], 1, MPIU_INT, MPI_SUM, comm));
-      {
-        PetscMPIInt rank;
-        PetscCallMPI(MPI_Comm_rank(comm, &rank));
-        if (rank == 0) first[t] = 0;
-      }
+      PetscCall(mc_sys_ownership_start(comm, nloc[t], &first[t]));
     }
   }
   PetscCall(PetscMalloc4(nloc[0], &idx[0], nloc[1], &idx[1], nloc[0], &pos[0], nloc[1], &pos[1]));

@@ -1,11 +1,11 @@
-/* src/spectral/cluster.c: spectral clustering end to end (METHOD.md section 4): degree-0 removal,
+/* src/spectral/cluster.c: spectral clustering end to end (docs/method.md sections 3 to 5): degree-0 removal,
    embedding, distributed k-means, renumbering, n-cut. */
 #include "mc/cluster.h"
 #include "mc/graph.h"
 #include "mc/kmeans.h"
 #include "mc/spectral.h"
 
-PetscErrorCode mc_cluster_graph(Mat adj, const MCClusterOpts *opts, MCClustering **out)
+PetscErrorCode mc_cluster_graph(Mat adj, const MCGroups *groups, const MCClusterOpts *opts, MCClustering **out)
 {
   MPI_Comm      comm;
   MCClustering *c;
@@ -13,11 +13,9 @@ PetscErrorCode mc_cluster_graph(Mat adj, const MCClusterOpts *opts, MCClustering
   MCKMeansOpts  ko;
   MCKMeansInfo  info;
   PetscInt      N, n_kept, *kept, *lab, *lab_kept, *map, next = 0;
-  PetscMPIInt   size, *counts, *displs, mine;
 
   PetscFunctionBeginUser;
   PetscCall(PetscObjectGetComm((PetscObject)adj, &comm));
-  PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(MatGetSize(adj, &N, NULL));
   PetscCheck(opts->k >= 2, comm, PETSC_ERR_USER_INPUT, "cluster.k must be at least 2, got %" PetscInt_FMT, opts->k);
   PetscCall(mc_graph_find_isolated(adj, &n_kept, &kept, NULL));
@@ -29,7 +27,7 @@ PetscErrorCode mc_cluster_graph(Mat adj, const MCClusterOpts *opts, MCClustering
   c->n_nodes   = N;
   c->n_removed = N - n_kept;
   c->k         = opts->k;
-  PetscCall(mc_spectral_embed(adj, n_kept, kept, opts->k, opts->eig_tol > 0 ? opts->eig_tol : 1e-8, opts->eig_max_it, opts->seed,
+  PetscCall(mc_spectral_embed(adj, groups, n_kept, kept, opts->k, opts->eig_tol > 0 ? opts->eig_tol : 1e-10, opts->eig_max_it, opts->seed,
                               opts->options_prefix, &emb));
   PetscCall(PetscMalloc1(opts->k, &c->eigenvalues));
   PetscCall(PetscArraycpy(c->eigenvalues, emb->eigenvalues, opts->k));
@@ -45,22 +43,15 @@ PetscErrorCode mc_cluster_graph(Mat adj, const MCClusterOpts *opts, MCClustering
   ko.tol      = opts->tol >= 0 ? opts->tol : 1e-4;
   ko.seed     = opts->seed;
   PetscCall(PetscMalloc1(emb->n_local, &lab));
-  PetscCall(mc_sys_stage_push(MC_STAGE_KMEANS));
   PetscCall(mc_kmeans_run(comm, emb->n_local, emb->dim, emb->U, &ko, lab, NULL, &info));
-  PetscCall(mc_sys_stage_pop());
   c->inertia      = info.inertia;
   c->best_restart = info.best_restart;
   c->n_init       = ko.n_init;
 
   /* Gather the labels of the kept nodes to every rank, scatter them into the N-array, renumber by first
      appearance in global node order (the smallest member names the cluster). */
-  PetscCall(PetscMalloc2(size, &counts, size, &displs));
-  PetscCall(PetscMPIIntCast(emb->n_local, &mine));
-  PetscCallMPI(MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, comm));
-  displs[0] = 0;
-  for (PetscMPIInt r = 1; r < size; ++r) displs[r] = displs[r - 1] + counts[r - 1];
   PetscCall(PetscMalloc1(n_kept, &lab_kept));
-  PetscCallMPI(MPI_Allgatherv(lab, mine, MPIU_INT, lab_kept, counts, displs, MPIU_INT, comm));
+  PetscCall(mc_sys_gatherv(comm, -1, lab, emb->n_local, MPIU_INT, lab_kept));
   PetscCall(PetscMalloc1(N, &c->labels));
   for (PetscInt i = 0; i < N; ++i) c->labels[i] = -1;
   for (PetscInt j = 0; j < n_kept; ++j) c->labels[kept[j]] = lab_kept[j];
@@ -76,7 +67,6 @@ PetscErrorCode mc_cluster_graph(Mat adj, const MCClusterOpts *opts, MCClustering
 
   PetscCall(PetscFree(map));
   PetscCall(PetscFree(lab_kept));
-  PetscCall(PetscFree2(counts, displs));
   PetscCall(PetscFree(lab));
   PetscCall(PetscFree(kept));
   PetscCall(mc_spectral_embedding_destroy(&emb));

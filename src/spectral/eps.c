@@ -2,7 +2,6 @@
    matrix-free so the adjacency is never copied (peak memory stays near one matrix); layered graphs go to
    the half-size problem of bipartite.c. */
 #include "eps_impl.h"
-#include "bipartite.h"
 
 typedef struct {
   Mat        A;   /* the full adjacency, borrowed */
@@ -77,7 +76,7 @@ static PetscErrorCode shell_mult(Mat M, Vec x, Vec y)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc_spectral_embed(Mat adj, PetscInt n_kept, const PetscInt kept[], PetscInt dim, PetscReal tol, PetscInt max_it,
+PetscErrorCode mc_spectral_embed(Mat adj, const MCGroups *groups, PetscInt n_kept, const PetscInt kept[], PetscInt dim, PetscReal tol, PetscInt max_it,
                                  uint64_t seed, const char *options_prefix, MCEmbedding **out)
 {
   MPI_Comm     comm;
@@ -87,7 +86,6 @@ PetscErrorCode mc_spectral_embed(Mat adj, PetscInt n_kept, const PetscInt kept[]
   EPS          eps;
   Vec          d, x, v0;
   PetscInt     nk = PETSC_DECIDE, kstart = 0, rstart, rend, N, nconv, *order;
-  PetscMPIInt  rank;
   PetscBool    need_scatter, done = PETSC_FALSE;
   PetscReal   *mu, *res;
 
@@ -100,12 +98,10 @@ PetscErrorCode mc_spectral_embed(Mat adj, PetscInt n_kept, const PetscInt kept[]
     if (!slepc) PetscCall(SlepcInitialize(NULL, NULL, NULL, NULL));
   }
   PetscCall(PetscObjectGetComm((PetscObject)adj, &comm));
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(MatGetSize(adj, &N, NULL));
   PetscCall(MatGetOwnershipRange(adj, &rstart, &rend));
   PetscCall(PetscSplitOwnership(comm, &nk, &n_kept));
-  PetscCallMPI(MPI_Exscan(&nk, &kstart, 1, MPIU_INT, MPI_SUM, comm));
-  if (rank == 0) kstart = 0;
+  PetscCall(mc_sys_ownership_start(comm, nk, &kstart));
   {
     PetscInt differ = (n_kept != N || nk != rend - rstart) ? 1 : 0;
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &differ, 1, MPIU_INT, MPI_MAX, comm));
@@ -143,15 +139,10 @@ PetscErrorCode mc_spectral_embed(Mat adj, PetscInt n_kept, const PetscInt kept[]
   /* Graphs from layer blocks are bipartite: solve the half-size problem (mc__eps_solve_bipartite) unless
      -[prefix]mc_bipartite false asks for the general path. */
   {
-    PetscContainer cont = NULL;
-    PetscBool      use  = PETSC_TRUE;
-    PetscCall(PetscObjectQuery((PetscObject)adj, MC_GRAPH_GROUPS_KEY, (PetscObject *)&cont));
+    PetscBool use = PETSC_TRUE;
+
     PetscCall(PetscOptionsGetBool(NULL, options_prefix, "-mc_bipartite", &use, NULL));
-    if (cont && use) {
-      const PetscInt *groups;
-      PetscCall(PetscContainerGetPointer(cont, (void **)&groups));
-      PetscCall(mc__eps_solve_bipartite(adj, groups, ctx.s, n_kept, kept, dim, tol, max_it, seed, options_prefix, e, &done));
-    }
+    if (groups && use) PetscCall(mc__eps_solve_bipartite(adj, groups, ctx.s, n_kept, kept, dim, tol, max_it, seed, options_prefix, e, &done));
   }
   if (!done) {
     PetscCall(MatCreateShell(comm, nk, nk, n_kept, n_kept, &ctx, &M));

@@ -17,8 +17,8 @@ PetscErrorCode mc__eps_solve_largest(MPI_Comm comm, Mat Op, PetscInt dim, PetscR
    insertion sort, n is k. */
 void mc__eps_sort_descending(PetscInt n, const PetscReal v[], PetscInt order[]);
 
-/* mc__eps_solve_bipartite - The embedding of a graph whose groups (see bipartite.h) make it bipartite,
+/* mc__eps_solve_bipartite - The embedding of a graph whose groups make it bipartite (MCGroups),
    from the top eigenpairs of the half-size matrix C C^T; s is d^-1/2 in the kept layout. Sets *done, or
    leaves it false (and e untouched) when the general eigenproblem must be solved instead. Collective. */
-PetscErrorCode mc__eps_solve_bipartite(Mat adj, const PetscInt *groups, Vec s, PetscInt n_kept, const PetscInt kept[], PetscInt dim, PetscReal tol,
+PetscErrorCode mc__eps_solve_bipartite(Mat adj, const MCGroups *groups, Vec s, PetscInt n_kept, const PetscInt kept[], PetscInt dim, PetscReal tol,
                                        PetscInt max_it, uint64_t seed, const char *options_prefix, MCEmbedding *e, PetscBool *done);

@@ -1,4 +1,4 @@
-/* src/spectral/ncut.c: normalised cut of a labelling (METHOD.md section 6), summed exactly so the value is
+/* src/spectral/ncut.c: normalised cut of a labelling (docs/method.md section 5), summed exactly so the value is
    bitwise the same for any rank count (the clusterability p-value compares n-cuts). */
 #include <math.h>
 #include <stdint.h>

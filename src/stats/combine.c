@@ -1,4 +1,4 @@
-/* src/stats/combine.c: combining many tests' p-values (METHOD.md section 10): Fisher per network, Bates
+/* src/stats/combine.c: combining many tests' p-values (docs/importance.md): Fisher per network, Bates
    across replicates, Benjamini-Hochberg over a report, and the optional rank-histogram chi-square. */
 #include "mc/pvalue.h"
 

@@ -1,4 +1,4 @@
-/* src/stats/pvalue.c: one permutation test - discrete p-value, z-score and effect sizes (METHOD.md 1, 6-9). */
+/* src/stats/pvalue.c: one permutation test - discrete p-value, z-score and effect sizes (docs/method.md section 7, docs/importance.md). */
 #include "mc/pvalue.h"
 
 #include <math.h>
@@ -18,6 +18,17 @@ static PetscReal mean_skip_nan(PetscInt n, const PetscReal x[], PetscInt *n_used
   return k > 0 ? s / (PetscReal)k : (PetscReal)NAN;
 }
 
+const char *mc_stats_ties_name(MCTies ties)
+{
+  switch (ties) {
+  case MC_TIES_INCLUSIVE:
+    return "inclusive";
+  case MC_TIES_STRICT:
+    return "strict";
+  }
+  return "unknown";
+}
+
 PetscErrorCode mc_stats_perm_pvalue(PetscReal t_true, PetscInt n_null, const PetscReal null[], MCTail tail, MCTies ties,
                                     PetscReal *p, PetscInt *n_used)
 {
@@ -32,7 +43,7 @@ PetscErrorCode mc_stats_perm_pvalue(PetscReal t_true, PetscInt n_null, const Pet
     const PetscReal v = null[i];
     PetscBool       ext;
 
-    /* A NaN draw (undefined statistic) is not a draw: METHOD.md section 7 skips it. */
+    /* A NaN draw (undefined statistic) is not a draw: docs/importance.md skips it. */
     if (PetscIsNanReal(v)) continue;
     ++n_ok;
     if (tail == MC_TAIL_LOWER) ext = (ties == MC_TIES_INCLUSIVE) ? (PetscBool)(v <= t_true) : (PetscBool)(v < t_true);
@@ -120,7 +131,7 @@ PetscErrorCode mc_stats_effect_entropy(PetscReal h_true, PetscInt n_rand, const 
   PetscCheck(n_rand >= 0 && (n_rand == 0 || h_rand), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Effect (entropy): bad random array of %" PetscInt_FMT " entries", n_rand);
   bar = mean_skip_nan(n_rand, h_rand, &k);
   if (k == 0 || PetscIsNanReal(h_true)) *e = (PetscReal)NAN;
-  else if (h_true == 0.0) *e = bar > 0.0 ? (PetscReal)INFINITY : (PetscReal)NAN; /* METHOD.md 9: +Inf if H_true = 0 */
+  else if (h_true == 0.0) *e = bar > 0.0 ? (PetscReal)INFINITY : (PetscReal)NAN; /* the coherence effect: +Inf if H_true = 0 */
   else *e = bar / h_true;
   PetscFunctionReturn(0);
 }

@@ -6,6 +6,18 @@
 PetscLogStage MC_STAGES[MC_N_STAGES];
 PetscLogEvent MC_EVENTS[MC_N_EVENTS];
 
+/* The running program's name (modclust-mpi, modclust-train, ...) into buf: the first word of every message. */
+static const char *program(char *buf, size_t n)
+{
+  char        name[PETSC_MAX_PATH_LEN] = "";
+  const char *slash;
+
+  if (PetscGetProgramName(name, sizeof(name)) || !name[0]) snprintf(name, sizeof(name), "modclust-mpi");
+  slash = strrchr(name, '/');
+  snprintf(buf, n, "%s", slash ? slash + 1 : name);
+  return buf;
+}
+
 /* One clear line per error instead of PETSc's traceback banner: the message raised at the point of failure
    (PETSC_ERROR_INITIAL) is printed once; the frames that pass it upwards stay silent. For a collective
    error only rank 0 of the communicator prints. -mc_traceback restores PETSc's full traceback. */
@@ -13,6 +25,7 @@ static PetscErrorCode error_handler(MPI_Comm comm, int line, const char *fun, co
                                     PetscErrorType p, const char *mess, void *ctx)
 {
   PetscMPIInt rank = 0, crank = 0, csize = 1;
+  char        prog[64];
 
   if (p != PETSC_ERROR_INITIAL || n == MC_ERR_REPORTED) return n;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -26,8 +39,8 @@ static PetscErrorCode error_handler(MPI_Comm comm, int line, const char *fun, co
     PetscErrorMessage(n, &text, NULL);
     mess = text ? text : "unknown error";
   }
-  if (rank == 0) fprintf(stderr, "modclust-mpi: error: %s\n", mess);
-  else fprintf(stderr, "modclust-mpi: error (rank %d): %s\n", (int)rank, mess);
+  if (rank == 0) fprintf(stderr, "%s: error: %s\n", program(prog, sizeof(prog)), mess);
+  else fprintf(stderr, "%s: error (rank %d): %s\n", program(prog, sizeof(prog)), (int)rank, mess);
   if (ctx) fprintf(stderr, "  raised in %s() at %s:%d\n", fun, file, line);
   fflush(stderr);
   return n;
@@ -35,7 +48,7 @@ static PetscErrorCode error_handler(MPI_Comm comm, int line, const char *fun, co
 
 PetscErrorCode mc_sys_initialize(void)
 {
-  static const char *stage_names[MC_N_STAGES] = {"Load", "Graph", "Spectral", "KMeans", "Null", "Lesion", "Coherence", "Report"};
+  static const char *stage_names[MC_N_STAGES] = {"Load", "Graph", "Spectral", "Null", "Lesion", "Coherence", "Report"};
   static const char *event_names[MC_N_EVENTS] = {"mcModelRead", "mcGraphAssemble", "mcEPSSolve", "mcKMeansSeed",
                                                  "mcKMeansIter", "mcForward",       "mcFarmTask", "mcWrite"};
   PetscClassId classid;
@@ -92,6 +105,7 @@ int mc_sys_finish(MPI_Comm comm, PetscErrorCode ierr, double timeout_s)
   int             mine = ierr ? 1 : 0, any = 0, done = 0;
   MPI_Request     req;
   struct timespec t0, t, nap = {0, 1000000};
+  char            prog[64];
 
   if (MPI_Iallreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm, &req) != MPI_SUCCESS) MPI_Abort(comm, 1);
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -103,7 +117,7 @@ int mc_sys_finish(MPI_Comm comm, PetscErrorCode ierr, double timeout_s)
     nanosleep(&nap, NULL);
   }
   /* Some rank is stuck in a collective that a failed rank left: end the job rather than hang. */
-  fprintf(stderr, "modclust-mpi: ranks did not agree on the exit status within %g s; aborting the job\n", timeout_s);
+  fprintf(stderr, "%s: ranks did not agree on the exit status within %g s; aborting the job\n", program(prog, sizeof(prog)), timeout_s);
   MPI_Abort(comm, 1);
   return 1;
 }

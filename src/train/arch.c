@@ -22,20 +22,6 @@ static PetscErrorCode parse_widths(const MCTrainConfig *tc, PetscInt max, PetscI
   PetscFunctionReturn(0);
 }
 
-/* Glorot-uniform kernel (Keras' default): U(-a, a), a = sqrt(6 / (fan_in + fan_out)), zero bias. */
-static PetscErrorCode init_weight_layer(MCLayer *L, PetscInt fan_in, PetscInt fan_out, PetscInt count, uint64_t seed, PetscInt wl)
-{
-  MCRng  r;
-  double a = sqrt(6.0 / (double)(fan_in + fan_out));
-
-  PetscFunctionBeginUser;
-  mc_rng_init(&r, seed, MC_STREAM_INIT, (uint64_t)wl);
-  PetscCall(PetscMalloc1(count, &L->weight));
-  PetscCall(PetscCalloc1(L->n_out, &L->bias));
-  for (PetscInt j = 0; j < count; ++j) L->weight[j] = (float)(a * (2.0 * mc_rng_uniform(&r) - 1.0));
-  PetscFunctionReturn(0);
-}
-
 PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt input_shape[3], PetscInt n_classes, MCModel **out)
 {
   PetscInt  nw, w[64], nl = 0, li = 0, wl = 0;
@@ -44,7 +30,7 @@ PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt inp
 
   PetscFunctionBeginUser;
   PetscCall(parse_widths(tc, 64, &nw, w));
-  if (!strcmp(tc->arch, "mlp")) {
+  if (tc->arch == MC_TRAIN_MLP) {
     nl = 1 + nw * (drop ? 2 : 1) + 1;
   } else {
     PetscCheck(nw == 4, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: train.arch = cnn needs train.widths = c1,c2,c3,dense (4 numbers), got '%s'.", tc->path, tc->widths);
@@ -54,7 +40,7 @@ PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt inp
   PetscCall(PetscStrncpy(m->format, "native", sizeof(m->format)));
   PetscCall(PetscSNPrintf(m->source, sizeof(m->source), "modclust-train %s", tc->path));
 #define NEXT(T, nm) (m->layers[li].type = (T), PetscSNPrintf(m->layers[li].name, sizeof(m->layers[li].name), "%s", nm), &m->layers[li++])
-  if (!strcmp(tc->arch, "mlp")) {
+  if (tc->arch == MC_TRAIN_MLP) {
     PetscInt fan = input_shape[0] * input_shape[1] * input_shape[2];
     (void)NEXT(MC_LAYER_FLATTEN, "flatten");
     for (PetscInt k = 0; k <= nw; ++k) {
@@ -64,8 +50,8 @@ PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt inp
       L        = NEXT(MC_LAYER_DENSE, nm);
       L->n_in  = fan;
       L->n_out = k < nw ? w[k] : n_classes;
-      L->act   = k < nw ? MC_ACT_RELU : (strcmp(tc->variant, "poly") ? MC_ACT_SOFTMAX : MC_ACT_LINEAR);
-      PetscCall(init_weight_layer(L, fan, L->n_out, fan * L->n_out, (uint64_t)tc->seed, wl++));
+      L->act   = k < nw ? MC_ACT_RELU : (tc->variant != MC_VARIANT_POLY ? MC_ACT_SOFTMAX : MC_ACT_LINEAR);
+      PetscCall(mc_model_init_glorot(L, (uint64_t)tc->seed, (uint64_t)wl++));
       fan = L->n_out;
       if (k < nw && drop) {
         PetscCall(PetscSNPrintf(nm, sizeof(nm), "dropout_%" PetscInt_FMT, k));
@@ -86,7 +72,7 @@ PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt inp
       L->n_in     = cin;
       L->n_out    = w[k];
       L->act      = MC_ACT_RELU;
-      PetscCall(init_weight_layer(L, 9 * cin, 9 * w[k], 9 * cin * w[k], (uint64_t)tc->seed, wl++));
+      PetscCall(mc_model_init_glorot(L, (uint64_t)tc->seed, (uint64_t)wl++));
       cin = w[k];
       if (k >= 1) {
         PetscCall(PetscSNPrintf(nm, sizeof(nm), "max_pooling2d_%" PetscInt_FMT, k - 1));
@@ -108,7 +94,7 @@ PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt inp
       L->n_in  = fan;
       L->n_out = w[3];
       L->act   = MC_ACT_RELU;
-      PetscCall(init_weight_layer(L, fan, w[3], fan * w[3], (uint64_t)tc->seed, wl++));
+      PetscCall(mc_model_init_glorot(L, (uint64_t)tc->seed, (uint64_t)wl++));
       if (drop) {
         L       = NEXT(MC_LAYER_DROPOUT, "dropout_2");
         L->rate = (float)tc->dropout;
@@ -117,7 +103,7 @@ PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt inp
       L->n_in  = w[3];
       L->n_out = n_classes;
       L->act   = MC_ACT_SOFTMAX;
-      PetscCall(init_weight_layer(L, w[3], n_classes, w[3] * n_classes, (uint64_t)tc->seed, wl++));
+      PetscCall(mc_model_init_glorot(L, (uint64_t)tc->seed, (uint64_t)wl++));
     }
   }
 #undef NEXT

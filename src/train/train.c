@@ -4,7 +4,6 @@
 #include <string.h>
 #include "mc/forward.h"
 #include "mc/train.h"
-#include "model/nn_impl.h"
 
 /* Per weight layer: Adam moments of kernel and bias, and the pruning mask of the kernel (1 keep, 0 pruned). */
 typedef struct {
@@ -56,7 +55,7 @@ static PetscErrorCode prune_layer(float *w, PetscInt n, double s, unsigned char 
 }
 
 /* One Adam step in Keras' form (lr_t folds in the bias corrections), in single precision. */
-MC_NN_VECTORIZE static void adam(PetscInt n, float *restrict w, const float *restrict g, float *restrict m, float *restrict v, double b1, double b2, double lr_t, double eps)
+MC_VECTORIZE static void adam(PetscInt n, float *restrict w, const float *restrict g, float *restrict m, float *restrict v, double b1, double b2, double lr_t, double eps)
 {
   const float fb1 = (float)b1, fb2 = (float)b2, c1 = (float)(1.0 - b1), c2 = (float)(1.0 - b2), lr = (float)lr_t, e = (float)eps;
   for (PetscInt j = 0; j < n; ++j) {

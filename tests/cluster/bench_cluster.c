@@ -59,7 +59,11 @@ int main(int argc, char **argv)
       PetscCall(mc_graph_from_blocks(PETSC_COMM_WORLD, 6, sizes, NULL, blocks, &g));
       PetscCall(PetscTime(&t1));
       o.k = k; o.n_init = n_init; o.max_iter = 300; o.tol = 1e-4; o.eig_tol = 1e-8; o.seed = 42;
-      PetscCall(mc_cluster_graph(g->adj, &o, &c));
+      {
+        MCGroups gr = mc_graph_groups(g);
+
+        PetscCall(mc_cluster_graph(g->adj, &gr, &o, &c));
+      }
       PetscCall(PetscTime(&t2));
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "MLP graph N %" PetscInt_FMT " build %.2f s cluster %.2f s ncut %.6f restart %" PetscInt_FMT " residual %.2e\n", g->n_nodes, t1 - t0,
                             t2 - t1, (double)c->ncut, c->best_restart, (double)c->max_residual));
@@ -119,7 +123,7 @@ int main(int argc, char **argv)
   o.tol      = 1e-4;
   o.eig_tol  = 1e-8;
   o.seed     = 42;
-  PetscCall(mc_cluster_graph(A, &o, &c));
+  PetscCall(mc_cluster_graph(A, NULL, &o, &c));
   PetscCall(PetscTime(&t2));
   PetscCall(PetscMalloc1(N, &planted));
   for (PetscInt i = 0; i < N; ++i) planted[i] = i % k;

@@ -180,32 +180,31 @@ static PetscErrorCode hand_checks(void)
   PetscReal   w[16], v;
 
   PetscFunctionBeginUser;
-  v = mc_graph_conv_norm("l1", 2, 3, S1, 3, 1, w);
+  v = mc_graph_conv_norm(MC_CONV_NORM_L1, 2, 3, S1, 3, 1, w);
   PetscCheck(v == 21, PETSC_COMM_SELF, PETSC_ERR_PLIB, "l1 %g", (double)v);
-  v = mc_graph_conv_norm("induced_l1", 2, 3, S1, 3, 1, w);
+  v = mc_graph_conv_norm(MC_CONV_NORM_INDUCED_L1, 2, 3, S1, 3, 1, w);
   PetscCheck(v == 9, PETSC_COMM_SELF, PETSC_ERR_PLIB, "induced_l1 %g", (double)v);
-  v = mc_graph_conv_norm("fro", 2, 3, S1, 3, 1, w);
+  v = mc_graph_conv_norm(MC_CONV_NORM_FRO, 2, 3, S1, 3, 1, w);
   PetscCheck(PetscAbsReal(v - PetscSqrtReal(91)) < 1e-14, PETSC_COMM_SELF, PETSC_ERR_PLIB, "fro %g", (double)v);
-  v = mc_graph_conv_norm("l2", 2, 3, S1, 3, 1, w);
+  v = mc_graph_conv_norm(MC_CONV_NORM_L2, 2, 3, S1, 3, 1, w);
   PetscCheck(PetscAbsReal(v - 9.508032000695724) < 1e-12, PETSC_COMM_SELF, PETSC_ERR_PLIB, "l2 %.17g", (double)v);
-  v = mc_graph_conv_norm("l2", 3, 2, S2, 2, 1, w);
+  v = mc_graph_conv_norm(MC_CONV_NORM_L2, 3, 2, S2, 2, 1, w);
   PetscCheck(PetscAbsReal(v - 3.5672758624985765) < 1e-7, PETSC_COMM_SELF, PETSC_ERR_PLIB, "l2 %.17g", (double)v);
-  v = mc_graph_conv_norm("induced_l1", 3, 2, S2, 2, 1, w); /* columns: 0.5+2+1, 1.5+0.25+3 */
+  v = mc_graph_conv_norm(MC_CONV_NORM_INDUCED_L1, 3, 2, S2, 2, 1, w); /* columns: 0.5+2+1, 1.5+0.25+3 */
   PetscCheck(PetscAbsReal(v - 4.75) < 1e-7, PETSC_COMM_SELF, PETSC_ERR_PLIB, "induced_l1 %g", (double)v);
-  PetscCheck(mc_graph_conv_norm("nope", 2, 3, S1, 3, 1, w) < 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "unknown norm accepted");
+  PetscCheck(mc_graph_conv_norm((MCConvNorm)7, 2, 3, S1, 3, 1, w) < 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "unknown norm accepted");
   PetscFunctionReturn(0);
 }
 
 int main(int argc, char **argv)
 {
   MPI_Comm    comm;
-  MCConfig   *cfg;
+  MCGraphOpts go = {MC_GRAPH_WEIGHTS, MC_CONV_NORM_L1, PETSC_FALSE, PETSC_FALSE};
   MCModel     mlp, cnn;
   MCGraph    *g;
   FILE       *fp = NULL;
   PetscMPIInt rank;
   char        out[PETSC_MAX_PATH_LEN] = "graph_build.bin";
-  const char *norms[4] = {"l1", "induced_l1", "l2", "fro"};
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(mc_sys_initialize());
@@ -216,8 +215,6 @@ int main(int argc, char **argv)
   mc_rng_init(&R, 5, MC_STREAM_SYNTH, 77);
   PetscCall(make_mlp(&mlp));
   PetscCall(make_cnn(&cnn));
-  PetscCall(PetscCalloc1(1, &cfg));
-  PetscCall(PetscStrcpy(cfg->graph_kind, "weights"));
   if (rank == 0) {
     fp = fopen(out, "wb");
     PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", out);
@@ -226,9 +223,9 @@ int main(int argc, char **argv)
   }
   for (int fold = 0; fold < 2; ++fold) {
     char tag[32];
-    cfg->graph_fold_batchnorm = fold ? PETSC_TRUE : PETSC_FALSE;
-    PetscCall(PetscStrcpy(cfg->graph_conv_norm, "l1"));
-    PetscCall(mc_graph_build(comm, cfg, &mlp, &g));
+    go.fold_batchnorm = fold ? PETSC_TRUE : PETSC_FALSE;
+    go.conv_norm      = MC_CONV_NORM_L1;
+    PetscCall(mc_graph_build(comm, &go, &mlp, &g));
     PetscCheck(g->n_nodes == 6 + 5 + 4 + 3 && g->n_groups == 4 && g->group_layer[0] == 0 && g->group_layer[3] == 3, comm, PETSC_ERR_PLIB, "MLP layout");
     PetscCall(PetscMemzero(tag, sizeof(tag)));
     PetscCall(PetscSNPrintf(tag, sizeof(tag), "mlp fold=%d", fold));
@@ -236,13 +233,13 @@ int main(int argc, char **argv)
     PetscCall(mc_graph_destroy(&g));
     for (int head = 0; head < 2; ++head)
       for (int n = 0; n < 4; ++n) {
-        cfg->graph_include_dense_head = head ? PETSC_TRUE : PETSC_FALSE;
-        PetscCall(PetscStrcpy(cfg->graph_conv_norm, norms[n]));
-        PetscCall(mc_graph_build(comm, cfg, &cnn, &g));
+        go.include_dense_head = head ? PETSC_TRUE : PETSC_FALSE;
+        go.conv_norm          = (MCConvNorm)n;
+        PetscCall(mc_graph_build(comm, &go, &cnn, &g));
         PetscCheck(g->n_nodes == (head ? 4 + 5 + 3 + 6 + 2 : 4 + 5 + 3), comm, PETSC_ERR_PLIB, "CNN has %" PetscInt_FMT " nodes", g->n_nodes);
         PetscCheck(g->group_layer[0] == 1 && g->group_layer[2] == 3, comm, PETSC_ERR_PLIB, "CNN group layers");
         PetscCall(PetscMemzero(tag, sizeof(tag)));
-        PetscCall(PetscSNPrintf(tag, sizeof(tag), "cnn fold=%d head=%d %s", fold, head, norms[n]));
+        PetscCall(PetscSNPrintf(tag, sizeof(tag), "cnn fold=%d head=%d %s", fold, head, mc_graph_conv_norm_name(go.conv_norm)));
         PetscCall(write_graph(comm, fp, g, tag));
         PetscCall(mc_graph_destroy(&g));
       }
@@ -251,19 +248,19 @@ int main(int argc, char **argv)
   {
     PetscErrorCode ierr;
     PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-    PetscCall(PetscStrcpy(cfg->graph_kind, "activations"));
-    ierr = mc_graph_build(comm, cfg, &mlp, &g);
+    go.kind = MC_GRAPH_ACTIVATIONS;
+    ierr    = mc_graph_build(comm, &go, &mlp, &g);
     PetscCheck(ierr == PETSC_ERR_SUP, comm, PETSC_ERR_PLIB, "graph.kind = activations gave %d", (int)ierr);
-    PetscCall(PetscStrcpy(cfg->graph_kind, "weights"));
-    PetscCall(PetscStrcpy(cfg->graph_conv_norm, "l3"));
-    ierr = mc_graph_build(comm, cfg, &cnn, &g);
-    PetscCheck(ierr == PETSC_ERR_USER_INPUT, comm, PETSC_ERR_PLIB, "conv_norm = l3 gave %d", (int)ierr);
+    /* A norm out of range cannot come from the configuration (its values are checked there). */
+    go.kind      = MC_GRAPH_WEIGHTS;
+    go.conv_norm = (MCConvNorm)7;
+    ierr         = mc_graph_build(comm, &go, &cnn, &g);
+    PetscCheck(ierr == PETSC_ERR_PLIB, comm, PETSC_ERR_PLIB, "conv_norm out of range gave %d", (int)ierr);
     PetscCall(PetscPopErrorHandler());
   }
   if (fp) fclose(fp);
   PetscCall(model_free(&mlp));
   PetscCall(model_free(&cnn));
-  PetscCall(PetscFree(cfg));
   PetscCall(PetscPrintf(comm, "graph build: ok\n"));
   PetscCall(PetscPopErrorHandler());
   PetscCall(PetscFinalize());

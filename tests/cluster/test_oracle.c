@@ -8,6 +8,7 @@
 #include "mc/config.h"
 #include "mc/graph.h"
 #include "mc/io.h"
+#include "mc/run.h"
 
 /* Test input: every rank reads the small file itself. */
 static PetscErrorCode graph_from_file(MPI_Comm comm, const char *in, MCGraph **g)
@@ -38,15 +39,19 @@ static PetscErrorCode graph_from_file(MPI_Comm comm, const char *in, MCGraph **g
 
 static PetscErrorCode graph_from_model(MPI_Comm comm, const char *path, MCGraph **g)
 {
-  MCConfig *cfg;
-  MCModel  *m;
-  char      text[PETSC_MAX_PATH_LEN + 64];
+  MCConfig       *cfg;
+  MCModel        *m;
+  MCModelReadOpts mo;
+  MCGraphOpts     go;
+  char            text[PETSC_MAX_PATH_LEN + 64];
 
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(text, sizeof(text), "[model]\npath = %s\n", path));
   PetscCall(mc_config_parse(comm, "test_oracle.ini", text, 0, NULL, &cfg));
-  PetscCall(mc_io_model_read(comm, cfg, &m));
-  PetscCall(mc_graph_build(comm, cfg, m, g));
+  PetscCall(mc_run_model_read_opts(cfg, cfg->model_path, &mo));
+  PetscCall(mc_run_graph_opts(cfg, &go));
+  PetscCall(mc_io_model_read(comm, &mo, &m));
+  PetscCall(mc_graph_build(comm, &go, m, g));
   PetscCall(mc_model_destroy(&m));
   PetscCall(mc_config_destroy(&cfg));
   PetscFunctionReturn(0);
@@ -60,6 +65,7 @@ int main(int argc, char **argv)
   MCGraph      *g;
   MCClusterOpts opts = {0};
   MCClustering *c;
+  MCGroups      gr;
   PetscMPIInt   rank;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
@@ -80,7 +86,8 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-eig_tol", &opts.eig_tol, NULL));
   if (model[0]) PetscCall(graph_from_model(comm, model, &g));
   else PetscCall(graph_from_file(comm, in, &g));
-  PetscCall(mc_cluster_graph(g->adj, &opts, &c));
+  gr = mc_graph_groups(g);
+  PetscCall(mc_cluster_graph(g->adj, &gr, &opts, &c));
   if (rank == 0) {
     int64_t hdr[3] = {c->n_nodes, c->k, c->n_removed};
     fp             = fopen(out, "wb");

@@ -18,7 +18,7 @@ static void renumber(PetscInt n, PetscInt l[], PetscInt kmax)
   }
 }
 
-static PetscErrorCode check(MPI_Comm comm, const char *name, Mat adj, PetscInt N, PetscInt k, PetscInt planted[])
+static PetscErrorCode check(MPI_Comm comm, const char *name, Mat adj, const MCGroups *groups, PetscInt N, PetscInt k, PetscInt planted[])
 {
   MCClusterOpts opts = {0};
   MCClustering *c;
@@ -32,7 +32,7 @@ static PetscErrorCode check(MPI_Comm comm, const char *name, Mat adj, PetscInt N
   opts.tol      = 1e-4;
   opts.eig_tol  = 1e-10;
   opts.seed     = 42;
-  PetscCall(mc_cluster_graph(adj, &opts, &c));
+  PetscCall(mc_cluster_graph(adj, groups, &opts, &c));
   renumber(N, planted, k);
   PetscCall(mc_stats_ari(N, planted, c->labels, &ari));
   for (PetscInt i = 0; i < N; ++i) {
@@ -92,7 +92,11 @@ static PetscErrorCode layered(MPI_Comm comm)
     }
   planted[5]                     = -1;
   planted[g->group_offset[2] + 7] = -1;
-  PetscCall(check(comm, "layered", g->adj, N, m, planted));
+  {
+    MCGroups gr = mc_graph_groups(g);
+
+    PetscCall(check(comm, "layered", g->adj, &gr, N, m, planted));
+  }
   PetscCall(PetscFree(planted));
   PetscCall(mc_graph_destroy(&g));
   PetscFunctionReturn(0);
@@ -158,7 +162,7 @@ static PetscErrorCode plain(MPI_Comm comm)
   PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
   for (PetscInt i = 0; i < N; ++i) planted[i] = (i == 13 || i == 200) ? -1 : sbm_block(i);
-  PetscCall(check(comm, "plain", A, N, 4, planted));
+  PetscCall(check(comm, "plain", A, NULL, N, 4, planted));
   PetscCall(MatDestroy(&A));
   PetscCall(PetscFree3(nnz, cols, vals));
   PetscFunctionReturn(0);

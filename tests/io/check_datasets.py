@@ -77,7 +77,7 @@ def main():
         print("ok", source, split, out.strip())
     for source, split, keys in bad:
         code, out, err = run(np_, source, split)
-        msgs = [l for l in err.splitlines() if l.startswith("modclust-mpi: error")]
+        msgs = [l for l in err.splitlines() if re.match(r"[\w.-]+: error", l)]
         text = "\n".join(msgs)
         problems = (["exit code 0"] if code == 0 else []) + ([] if len(msgs) == 1 else ["%d error lines" % len(msgs)])
         problems += ["message lacks %r" % k for k in keys if k not in text]

@@ -7,6 +7,7 @@ check_models.py FIXTURE_DIR NP bad    every broken fixture fails with a non-zero
                                       naming the file and the key or layer
 """
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -72,7 +73,7 @@ def main():
     else:
         for model, sidecar, keys in BAD:
             code, out, err = run(np, model, sidecar)
-            msgs = [l for l in err.splitlines() if l.startswith("modclust-mpi: error")]
+            msgs = [l for l in err.splitlines() if re.match(r"[\w.-]+: error", l)]
             text = "\n".join(msgs)
             problems = []
             if code == 0:

@@ -15,35 +15,27 @@
 #include <string.h>
 #include "mc/mc.h"
 
-/* The configuration for reading `model`: the sidecar INI through the real config module (model.path
-   overridden on the "command line"), or defaults filled by hand when there is none. */
-static PetscErrorCode fill_config(MPI_Comm comm, const char *model, const char *sidecar, MCConfig **out)
+/* The options for reading `model`: from the sidecar INI through the real config module (model.path
+   overridden on the "command line"; *cfg keeps the [layer.N] sections the options borrow), or the
+   defaults when there is none (*cfg = NULL). Release *cfg with mc_config_destroy. */
+static PetscErrorCode fill_opts(MPI_Comm comm, const char *model, const char *sidecar, MCConfig **cfg, MCModelReadOpts *o)
 {
-  MCConfig *cfg;
-
   PetscFunctionBeginUser;
+  *cfg = NULL;
   if (sidecar && sidecar[0]) {
     char        ov[PETSC_MAX_PATH_LEN + 16];
     const char *ovs[1] = {ov};
 
     PetscCall(PetscSNPrintf(ov, sizeof(ov), "model.path=%s", model));
-    PetscCall(mc_config_load(comm, sidecar, 1, ovs, out));
+    PetscCall(mc_config_load(comm, sidecar, 1, ovs, cfg));
+    PetscCall(mc_run_model_read_opts(*cfg, (*cfg)->model_path, o));
     PetscFunctionReturn(0);
   }
-  PetscCall(PetscNew(&cfg));
-  PetscCall(PetscStrncpy(cfg->model_path, model, sizeof(cfg->model_path)));
-  PetscCall(PetscStrncpy(cfg->model_format, "auto", sizeof(cfg->model_format)));
-  PetscCall(PetscStrncpy(cfg->model_layout, "auto", sizeof(cfg->model_layout)));
-  PetscCall(PetscStrncpy(cfg->model_infer, "none", sizeof(cfg->model_infer)));
-  *out = cfg;
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode free_config(MCConfig **cfg, PetscBool loaded)
-{
-  PetscFunctionBeginUser;
-  if (loaded) PetscCall(mc_config_destroy(cfg));
-  else PetscCall(PetscFree(*cfg));
+  PetscCall(PetscMemzero(o, sizeof(*o)));
+  PetscCall(PetscStrncpy(o->path, model, sizeof(o->path)));
+  o->format = MC_MODEL_FORMAT_AUTO;
+  o->layout = MC_LAYOUT_AUTO;
+  o->infer  = MC_INFER_NONE;
   PetscFunctionReturn(0);
 }
 
@@ -121,13 +113,13 @@ static PetscErrorCode check_bcast(MPI_Comm comm, const MCModel *m)
 
 static PetscErrorCode read_native(MPI_Comm comm, const char *path, MCModel **m)
 {
-  MCConfig *cfg;
+  MCConfig       *cfg;
+  MCModelReadOpts o;
 
   PetscFunctionBeginUser;
-  PetscCall(fill_config(comm, path, NULL, &cfg));
-  PetscCall(PetscStrncpy(cfg->model_format, "native", sizeof(cfg->model_format)));
-  PetscCall(mc_io_model_read(comm, cfg, m));
-  PetscCall(free_config(&cfg, PETSC_FALSE));
+  PetscCall(fill_opts(comm, path, NULL, &cfg, &o));
+  o.format = MC_MODEL_FORMAT_NATIVE;
+  PetscCall(mc_io_model_read(comm, &o, m));
   PetscFunctionReturn(0);
 }
 
@@ -233,7 +225,8 @@ static PetscErrorCode run(MPI_Comm comm)
 {
   char      model[PETSC_MAX_PATH_LEN] = "", sidecar[PETSC_MAX_PATH_LEN] = "", expect[PETSC_MAX_PATH_LEN] = "", rt[PETSC_MAX_PATH_LEN] = "", dir[PETSC_MAX_PATH_LEN] = ".";
   PetscBool self = PETSC_FALSE, print = PETSC_FALSE;
-  MCConfig *cfg;
+  MCConfig       *cfg;
+  MCModelReadOpts mo;
   MCModel  *m, *e;
 
   PetscFunctionBeginUser;
@@ -246,8 +239,8 @@ static PetscErrorCode run(MPI_Comm comm)
   PetscCall(PetscOptionsGetString(NULL, NULL, "-roundtrip", rt, sizeof(rt), NULL));
   if (self) PetscCall(selftest(comm, dir));
   if (!model[0]) PetscFunctionReturn(0);
-  PetscCall(fill_config(comm, model, sidecar, &cfg));
-  PetscCall(mc_io_model_read(comm, cfg, &m));
+  PetscCall(fill_opts(comm, model, sidecar, &cfg, &mo));
+  PetscCall(mc_io_model_read(comm, &mo, &m));
   PetscCall(check_bcast(comm, m));
   if (print) PetscCall(mc_model_print(comm, m));
   if (expect[0]) {
@@ -257,7 +250,7 @@ static PetscErrorCode run(MPI_Comm comm)
   }
   if (rt[0]) PetscCall(roundtrip(comm, m, rt));
   PetscCall(mc_model_destroy(&m));
-  PetscCall(free_config(&cfg, sidecar[0] ? PETSC_TRUE : PETSC_FALSE));
+  PetscCall(mc_config_destroy(&cfg));
   PetscCall(PetscPrintf(comm, "ok %s\n", model));
   PetscFunctionReturn(0);
 }

@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include "mc/forward.h"
 #include "mc/io.h"
+#include "mc/run.h"
 
 int main(int argc, char **argv)
 {
-  MCConfig    *cfg = NULL;
+  MCConfig       *cfg = NULL;
+  MCModelReadOpts mo;
   MCModel     *m   = NULL;
   MCForward   *f   = NULL;
   float       *x;
@@ -20,7 +22,8 @@ int main(int argc, char **argv)
   PetscCall(mc_sys_initialize());
   PetscCheck(argc >= 5, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Usage: nn_model_forward CONFIG.ini X N OUT");
   PetscCall(mc_config_load(PETSC_COMM_WORLD, argv[1], 0, NULL, &cfg));
-  PetscCall(mc_io_model_read(PETSC_COMM_WORLD, cfg, &m));
+  PetscCall(mc_run_model_read_opts(cfg, cfg->model_path, &mo));
+  PetscCall(mc_io_model_read(PETSC_COMM_WORLD, &mo, &m));
   n   = atoi(argv[3]);
   nin = m->input_shape[0] * m->input_shape[1] * m->input_shape[2];
   PetscCall(PetscMalloc1(n * nin, &x));

@@ -171,7 +171,7 @@ static PetscErrorCode test_pvalue(Tally *t)
       check_real(t, "zscore.std", (int)i, sd, c->std, 1e-12);
     }
   }
-  /* Hand-counted edge cases (METHOD.md 1): all-equal null, inclusive -> p = 1, strict -> minimum 1/20. */
+  /* Hand-counted edge cases (docs/method.md section 7): all-equal null, inclusive -> p = 1, strict -> minimum 1/20. */
   {
     const PetscReal eq[19] = {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
     const PetscReal nn[3]  = {NAN, NAN, NAN};
@@ -191,7 +191,7 @@ static PetscErrorCode test_pvalue(Tally *t)
     PetscCall(mc_stats_zscore(1.0, 3, nn, &z, &mu, &sd));
     check_real(t, "zscore.all_nan", 0, z, NAN, 0.0);
   }
-  /* Effects (formulas of METHOD.md 7-9 evaluated by NumPy); eff_rand has a NaN at index 4. */
+  /* Effects (formulas of docs/importance.md and the coherence effects, evaluated by NumPy); eff_rand has a NaN at index 4. */
   PetscCall(mc_stats_effect_mean(-0.05, N_OF(eff_rand), eff_rand, &e));
   check_real(t, "effect_mean", 0, e, eff_mean_neg, 1e-13);
   PetscCall(mc_stats_effect_mean(0.01, N_OF(eff_rand), eff_rand, &e));

@@ -1,0 +1,119 @@
+/* src/report/results.c: results.h5, the machine-readable record of a run (docs/formats.md), written
+   through the io module's HDF5 writer. */
+#include "mc/sys.h"
+#include "report_impl.h"
+
+static PetscErrorCode write_provenance(MCH5Writer *w, const MCReport *run)
+{
+  char   versions[1024];
+  char  *opts = NULL;
+
+  PetscFunctionBeginUser;
+  mc_sys_version_string(versions, sizeof(versions));
+  PetscCall(PetscOptionsGetAll(NULL, &opts));
+  PetscCall(mc_io_h5w_group_push(w, "provenance"));
+  PetscCall(mc_io_h5w_attr_string(w, "tool", "modclust-mpi"));
+  PetscCall(mc_io_h5w_attr_string(w, "version", MC_VERSION));
+  PetscCall(mc_io_h5w_attr_string(w, "git_hash", MC_GIT_HASH));
+  PetscCall(mc_io_h5w_attr_string(w, "versions", versions));
+  PetscCall(mc_io_h5w_attr_int(w, "n_ranks", run->n_ranks));
+  PetscCall(mc_io_h5w_attr_int(w, "seed", run->seed));
+  PetscCall(mc_io_h5w_attr_string(w, "config", run->config_text));
+  PetscCall(mc_io_h5w_attr_string(w, "petsc_options", opts ? opts : ""));
+  PetscCall(mc_io_h5w_attr_string(w, "model_path", run->model->source));
+  PetscCall(mc_io_h5w_attr_string(w, "model_format", run->model->format));
+  PetscCall(mc_io_h5w_group_pop(w));
+  PetscCall(PetscFree(opts));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode write_graph(MCH5Writer *w, const MCReport *run, const PetscInt *indptr, const PetscInt *indices, const PetscReal *data)
+{
+  const MCGraph *g = run->graph;
+  PetscInt      *layer, *unit;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc2(g->n_nodes, &layer, g->n_nodes, &unit));
+  for (PetscInt i = 0; i < g->n_nodes; ++i) mc_graph_node_info(g, i, &layer[i], &unit[i]);
+  PetscCall(mc_io_h5w_group_push(w, "graph"));
+  PetscCall(mc_io_h5w_attr_int(w, "n_nodes", g->n_nodes));
+  PetscCall(mc_io_h5w_ints(w, "node_layer", g->n_nodes, 0, layer));
+  PetscCall(mc_io_h5w_ints(w, "node_unit", g->n_nodes, 0, unit));
+  if (indptr) {
+    PetscCall(mc_io_h5w_group_push(w, "adjacency"));
+    PetscCall(mc_io_h5w_attr_string(w, "format", "csr"));
+    PetscCall(mc_io_h5w_ints(w, "indptr", g->n_nodes + 1, 0, indptr));
+    PetscCall(mc_io_h5w_ints(w, "indices", indptr[g->n_nodes], 0, indices));
+    PetscCall(mc_io_h5w_reals(w, "data", indptr[g->n_nodes], 0, data));
+    PetscCall(mc_io_h5w_group_pop(w));
+  }
+  PetscCall(mc_io_h5w_group_pop(w));
+  PetscCall(PetscFree2(layer, unit));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode write_clusters(MCH5Writer *w, const MCReport *run)
+{
+  const MCClustering *c = run->clustering;
+
+  PetscFunctionBeginUser;
+  PetscCall(mc_io_h5w_group_push(w, "spectral"));
+  PetscCall(mc_io_h5w_reals(w, "eigenvalues", c->k, 0, c->eigenvalues));
+  PetscCall(mc_io_h5w_attr_int(w, "n_converged", c->n_converged));
+  PetscCall(mc_io_h5w_attr_real(w, "max_residual", c->max_residual));
+  PetscCall(mc_io_h5w_attr_real(w, "eig_tol", run->eig_tol));
+  PetscCall(mc_io_h5w_group_pop(w));
+
+  PetscCall(mc_io_h5w_group_push(w, "clusters"));
+  PetscCall(mc_io_h5w_ints(w, "labels", c->n_nodes, 0, c->labels));
+  PetscCall(mc_io_h5w_attr_int(w, "k", c->k));
+  PetscCall(mc_io_h5w_attr_real(w, "ncut", c->ncut));
+  PetscCall(mc_io_h5w_attr_int(w, "n_removed", c->n_removed));
+  PetscCall(mc_io_h5w_attr_real(w, "inertia", c->inertia));
+  PetscCall(mc_io_h5w_attr_int(w, "best_restart", c->best_restart));
+  PetscCall(mc_io_h5w_group_pop(w));
+  PetscFunctionReturn(0);
+}
+
+/* /clusterability: the shuffle null (docs/method.md section 7). */
+static PetscErrorCode write_clusterability(MCH5Writer *w, const MCNull *nul)
+{
+
+  PetscFunctionBeginUser;
+  PetscCall(mc_io_h5w_group_push(w, "clusterability"));
+  PetscCall(mc_io_h5w_scalar(w, "ncut_true", nul->ncut_true));
+  PetscCall(mc_io_h5w_reals(w, "ncut_shuffled", nul->n_shuffles, 0, nul->ncut_shuffled));
+  PetscCall(mc_io_h5w_scalar(w, "p_value", nul->p_value));
+  PetscCall(mc_io_h5w_scalar(w, "z_score", nul->z_score));
+  PetscCall(mc_io_h5w_attr_string(w, "shuffle", nul->shuffle));
+  PetscCall(mc_io_h5w_attr_string(w, "p_ties", nul->p_ties));
+  PetscCall(mc_io_h5w_attr_int(w, "n_shuffles", nul->n_shuffles));
+  PetscCall(mc_io_h5w_attr_int(w, "group_size", nul->group_size));
+  PetscCall(mc_io_h5w_attr_int(w, "n_groups", nul->n_groups));
+  PetscCall(mc_io_h5w_attr_int(w, "n_resumed", nul->n_resumed));
+  PetscCall(mc_io_h5w_attr_real(w, "mean", nul->mean));
+  PetscCall(mc_io_h5w_attr_real(w, "std", nul->std));
+  PetscCall(mc_io_h5w_attr_real(w, "seconds", nul->seconds));
+  if (nul->n_random_init > 0) PetscCall(mc_io_h5w_reals(w, "ncut_random_init", nul->n_random_init, 0, nul->ncut_random_init));
+  PetscCall(mc_io_h5w_group_pop(w));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__report_write_results(const MCReport *run, const char *path, const PetscInt *csr_indptr, const PetscInt *csr_indices, const PetscReal *csr_data)
+{
+  MCH5Writer *w = NULL;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_WRITE], 0, 0, 0, 0));
+  PetscCall(mc_io_h5w_create(path, run->opts.file_locking, &w));
+  PetscCall(mc_io_h5w_attr_string(w, "format", "modclust-results"));
+  PetscCall(mc_io_h5w_attr_int(w, "format_version", 1));
+  PetscCall(write_provenance(w, run));
+  PetscCall(write_graph(w, run, csr_indptr, csr_indices, csr_data));
+  PetscCall(write_clusters(w, run));
+  PetscCall(mc__report_results_importance(w, run));
+  if (run->clusterability) PetscCall(write_clusterability(w, run->clusterability));
+  PetscCall(mc_io_h5w_close(&w));
+  PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_WRITE], 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
