@@ -24,6 +24,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
+import kernels  # noqa: E402  (bench/kernels.py)
+
 BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else sys.exit(__doc__)
 NP = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
@@ -152,6 +154,7 @@ res = {
     "sgemm_1024_gflops_per_core": round(peak1, 1), "sgemm_1024_gflops_per_core_bench_nn": stored,
     "fraction_of_peak": round(best["gflop"] / farm / (NP * (stored or peak1)), 3),
     "fisher_p_mean": best["p_mean"], "fisher_p_range": best["p_range"],
+    "kernels": kernels.line(BUILD),
 }
 with open(os.path.join(HERE, "importance_results.txt"), "w") as f:
     f.write(f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cores, best of {ROUNDS} alternating rounds\n")

@@ -80,6 +80,7 @@ int main(int argc, char **argv)
 {
   PetscErrorCode ierr;
 
+  mc_sys_blas_prepare(argv); /* the CPU's own BLAS kernels */
   PetscCall(SlepcInitialize(&argc, &argv, NULL, help));
   ierr = mc_sys_initialize();
   if (!ierr) ierr = run(PETSC_COMM_WORLD);

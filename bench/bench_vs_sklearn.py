@@ -21,6 +21,8 @@ import h5py
 import numpy as np
 import scipy.sparse as sp
 
+import kernels  # bench/kernels.py
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 CASES = {
@@ -79,6 +81,7 @@ def main():
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="mc-bench-")
     exe = os.path.join(a.build, "modclust-mpi")
+    print(kernels.line(a.build))
     print(f"{'case':16s} {'nodes':>7s} {'edges':>10s} {'ours s':>8s} {'sklearn s':>10s} {'ratio':>7s} "
           f"{'ncut ours':>10s} {'ncut sk':>10s} {'diff %':>7s}")
     for name, (spec, k) in CASES.items():

@@ -45,7 +45,9 @@ int main(int argc, char **argv)
   PetscErrorCode ierr;
   int            status;
 
-  /* Our words leave argv before PetscInitialize, so PETSc sees only its options. */
+  /* The CPU's own BLAS kernels (may re-execute the program), then our words leave argv before
+     PetscInitialize, so PETSc sees only its options. */
+  mc_sys_blas_prepare(argv);
   status = mc_cli_parse("modclust-mpi", &argc, &argv, &cli);
   if (status || cli.help || cli.version) {
     if (!status) print_info(&cli);

@@ -61,6 +61,7 @@ int main(int argc, char **argv)
   PetscErrorCode ierr;
   PetscMPIInt    size;
 
+  mc_sys_blas_prepare(argv);
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   ierr = mc_sys_initialize();

@@ -73,6 +73,7 @@ int main(int argc, char **argv)
   MCTrainResult  res;
   double         peak = 0;
 
+  mc_sys_blas_prepare(argv); /* the CPU's own BLAS kernels */
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(mc_sys_initialize());
   PetscCall(PetscOptionsGetString(NULL, NULL, "-data", data, sizeof(data), NULL));

@@ -45,7 +45,8 @@ typedef enum {
 extern PetscLogStage MC_STAGES[MC_N_STAGES];
 extern PetscLogEvent MC_EVENTS[MC_N_EVENTS];
 
-/* mc_sys_initialize - Install modclust's error handler and register log stages and events.
+/* mc_sys_initialize - Install modclust's error handler, register log stages and events, and check the BLAS
+   kernels (mc_sys_blas_check).
    Call once right after PetscInitialize(). Collective on PETSC_COMM_WORLD. */
 PetscErrorCode mc_sys_initialize(void);
 
@@ -71,9 +72,27 @@ PetscErrorCode mc_sys_rank0_status(MPI_Comm comm, PetscErrorCode ierr0);
 /* MC_ERR_REPORTED - error code for "already reported on another rank": the handler stays silent. */
 #define MC_ERR_REPORTED PETSC_ERR_NOT_CONVERGED + 1000
 
-/* mc_sys_version_string - Human-readable versions of the tool, git hash, PETSc, SLEPc, HDF5 and MPI into
+/* mc_sys_version_string - Human-readable versions of the tool, git hash, PETSc, SLEPc, HDF5, MPI and the BLAS
+   with its kernels into
    buf (size n). Not collective; legal before MPI_Init. */
 void mc_sys_version_string(char *buf, size_t n);
+
+/* ---- BLAS kernels (src/sys/blas.c) ---- */
+
+/* mc_sys_blas_prepare - First thing in main, before MPI and PETSc: when the linked OpenBLAS chose kernels
+   weaker than the CPU runs (a CPU newer than the library gets its generic ones) and neither the user nor
+   the administrator set OPENBLAS_CORETYPE, set it to the CPU's kernels and re-execute the program with the
+   same arguments, since OpenBLAS reads it only when it loads. MC_BLAS_AUTO=0 turns it off. Returns when
+   nothing is to be done (or the re-execution failed). Not collective; legal before MPI_Init. */
+void mc_sys_blas_prepare(char **argv);
+
+/* mc_sys_blas_describe - "OpenBLAS, kernels Zen (the library's choice)" and the like: which kernels run and
+   who chose them. Not collective; legal before MPI_Init. */
+void mc_sys_blas_describe(char *buf, size_t n);
+
+/* mc_sys_blas_check - -info names the BLAS and its kernels; rank 0 prints one warning line when they are
+   weaker than the CPU runs and could not be fixed (what it costs and what to set). Collective on comm. */
+PetscErrorCode mc_sys_blas_check(MPI_Comm comm);
 
 /* mc_sys_warn_launcher - Warn (rank 0) when the job runs on one rank but the environment says the launcher
    started more (a wrong mpirun). Collective. */

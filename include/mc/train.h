@@ -61,6 +61,12 @@ PetscErrorCode mc_train_config_print_markdown(FILE *fp);
    (tc->seed, MC_STREAM_INIT, weight-layer index). Not collective. Caller owns *out (mc_model_destroy). */
 PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt input_shape[3], PetscInt n_classes, MCModel **out);
 
+/* mc_train_model_load_weights - Copy the kernels and biases of `from` (a trained model, train.init) into the
+   configured model m, weight layer by weight layer. Errors (PETSC_ERR_USER_INPUT) naming tc->init and the
+   layer: another number of Dense/Conv2D layers, another type, width, kernel size or activation.
+   Not collective. */
+PetscErrorCode mc_train_model_load_weights(const MCTrainConfig *tc, MCModel *m, const MCModel *from);
+
 /* mc_train_dataset_variant - A new dataset from `base`: "plain" (a copy of the first n examples), "halves",
    "halves_same", "stacked", "stacked_same", "rgb" (docs/training.md; rgb tiles a grey image to 3 channels). Example i pairs base example i with a
    partner drawn from the stream (seed, MC_STREAM_DATA, split_tag) (same class for *_same); n = 0 keeps all.

@@ -46,6 +46,7 @@ PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path)
   const MCGraph      *g = run->graph;
   PetscInt           *size, *by_group;
   FILE               *fp;
+  char                blas[256];
 
   PetscFunctionBeginUser;
   PetscCall(mc__report_cluster_sizes(run, &size, &by_group));
@@ -55,7 +56,8 @@ PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path)
   fprintf(fp, "- graph: %s, %" PetscInt_FMT " nodes, %" PetscInt_FMT " removed (degree 0)\n", mc_graph_kind_name(run->graph_kind), g->n_nodes, c->n_removed);
   fprintf(fp, "- clustering: k = %" PetscInt_FMT ", seed %" PetscInt64_FMT ", %" PetscInt_FMT " k-means restarts (best: %" PetscInt_FMT ")\n", c->k, run->seed,
           c->n_init, c->best_restart);
-  fprintf(fp, "- ranks: %d; tool %s (git %s)\n\n", (int)run->n_ranks, MC_VERSION, MC_GIT_HASH);
+  mc_sys_blas_describe(blas, sizeof(blas));
+  fprintf(fp, "- ranks: %d; tool %s (git %s); BLAS: %s\n\n", (int)run->n_ranks, MC_VERSION, MC_GIT_HASH, blas);
 
   fprintf(fp, "## n-cut\n\n**%.6g** over %" PetscInt_FMT " clusters. The n-cut ranges from 0 (clusters with no edges between them) to k; ", (double)c->ncut, c->k);
   fprintf(fp, "lower means more modular. Whether this is lower than chance is the clusterability test ([clusterability] n_shuffles).\n\n");

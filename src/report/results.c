@@ -5,7 +5,7 @@
 
 static PetscErrorCode write_provenance(MCH5Writer *w, const MCReport *run)
 {
-  char   versions[1024];
+  char   versions[1024], blas[256];
   char  *opts = NULL;
 
   PetscFunctionBeginUser;
@@ -16,6 +16,8 @@ static PetscErrorCode write_provenance(MCH5Writer *w, const MCReport *run)
   PetscCall(mc_io_h5w_attr_string(w, "version", MC_VERSION));
   PetscCall(mc_io_h5w_attr_string(w, "git_hash", MC_GIT_HASH));
   PetscCall(mc_io_h5w_attr_string(w, "versions", versions));
+  mc_sys_blas_describe(blas, sizeof(blas));
+  PetscCall(mc_io_h5w_attr_string(w, "blas", blas));
   PetscCall(mc_io_h5w_attr_int(w, "n_ranks", run->n_ranks));
   PetscCall(mc_io_h5w_attr_int(w, "seed", run->seed));
   PetscCall(mc_io_h5w_attr_string(w, "config", run->config_text));

@@ -63,6 +63,7 @@ PetscErrorCode mc_sys_initialize(void)
   for (int s = 0; s < MC_N_STAGES; ++s) PetscCall(PetscLogStageRegister(stage_names[s], &MC_STAGES[s]));
   PetscCall(PetscClassIdRegister("modclust", &classid));
   for (int e = 0; e < MC_N_EVENTS; ++e) PetscCall(PetscLogEventRegister(event_names[e], classid, &MC_EVENTS[e]));
+  PetscCall(mc_sys_blas_check(PETSC_COMM_WORLD));
   PetscFunctionReturn(0);
 }
 

@@ -112,3 +112,32 @@ PetscErrorCode mc_train_model_create(const MCTrainConfig *tc, const PetscInt inp
   *out = m;
   PetscFunctionReturn(0);
 }
+
+PetscErrorCode mc_train_model_load_weights(const MCTrainConfig *tc, MCModel *m, const MCModel *from)
+{
+  PetscInt *wm, *wf, n_m, n_f;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc2(m->n_layers, &wm, from->n_layers, &wf));
+  n_m = mc_model_weight_layers(m, wm);
+  n_f = mc_model_weight_layers(from, wf);
+  PetscCheck(n_m == n_f, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s (train.init): %" PetscInt_FMT " Dense/Conv2D layers, but the configured architecture (train.arch, train.widths) has %" PetscInt_FMT,
+             tc->init, n_f, n_m);
+  for (PetscInt w = 0; w < n_m; ++w) {
+    MCLayer       *L = &m->layers[wm[w]];
+    const MCLayer *F = &from->layers[wf[w]];
+
+    PetscCheck(F->type == L->type && F->n_in == L->n_in && F->n_out == L->n_out && (L->type != MC_LAYER_CONV2D || (F->kh == L->kh && F->kw == L->kw)), PETSC_COMM_SELF,
+               PETSC_ERR_USER_INPUT,
+               "%s (train.init): layer '%s' is a %s of %" PetscInt_FMT " -> %" PetscInt_FMT " units (kernel %" PetscInt_FMT "x%" PetscInt_FMT "), but weight layer %" PetscInt_FMT
+               " of the configured architecture is a %s of %" PetscInt_FMT " -> %" PetscInt_FMT " (kernel %" PetscInt_FMT "x%" PetscInt_FMT ")",
+               tc->init, F->name, mc_model_layer_type_name(F->type), F->n_in, F->n_out, F->kh, F->kw, w, mc_model_layer_type_name(L->type), L->n_in, L->n_out, L->kh, L->kw);
+    PetscCheck(F->act == L->act, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s (train.init): layer '%s' has activation %s, the configured architecture's weight layer %" PetscInt_FMT " has %s",
+               tc->init, F->name, mc_model_activation_name(F->act), w, mc_model_activation_name(L->act));
+    PetscCall(PetscArraycpy(L->weight, F->weight, mc_model_weight_count(L)));
+    if (F->bias) PetscCall(PetscArraycpy(L->bias, F->bias, L->n_out));
+    else PetscCall(PetscArrayzero(L->bias, L->n_out));
+  }
+  PetscCall(PetscFree2(wm, wf));
+  PetscFunctionReturn(0);
+}

@@ -35,22 +35,53 @@ static float select_kth(float *v, PetscInt n, PetscInt k)
   return v[k];
 }
 
-/* Prune the floor(s * n) smallest-magnitude entries of w (ties broken by index), zeroing them. */
-static PetscErrorCode prune_layer(float *w, PetscInt n, double s, unsigned char *keep, float *scratch)
+/* tfmot's PolynomialDecay at step t of T, in single precision as TensorFlow computes it:
+   p = min(1, max(0, t / T)), s = (initial - final) (1 - p)^3 + final. */
+static float prune_sparsity(const MCTrainConfig *tc, PetscInt t, PetscInt T)
 {
-  PetscInt k = (PetscInt)floor(s * (double)n), below = 0, at_thr;
+  float p = PetscMin(1.0f, PetscMax(0.0f, (float)t / (float)T));
+
+  return ((float)tc->prune_initial - (float)tc->prune_final) * powf(1.0f - p, 3.0f) + (float)tc->prune_final;
+}
+
+/* tfmot's mask update (pruning_impl._update_mask): keep k = max(1, round(n (1 - s))) weights (float32
+   product, ties to even as tf.math.round), namely every |w| at least the k-th largest, so weights tied
+   with it are all kept. *n_kept counts them. */
+static void prune_mask(const float *w, PetscInt n, float s, unsigned char *keep, float *scratch, PetscInt *n_kept)
+{
+  PetscInt k = (PetscInt)rintf((float)n * (1.0f - s));
   float    thr;
 
-  PetscFunctionBeginUser;
-  for (PetscInt j = 0; j < n; ++j) keep[j] = 1;
-  if (k <= 0) PetscFunctionReturn(0);
+  k = PetscMin(PetscMax(k, 1), n);
   for (PetscInt j = 0; j < n; ++j) scratch[j] = fabsf(w[j]);
-  thr = select_kth(scratch, n, k - 1);
-  for (PetscInt j = 0; j < n; ++j)
-    if (fabsf(w[j]) < thr) keep[j] = 0, w[j] = 0.0f, below++;
-  at_thr = k - below;
-  for (PetscInt j = 0; j < n && at_thr > 0; ++j)
-    if (keep[j] && fabsf(w[j]) == thr) keep[j] = 0, w[j] = 0.0f, at_thr--;
+  thr     = select_kth(scratch, n, n - k); /* the k-th largest */
+  *n_kept = 0;
+  for (PetscInt j = 0; j < n; ++j) {
+    keep[j] = fabsf(w[j]) >= thr ? 1 : 0;
+    *n_kept += keep[j];
+  }
+}
+
+/* weights = weights * mask (tfmot's weight_mask_op), on every pruned kernel. */
+static void apply_masks(MCModel *model, const Slot slot[])
+{
+  for (PetscInt i = 0; i < model->n_layers; ++i)
+    if (slot[i].keep)
+      for (PetscInt j = 0; j < slot[i].n_w; ++j)
+        if (!slot[i].keep[j]) model->layers[i].weight[j] = 0.0f;
+}
+
+/* Test-only (-train_prune_log FILE): one record per kernel and mask update: int64 step, layer, n, kept;
+   float32 sparsity; the n float32 weights the update saw; the n uint8 mask entries. */
+static PetscErrorCode log_mask(FILE *fp, PetscInt step, PetscInt layer, float s, const float *w, const unsigned char *keep, PetscInt n, PetscInt n_kept)
+{
+  int64_t hdr[4] = {step, layer, n, n_kept};
+
+  PetscFunctionBeginUser;
+  if (!fp) PetscFunctionReturn(0);
+  PetscCheck(fwrite(hdr, sizeof(hdr), 1, fp) == 1 && fwrite(&s, sizeof(s), 1, fp) == 1 && fwrite(w, sizeof(float), (size_t)n, fp) == (size_t)n &&
+               fwrite(keep, 1, (size_t)n, fp) == (size_t)n,
+             PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write the pruning log");
   PetscFunctionReturn(0);
 }
 
@@ -98,8 +129,13 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
   MCGrads       *g;
   Slot          *slot;
   float         *xb, *dz, *tb = NULL, *scratch = NULL;
-  PetscBool      reg = train_t ? PETSC_TRUE : PETSC_FALSE;
+  PetscBool      reg = train_t ? PETSC_TRUE : PETSC_FALSE, logging = PETSC_FALSE;
   double         t0 = MPI_Wtime();
+  /* A run that continues a trained network (init) draws its minibatch orders and dropout masks from
+     streams of its own, not the first run's again. */
+  const uint64_t stream0 = tc->init[0] ? (uint64_t)1 << 32 : 0;
+  char           plog_path[PETSC_MAX_PATH_LEN] = "";
+  FILE          *plog = NULL;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(res, sizeof(*res)));
@@ -130,6 +166,11 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
     if (tc->prune) PetscCall(PetscMalloc1(slot[i].n_w, &slot[i].keep));
   }
   if (tc->prune) PetscCall(PetscMalloc1(max_w, &scratch));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-train_prune_log", plog_path, sizeof(plog_path), &logging));
+  if (logging && tc->prune) {
+    plog = fopen(plog_path, "wb");
+    PetscCheck(plog, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write the pruning log %s", plog_path);
+  }
   PetscCall(PetscMalloc1(n, &perm));
   PetscCall(PetscMalloc1(B, &yb));
   PetscCall(PetscMalloc1(B * sz, &xb));
@@ -142,8 +183,8 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
     PetscInt correct = 0;
 
     for (PetscInt i = 0; i < n; ++i) perm[i] = i;
-    mc_rng_init(&order, (uint64_t)tc->seed, MC_STREAM_TRAIN, (uint64_t)(2 * ep));
-    mc_rng_init(&drop, (uint64_t)tc->seed, MC_STREAM_TRAIN, (uint64_t)(2 * ep + 1));
+    mc_rng_init(&order, (uint64_t)tc->seed, MC_STREAM_TRAIN, stream0 + (uint64_t)(2 * ep));
+    mc_rng_init(&drop, (uint64_t)tc->seed, MC_STREAM_TRAIN, stream0 + (uint64_t)(2 * ep + 1));
     mc_rng_permute(&order, n, perm);
     PetscCall(mc_forward_set_training(f, PETSC_TRUE, &drop));
     for (PetscInt s = 0; s < spe; ++s, ++step) {
@@ -151,15 +192,21 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
       const float *z;
       double       b1t, b2t, lr_t;
 
-      if (tc->prune && (step % tc->prune_every == 0 || step == T - 1)) {
-        double frac = 1.0 - (double)step / (double)T, sp = tc->prune_final + (tc->prune_initial - tc->prune_final) * frac * frac * frac;
+      /* Pruning as tfmot's wrapper does it in every training call: update the masks on the schedule's
+         steps (step <= end_step = T), then weights *= mask, then the forward pass. The pruned weights
+         still receive gradient and Adam updates (they are zeroed again before the next pass), as in tfmot. */
+      if (tc->prune && step % tc->prune_every == 0 && step <= T) {
+        float sp = prune_sparsity(tc, step, T);
+
         for (PetscInt i = 0; i < model->n_layers; ++i)
-          if (slot[i].n_w) {
-            PetscCall(prune_layer(model->layers[i].weight, slot[i].n_w, sp, slot[i].keep, scratch));
-            for (PetscInt j = 0; j < slot[i].n_w; ++j)
-              if (!slot[i].keep[j]) slot[i].mw[j] = slot[i].vw[j] = 0.0f;
+          if (slot[i].keep) {
+            PetscInt n_kept;
+
+            prune_mask(model->layers[i].weight, slot[i].n_w, sp, slot[i].keep, scratch, &n_kept);
+            PetscCall(log_mask(plog, step, i, sp, model->layers[i].weight, slot[i].keep, slot[i].n_w, n_kept));
           }
       }
+      if (tc->prune) apply_masks(model, slot);
       for (PetscInt r = 0; r < nb; ++r) {
         PetscInt e = perm[s * B + r];
         PetscCall(PetscArraycpy(xb + r * sz, train->x + e * sz, sz));
@@ -204,15 +251,13 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
             if (s == spe - 1) pen += tc->l1 * fabs(w) + tc->l2 * (double)w * w;
           }
         }
-        if (slot[i].keep)
-          for (PetscInt j = 0; j < slot[i].n_w; ++j) dw[j] *= slot[i].keep[j];
         adam(slot[i].n_w, L->weight, dw, slot[i].mw, slot[i].vw, tc->beta1, tc->beta2, lr_t, tc->adam_eps);
-        if (slot[i].keep)
-          for (PetscInt j = 0; j < slot[i].n_w; ++j) L->weight[j] *= slot[i].keep[j];
         if (slot[i].n_b) adam(slot[i].n_b, L->bias, g->dbias[i], slot[i].mb, slot[i].vb, tc->beta1, tc->beta2, lr_t, tc->adam_eps);
       }
     }
     PetscCall(mc_forward_set_training(f, PETSC_FALSE, NULL));
+    /* tfmot's UpdatePruningStep masks the weights at the end of every epoch: a saved model is sparse. */
+    if (tc->prune) apply_masks(model, slot);
     res->epochs_done    = ep + 1;
     res->steps          = step;
     res->final_loss     = loss_sum / n + pen;
@@ -247,6 +292,7 @@ PetscErrorCode mc_train_run(const MCTrainConfig *tc, MCModel *model, const MCDat
   }
   PetscCall(PetscFree(slot));
   PetscCall(PetscFree(scratch));
+  if (plog) PetscCheck(fclose(plog) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write the pruning log %s", plog_path);
   PetscCall(PetscFree(perm));
   PetscCall(PetscFree(yb));
   PetscCall(PetscFree(xb));

@@ -28,6 +28,7 @@ int main(int argc, char **argv)
   PetscInt     *planted;
   PetscReal     ari;
 
+  mc_sys_blas_prepare(argv); /* the CPU's own BLAS kernels */
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(mc_sys_initialize());
   PetscCall(PetscMemorySetGetMaximumUsage());
