@@ -80,11 +80,11 @@ PetscErrorCode mc_config_schema_parse(MPI_Comm comm, const MCSchema *schema, con
 PetscErrorCode mc_config_file_clear(MCConfigFile *file);
 
 /* mc_config_schema_hash - A 64-bit FNV-1a hash of the typed values of the keys named by `parts`: a section
-   name takes all its keys, "section.key" one key, "layer" every [layer.N] section of `file`. Keys enter
+   name takes all its keys, "section.key" one key, "layer" every one of the n_layers layer structs. Keys enter
    with their section and name, in schema order; equal configurations hash alike whatever their spelling
    in the file (1e-4 or 0.0001, yes or true). Errors: PETSC_ERR_PLIB for a part that names nothing.
    Not collective. */
-PetscErrorCode mc_config_schema_hash(const MCSchema *schema, const void *base, const MCConfigFile *file, PetscInt n_parts, const char *const parts[], uint64_t *hash);
+PetscErrorCode mc_config_schema_hash(const MCSchema *schema, const void *base, PetscInt n_layers, const void *layers, PetscInt n_parts, const char *const parts[], uint64_t *hash);
 
 /* mc_config_schema_markdown - The reference of `schema` as Markdown to fp: `intro`, then per section its
    doc and a table of its keys (type, default, range or choices, description), then, for a schema with

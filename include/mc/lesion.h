@@ -101,7 +101,7 @@ typedef struct MCImportance_s {
   PetscReal        bh_threshold;               /* i* q / M over the reported tests (0 if none rejected) */
   PetscBool        bh_reject_mean, bh_reject_range;
   PetscReal        bh_qval_mean, bh_qval_range;
-  char             lesion[16];                 /* the lesion mode's name */
+  MCLesionMode     lesion;                     /* how the sub-clusters were silenced */
 } MCImportance;
 
 /* mc_importance_create - Room for the results of n_nets networks (net[] zeroed; the caller fills it and

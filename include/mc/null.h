@@ -26,8 +26,8 @@ typedef struct {
 } MCNullOpts;
 
 typedef struct {
-  char       shuffle[32];       /* [clusterability] shuffle: "layer" or "layer_nonzero" */
-  char       p_ties[16];        /* "inclusive" or "strict" */
+  MCShuffleKind shuffle;        /* [clusterability] shuffle */
+  MCTies     p_ties;            /* ties in the p-value */
   PetscInt   n_shuffles;        /* N */
   PetscInt   group_size;        /* ranks per shuffle actually used (after the automatic rule and clamping) */
   PetscInt   n_groups;          /* groups the ranks were split into */

@@ -144,13 +144,8 @@ PetscErrorCode mc_config_load(MPI_Comm comm, const char *path, int n_overrides, 
 
 PetscErrorCode mc_config_hash(const MCConfig *cfg, PetscInt n_parts, const char *const parts[], uint64_t *hash)
 {
-  MCConfigFile f;
-
   PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(&f, sizeof(f)));
-  f.n_layers = cfg->n_layer_specs;
-  f.layers   = (void *)cfg->layer_specs;
-  PetscCall(mc_config_schema_hash(&mc__config_schema, cfg, &f, n_parts, parts, hash));
+  PetscCall(mc_config_schema_hash(&mc__config_schema, cfg, cfg->n_layer_specs, cfg->layer_specs, n_parts, parts, hash));
   PetscFunctionReturn(0);
 }
 

@@ -601,7 +601,7 @@ static uint64_t hash_key(uint64_t h, const MCKeyInfo *k, const char *base)
   return mc_sys_hash(h, field, (k->type == MC_CONFIG_STRING || k->type == MC_CONFIG_PATH) ? strlen(field) + 1 : k->size);
 }
 
-PetscErrorCode mc_config_schema_hash(const MCSchema *sc, const void *base_, const MCConfigFile *f, PetscInt n_parts, const char *const parts[], uint64_t *hash)
+PetscErrorCode mc_config_schema_hash(const MCSchema *sc, const void *base_, PetscInt n_layers, const void *layers, PetscInt n_parts, const char *const parts[], uint64_t *hash)
 {
   const char *base = (const char *)base_;
   uint64_t    h    = MC_SYS_HASH_INIT;
@@ -613,9 +613,9 @@ PetscErrorCode mc_config_schema_hash(const MCSchema *sc, const void *base_, cons
     PetscInt    found = 0;
 
     if (!strcmp(parts[p], "layer")) {
-      for (PetscInt l = 0; l < f->n_layers; ++l) {
+      for (PetscInt l = 0; l < n_layers; ++l) {
         h = mc_sys_hash(h, &l, sizeof(l));
-        for (PetscInt i = 0; i < sc->n_layer_keys; ++i) h = hash_key(h, &sc->layer_keys[i], (const char *)f->layers + l * sc->layer_size);
+        for (PetscInt i = 0; i < sc->n_layer_keys; ++i) h = hash_key(h, &sc->layer_keys[i], (const char *)layers + l * sc->layer_size);
       }
       continue;
     }

@@ -3,7 +3,6 @@
 #include <string.h>
 #include "io/io_impl.h"
 
-
 void mc__io_h5_silence(void)
 {
   /* HDF5 prints its error stack on every failed call; our messages name the file and the object. */

@@ -47,7 +47,7 @@ PetscErrorCode mc_importance_create(PetscInt n_nets, PetscReal fdr_q, MCLesionMo
   PetscCall(PetscNew(&imp));
   imp->n_nets = n_nets;
   imp->fdr_q  = fdr_q;
-  PetscCall(PetscStrncpy(imp->lesion, mc_forward_lesion_mode_name(mode), sizeof(imp->lesion)));
+  imp->lesion = mode;
   PetscCall(PetscCalloc1(n_nets, &imp->net));
   *out = imp;
   PetscFunctionReturn(0);

@@ -67,8 +67,8 @@ static void on_record(void *ctx_, char tag, PetscInt idx, PetscReal v)
   ctx->res[2 * t + 1] = 1;
 }
 
-/* Write the tasks with done[t] (or, without done, those with res[2t + 1] set) to <prefix>.<tag>. */
-static PetscErrorCode write_file(const MCNullCheckpoint *ck, const char *file_tag, const PetscReal res[], PetscInt stride, const PetscBool done[])
+/* Write the finished tasks of res (2 values per task: n-cut, 1 = done) to <prefix>.<tag>. */
+static PetscErrorCode write_file(const MCNullCheckpoint *ck, const char *file_tag, const PetscReal res[])
 {
   PetscInt   n_tasks = ck->n_shuffles + ck->n_trials, n = 0;
   char       path[PETSC_MAX_PATH_LEN], *tags;
@@ -78,10 +78,10 @@ static PetscErrorCode write_file(const MCNullCheckpoint *ck, const char *file_ta
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc3(n_tasks, &tags, n_tasks, &idx, n_tasks, &val));
   for (PetscInt t = 0; t < n_tasks; ++t) {
-    if (done ? !done[t] : res[stride * t + 1] == 0) continue;
+    if (res[2 * t + 1] == 0) continue;
     tags[n] = t < ck->n_shuffles ? 's' : 'r';
     idx[n]  = t < ck->n_shuffles ? t : t - ck->n_shuffles;
-    val[n]  = res[stride * t];
+    val[n]  = res[2 * t];
     n++;
   }
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s.%s", ck->prefix, file_tag));
@@ -102,7 +102,7 @@ static PetscErrorCode resume_rank0(const MCNullCheckpoint *ck, PetscReal res[], 
   *n_resumed = 0;
   for (PetscInt t = 0; t < n_tasks; ++t) *n_resumed += res[2 * t + 1] != 0;
   if (*n_resumed > 0) {
-    PetscCall(write_file(ck, "merged", res, 2, NULL));
+    PetscCall(write_file(ck, "merged", res));
     PetscCall(mc_io_records_remove(ck->prefix, "merged"));
   }
   PetscFunctionReturn(0);
@@ -123,7 +123,7 @@ PetscErrorCode mc__null_checkpoint_open(MPI_Comm comm, const MCNullOpts *opts, c
   PetscCallMPI(MPI_Comm_rank(comm, &ck->rank));
   ck->n_shuffles = nul->n_shuffles;
   ck->n_trials   = nul->n_random_init;
-  PetscCall(PetscCalloc2(n_tasks, &ck->value, n_tasks, &ck->done));
+  PetscCall(PetscCalloc1(2 * n_tasks, &ck->mine));
   PetscCall(checkpoint_hash(opts, graph, &h));
   PetscCall(PetscStrncpy(dir, opts->dir, sizeof(dir)));
   n = strlen(dir);
@@ -151,10 +151,10 @@ PetscErrorCode mc__null_checkpoint_record(MCNullCheckpoint *ck, PetscInt t, Pets
   char tag[32];
 
   PetscFunctionBeginUser;
-  ck->value[t] = v;
-  ck->done[t]  = PETSC_TRUE;
+  ck->mine[2 * t]     = v;
+  ck->mine[2 * t + 1] = 1;
   PetscCall(PetscSNPrintf(tag, sizeof(tag), "r%d", (int)ck->rank));
-  PetscCall(write_file(ck, tag, ck->value, 1, ck->done));
+  PetscCall(write_file(ck, tag, ck->mine));
   PetscFunctionReturn(0);
 }
 
@@ -162,7 +162,7 @@ PetscErrorCode mc__null_checkpoint_close(MCNullCheckpoint **ck)
 {
   PetscFunctionBeginUser;
   if (!ck || !*ck) PetscFunctionReturn(0);
-  PetscCall(PetscFree2((*ck)->value, (*ck)->done));
+  PetscCall(PetscFree((*ck)->mine));
   PetscCall(PetscFree(*ck));
   PetscFunctionReturn(0);
 }

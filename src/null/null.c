@@ -130,8 +130,8 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCNullOpts *opts, const MCModel 
   PetscCall(PetscTime(&t0));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PetscNew(&nul));
-  PetscCall(PetscStrncpy(nul->shuffle, mc_shuffle_kind_name(opts->shuffle), sizeof(nul->shuffle)));
-  PetscCall(PetscStrncpy(nul->p_ties, mc_stats_ties_name(opts->ties), sizeof(nul->p_ties)));
+  nul->shuffle       = opts->shuffle;
+  nul->p_ties        = opts->ties;
   nul->n_shuffles    = opts->n_shuffles;
   nul->n_random_init = opts->random_init_trials;
   nul->ncut_true     = truth->ncut;

@@ -7,8 +7,7 @@
 typedef struct {
   char        prefix[PETSC_MAX_PATH_LEN]; /* <dir>.ckpt-<HASH> */
   PetscInt    n_shuffles, n_trials;
-  PetscReal  *value;                      /* this rank's finished tasks' n-cuts, by task */
-  PetscBool  *done;                       /* which of them are set */
+  PetscReal  *mine;                       /* this rank's finished tasks: (n-cut, 1) per task, (0, 0) if not */
   PetscMPIInt rank;
 } MCNullCheckpoint;
 

@@ -25,14 +25,14 @@ static void write_clusterability(FILE *fp, const MCNull *nul)
   fprintf(fp, "## Clusterability\n\n");
   fprintf(fp, "Is the network more clusterable than the same weights shuffled? Each of %" PetscInt_FMT " networks had every layer's weight block "
               "permuted (`%s`: %s) and was clustered with the same settings.\n\n",
-          nul->n_shuffles, nul->shuffle, strcmp(nul->shuffle, "layer") ? "non-zero weights permuted among the non-zero positions" : "all entries permuted, zeros included");
+          nul->n_shuffles, mc_shuffle_kind_name(nul->shuffle), nul->shuffle == MC_SHUFFLE_LAYER_NONZERO ? "non-zero weights permuted among the non-zero positions" : "all entries permuted, zeros included");
   fprintf(fp, "| | n-cut |\n|---|---:|\n| true network | %.6g |\n| shuffled, mean +- std | %.6g +- %.3g |\n", (double)nul->ncut_true, (double)nul->mean,
           (double)nul->std);
   if (nul->n_random_init > 0)
     fprintf(fp, "| %" PetscInt_FMT " random initializations, mean +- std | %.6g +- %.3g |\n", nul->n_random_init, (double)nul->random_init_mean,
             (double)nul->random_init_std);
   fprintf(fp, "\n- p = **%.4g** = (#{shuffled %s true} + 1) / (%" PetscInt_FMT " + 1); the smallest possible is %.4g. Small p: more clusterable than chance.\n",
-          (double)nul->p_value, strcmp(nul->p_ties, "strict") ? "<=" : "<", nul->n_shuffles, 1.0 / (double)(nul->n_shuffles + 1));
+          (double)nul->p_value, nul->p_ties == MC_TIES_STRICT ? "<" : "<=", nul->n_shuffles, 1.0 / (double)(nul->n_shuffles + 1));
   fprintf(fp, "- z = **%.3g** (true minus shuffled mean, over the shuffled population std); negative is more clusterable.\n", (double)nul->z_score);
   fprintf(fp, "- %" PetscInt_FMT " rank%s per shuffle, %" PetscInt_FMT " group%s, %.1f s", nul->group_size, nul->group_size > 1 ? "s" : "", nul->n_groups,
           nul->n_groups > 1 ? "s" : "", (double)nul->seconds);

@@ -72,7 +72,7 @@ PetscErrorCode mc__report_importance_json(const MCReport *run, cJSON *root)
   PetscFunctionBeginUser;
   if (!imp) PetscFunctionReturn(0);
   PetscCall(mc__report_json_add(root, "importance", o = cJSON_CreateObject()));
-  PetscCall(mc__report_json_add(o, "lesion", cJSON_CreateString(imp->lesion)));
+  PetscCall(mc__report_json_add(o, "lesion", cJSON_CreateString(mc_forward_lesion_mode_name(imp->lesion))));
   PetscCall(mc__report_json_add(o, "n_random", cJSON_CreateNumber(imp->net[0]->n_random)));
   PetscCall(mc__report_json_add(o, "n_test", cJSON_CreateNumber(imp->net[0]->n_test)));
   PetscCall(net_json(run, imp->net[0], PETSC_TRUE, o));
@@ -137,7 +137,7 @@ PetscErrorCode mc__report_importance_markdown(const MCReport *run, FILE *fp)
   fprintf(fp, "\n## Importance (lesion test)\n\n");
   fprintf(fp, "Each sub-cluster (the units of one cluster in one hidden layer, %" PetscInt_FMT " of them) was silenced (`lesion = %s`) and the %" PetscInt_FMT
               " test examples classified again; the same was done for %" PetscInt_FMT " random sets of the same size and layer. ",
-          r->n_sub, imp->lesion, r->n_test, r->n_random);
+          r->n_sub, mc_forward_lesion_mode_name(imp->lesion), r->n_test, r->n_random);
   fprintf(fp, "**mean** is the mean per-class accuracy after the lesion (baseline without lesion: **%.4f**); p_mean is small when the sub-cluster hurts "
               "more than random sets. **range** measures how unevenly the classes suffer ((max - min class drop) / |mean drop|); p_range is small when "
               "the damage is more class-specific than for random sets. 2e = 1 means like random (mean: > 1 hurts more; range: > 1 more specific).\n\n",

@@ -87,8 +87,8 @@ static PetscErrorCode write_clusterability(MCH5Writer *w, const MCNull *nul)
   PetscCall(mc_io_h5w_reals(w, "ncut_shuffled", nul->n_shuffles, 0, nul->ncut_shuffled));
   PetscCall(mc_io_h5w_scalar(w, "p_value", nul->p_value));
   PetscCall(mc_io_h5w_scalar(w, "z_score", nul->z_score));
-  PetscCall(mc_io_h5w_attr_string(w, "shuffle", nul->shuffle));
-  PetscCall(mc_io_h5w_attr_string(w, "p_ties", nul->p_ties));
+  PetscCall(mc_io_h5w_attr_string(w, "shuffle", mc_shuffle_kind_name(nul->shuffle)));
+  PetscCall(mc_io_h5w_attr_string(w, "p_ties", mc_stats_ties_name(nul->p_ties)));
   PetscCall(mc_io_h5w_attr_int(w, "n_shuffles", nul->n_shuffles));
   PetscCall(mc_io_h5w_attr_int(w, "group_size", nul->group_size));
   PetscCall(mc_io_h5w_attr_int(w, "n_groups", nul->n_groups));

@@ -48,7 +48,7 @@ PetscErrorCode mc__report_results_importance(MCH5Writer *w, const MCReport *run)
   if (!imp) PetscFunctionReturn(0);
   PetscCall(mc_io_h5w_group_push(w, "importance"));
   PetscCall(write_net(w, imp->net[0]));
-  PetscCall(mc_io_h5w_attr_string(w, "lesion", imp->lesion));
+  PetscCall(mc_io_h5w_attr_string(w, "lesion", mc_forward_lesion_mode_name(imp->lesion)));
   PetscCall(mc_io_h5w_attr_int(w, "n_networks", imp->n_nets));
   PetscCall(mc_io_h5w_attr_string(w, "combination", imp->n_nets > 1 ? "bates" : "fisher"));
   PetscCall(mc_io_h5w_attr_real(w, "combined_p_mean", imp->p_mean));

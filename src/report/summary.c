@@ -51,9 +51,9 @@ static PetscErrorCode add_clusterability(cJSON *root, const MCNull *nul)
 
   PetscFunctionBeginUser;
   PetscCall(mc__report_json_add(root, "clusterability", o = cJSON_CreateObject()));
-  PetscCall(mc__report_json_add(o, "shuffle", cJSON_CreateString(nul->shuffle)));
+  PetscCall(mc__report_json_add(o, "shuffle", cJSON_CreateString(mc_shuffle_kind_name(nul->shuffle))));
   PetscCall(mc__report_json_add(o, "n_shuffles", cJSON_CreateNumber(nul->n_shuffles)));
-  PetscCall(mc__report_json_add(o, "p_ties", cJSON_CreateString(nul->p_ties)));
+  PetscCall(mc__report_json_add(o, "p_ties", cJSON_CreateString(mc_stats_ties_name(nul->p_ties))));
   PetscCall(mc__report_json_add(o, "group_size", cJSON_CreateNumber(nul->group_size)));
   PetscCall(mc__report_json_add(o, "ncut_true", mc__report_json_real(nul->ncut_true)));
   PetscCall(mc__report_json_add(o, "ncut_shuffled_mean", mc__report_json_real(nul->mean)));
@@ -168,7 +168,7 @@ PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCReport *run)
   if (run->clusterability) {
     const MCNull *nul = run->clusterability;
     PetscCall(PetscPrintf(comm, "  null      %" PetscInt_FMT " %s shuffles: n-cut %.4g +- %.2g against %.6g, p = %.4g, z = %.3g (%" PetscInt_FMT " rank%s per shuffle, %.1f s)\n",
-                          nul->n_shuffles, nul->shuffle, (double)nul->mean, (double)nul->std, (double)nul->ncut_true, (double)nul->p_value, (double)nul->z_score,
+                          nul->n_shuffles, mc_shuffle_kind_name(nul->shuffle), (double)nul->mean, (double)nul->std, (double)nul->ncut_true, (double)nul->p_value, (double)nul->z_score,
                           nul->group_size, nul->group_size > 1 ? "s" : "", (double)nul->seconds));
   }
   PetscCall(mc__report_importance_print(comm, run));

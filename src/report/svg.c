@@ -64,7 +64,7 @@ PetscErrorCode mc__report_write_null_svg(const MCNull *nul, const char *path)
           SVG_W, SVG_H, SVG_W, SVG_H);
   fprintf(fp, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
   fprintf(fp, "<text x=\"%.1f\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">n-cut of %" PetscInt_FMT " shuffled networks (%s) and the true network: p = %.4g, z = %.3g</text>\n",
-          SVG_W / 2, n, nul->shuffle, (double)nul->p_value, (double)nul->z_score);
+          SVG_W / 2, n, mc_shuffle_kind_name(nul->shuffle), (double)nul->p_value, (double)nul->z_score);
   for (int b = 0; b < NBINS; ++b) {
     double x0 = x_of(slo + b * bw, lo, hi), x1 = x_of(slo + (b + 1) * bw, lo, hi), h = ph * (double)count[b] / (double)cmax;
     if (count[b] == 0) continue;
