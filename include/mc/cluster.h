@@ -22,7 +22,8 @@ typedef struct {
   PetscInt   n_removed;    /* degree-0 nodes, labelled -1 */
   PetscInt  *labels;       /* N labels in 0..k-1 or -1, numbered by smallest member; replicated, owned */
   PetscInt   k;            /* clusters */
-  PetscReal  ncut;         /* n-cut over the clusters present (docs/method.md section 5) */
+  PetscReal  ncut;         /* n-cut over the clusters present (docs/method.md section 5); for a local partitioning
+                              the sum of its windows' n-cuts (mc_cluster_local) */
   PetscReal *eigenvalues;  /* k smallest eigenvalues of I - D^-1/2 A D^-1/2 over the kept nodes, ascending; owned */
   PetscInt   n_converged;  /* eigenpairs the solver converged */
   PetscReal  max_residual; /* largest residual norm ||M x - mu x|| among the k used (||M|| = 1, so relative to it) */
@@ -31,10 +32,20 @@ typedef struct {
   PetscInt   n_init;       /* k-means restarts actually run (opts->n_init, or the automatic choice) */
   PetscInt   n_components_warn; /* 1 if the kept graph has several components (second eigenvalue < 1e-10);
                                    the caller prints the warning (docs/method.md section 2) */
+  /* Local partitionings (mc_cluster_local) only; a global one has n_groups = 0, local_k = NULL and its
+     eigenvalues; a local one has eigenvalues = NULL (one eigenproblem per window). */
+  PetscInt   n_groups;     /* node groups of the graph */
+  PetscInt  *local_k;      /* n_groups: the k of the window whose clustering labels that group; owned */
 } MCClustering;
 
+/* How a local partitioning chooses each layer's k (the [graph] local_k choices, in that order). */
+typedef enum { MC_LOCAL_K_FIXED, MC_LOCAL_K_REFERENCE } MCLocalK;
+
+/* mc_cluster_local_k_name - "fixed" or "reference"; "unknown" out of range. Not collective. */
+const char *mc_cluster_local_k_name(MCLocalK mode);
+
 /* mc_cluster_graph - Cluster the symmetric non-negative adjacency `adj` (any distribution) into opts->k
-   clusters. `groups` (mc_graph_groups, for graphs from layer blocks) lets the eigensolver solve the
+   clusters. `groups` (mc_graph_groups, for graphs from layer blocks; NULL or n_groups = 0 for none) lets the eigensolver solve the
    half-size bipartite problem; NULL for a graph of any other shape. Errors: PETSC_ERR_USER_INPUT if k < 2 or k exceeds the number of nodes left after removing
    degree-0 nodes; PETSC_ERR_NOT_CONVERGED if fewer than k eigenpairs converge.
    n_init = 0 means 25, or 100 when more than 2000 nodes remain after removing the degree-0 nodes.
@@ -43,6 +54,19 @@ typedef struct {
    which decides nothing on structured graphs but can flip k-means on structureless ones.
    Collective on the communicator of adj. Caller owns *out; release with mc_cluster_destroy(). */
 PetscErrorCode mc_cluster_graph(Mat adj, const MCGroups *groups, const MCClusterOpts *opts, MCClustering **out);
+
+/* mc_cluster_local - The local partitioning of g (docs/method.md section 5) from its global partitioning
+   `global` (same graph, same options). Group l's k_l is the number of distinct global labels among its
+   valid units, clamped to [1, valid units] (mode REFERENCE counts them in the label-vector positions the
+   reference code used, see docs/method.md). A layered graph (weights; edges between consecutive groups only)
+   clusters, for every interior group l, the three-group window (l-1, l, l+1) with k_l and keeps group l's
+   labels (the first and last groups take theirs from the first and last windows; a graph of at most three
+   groups is one window, with the largest k_l); any other graph (activations) clusters each group alone
+   with its k_l. A window's degree-0 nodes are labelled -1; a k of 1 (or a k as large as the window's kept
+   nodes) needs no eigensolve. Labels are renumbered group by group, by smallest member, so no label spans
+   two groups. ncut is the sum over the windows of the n-cut of each window's clustering on the window's
+   graph (over the whole graph, clusters confined to one layer of a layered graph would always score k). Collective on the communicator of g->adj. Caller owns *out. */
+PetscErrorCode mc_cluster_local(const MCGraph *g, const MCClustering *global, const MCClusterOpts *opts, MCLocalK mode, MCClustering **out);
 
 /* mc_cluster_destroy - Free *c; sets it to NULL; does nothing on NULL. */
 PetscErrorCode mc_cluster_destroy(MCClustering **c);

@@ -2,10 +2,18 @@
 #pragma once
 #include <petscmat.h>
 #include "mc/model.h"
+#include "mc/dense.h"
 
 /* Enum values are listed in the order of the key's choices in src/config/config.def. */
 typedef enum { MC_GRAPH_WEIGHTS, MC_GRAPH_ACTIVATIONS } MCGraphKind;
 typedef enum { MC_CONV_NORM_L1, MC_CONV_NORM_INDUCED_L1, MC_CONV_NORM_L2, MC_CONV_NORM_FRO } MCConvNorm;
+/* How a conv channel's H x W pre-activation map becomes one number per example: the first four as
+   MCConvNorm (on the map instead of a kernel slice), MEAN the average over the map (signed). */
+typedef enum { MC_SPATIAL_L1, MC_SPATIAL_INDUCED_L1, MC_SPATIAL_L2, MC_SPATIAL_FRO, MC_SPATIAL_MEAN } MCSpatialNorm;
+/* A partitioning of the whole graph, or of each layer on its own ([graph] scope). */
+typedef enum { MC_SCOPE_GLOBAL, MC_SCOPE_LOCAL } MCScope;
+/* The correlation whose square weighs an activation edge. */
+typedef enum { MC_CORR_SPEARMAN, MC_CORR_PEARSON, MC_CORR_KENDALL } MCCorr;
 
 /* How the graph is built ([graph] section). */
 typedef struct {
@@ -13,12 +21,30 @@ typedef struct {
   MCConvNorm  conv_norm;          /* norm of a kernel slice (CNN edges) */
   PetscBool   fold_batchnorm;     /* scale kernels by the BatchNorm that follows */
   PetscBool   include_dense_head; /* CNN: the Dense layers after the convolutions join the graph */
+  /* Activation graphs (kind = activations) */
+  PetscInt      act_samples;      /* training examples drawn, stream (seed, MC_STREAM_ACTIVATIONS, 0) */
+  MCSpatialNorm act_norm;         /* conv channel map -> one number */
+  MCCorr        act_corr;
+  PetscBool     act_include_io;   /* the input features and the logits join the hidden units */
+  PetscBool     keep_activations; /* keep this rank's activations and the sample indices in the graph */
+  uint64_t      seed;
+  MCDenseOpts   dense;            /* grid of the correlation products */
 } MCGraphOpts;
 
-/* mc_graph_kind_name, mc_graph_conv_norm_name - The names of the configuration ("weights", "l1", ...);
+/* mc_graph_kind_name, mc_graph_conv_norm_name, mc_graph_spatial_norm_name, mc_graph_corr_name,
+   mc_graph_scope_name - The names of the configuration ("weights", "l1", "mean", "spearman", "local", ...);
    "unknown" out of range. Not collective. */
 const char *mc_graph_kind_name(MCGraphKind kind);
 const char *mc_graph_conv_norm_name(MCConvNorm norm);
+const char *mc_graph_spatial_norm_name(MCSpatialNorm norm);
+const char *mc_graph_corr_name(MCCorr corr);
+const char *mc_graph_scope_name(MCScope scope);
+
+/* mc_graph_partitioning_name - "weights_global", "weights_local", "activations_global" or
+   "activations_local" (the [graph] partitionings values); mc_graph_partitioning_parse the reverse
+   (PETSC_FALSE for an unknown name). Not collective. */
+const char *mc_graph_partitioning_name(MCGraphKind kind, MCScope scope);
+PetscBool   mc_graph_partitioning_parse(const char *name, MCGraphKind *kind, MCScope *scope);
 
 /* The node groups of a graph whose edges join consecutive groups only (a graph from layer blocks, as
    mc_graph_from_blocks builds): even and odd groups are the two sides of a bipartite graph, and the
@@ -29,7 +55,8 @@ typedef struct {
 } MCGroups;
 
 typedef struct {
-  Mat       adj;           /* N x N symmetric MPIAIJ adjacency, >= 0, zero diagonal; owned */
+  Mat       adj;           /* N x N symmetric adjacency, >= 0, zero diagonal, rows spread over the ranks; owned.
+                              MPIAIJ for weight graphs, MPIDENSE for activation graphs */
   PetscInt  n_nodes;       /* N, global */
   PetscInt  n_groups;      /* unit layers that are graph nodes, in forward order */
   PetscInt *group_offset;  /* n_groups + 1 global node offsets: group g holds [offset[g], offset[g+1]) */
@@ -39,6 +66,15 @@ typedef struct {
      not come from layer blocks (synthetic sparse graphs). Shuffles permute these. */
   PetscInt   n_blocks;
   PetscReal **block;       /* n_blocks arrays; owned */
+  PetscBool  layered;      /* edges join consecutive groups only (graphs from blocks) */
+
+  /* Activation graphs: */
+  PetscInt   n_dead;       /* units with zero variance over the samples: no edges, so labelled -1 */
+  PetscInt   n_samples;    /* S training examples the correlations are over */
+  PetscInt  *sample;       /* S indices into the training set, replicated; owned (NULL unless kept) */
+  PetscInt   sample_start, sample_count; /* this rank's samples, [start, start + count) of sample[] */
+  PetscReal *activation;   /* sample_count x n_nodes, row-major: this rank's samples' values of every node,
+                              before ranking; owned (NULL unless opts->keep_activations) */
 } MCGraph;
 
 /* mc_graph_build - The |weight| graph of `model` (docs/method.md section 2) for opts->kind = weights:
@@ -51,9 +87,28 @@ typedef struct {
    Pooling, activation, dropout, flatten and softmax layers pass through. Blocks are replicated on every
    rank (conv norms are computed on a share of the rows per rank and gathered); each rank inserts only the
    matrix rows it owns, with exact preallocation; exact zeros (pruned weights) give no edge.
-   Errors: PETSC_ERR_USER_INPUT if the model has no weight layer; PETSC_ERR_SUP for kind = activations (not
-   implemented yet). Collective on comm. Caller owns *out; release with mc_graph_destroy(). */
+   Errors: PETSC_ERR_USER_INPUT if the model has no weight layer; PETSC_ERR_ARG_WRONG for kind = activations
+   (mc_graph_build_activations builds those). Collective on comm. Caller owns *out; release with
+   mc_graph_destroy(). */
 PetscErrorCode mc_graph_build(MPI_Comm comm, const MCGraphOpts *opts, const MCModel *model, MCGraph **out);
+
+/* mc_graph_build_activations - The activation graph of `model` on the examples of `train` (docs/method.md
+   section 3): nodes are the units of every hidden Dense and Conv2D layer (with opts->act_include_io also
+   the input features, or input channels before a convolution, and the logits); a unit's value on an
+   example is its pre-activation (after the bias, before the fused activation), a conv channel's H x W map
+   reduced by opts->act_norm; the units are the weight graph's (a CNN's hidden Dense layers only with
+   opts->include_dense_head). opts->act_samples examples are drawn without replacement from the stream
+   (opts->seed, MC_STREAM_ACTIVATIONS, 0); each rank runs the forward pass on its share. Edge a_ij =
+   rho_ij^2 (Spearman: Pearson of the ranks, ties averaged; Pearson; or Kendall's tau-b), diagonal 0, NaN
+   to 0, clipped to [0, 1]; units of zero variance are dead (no edges). Spearman and Pearson are one Gram
+   product of the standardised values on a ScaLAPACK grid (mc_dense_gram); Kendall is computed pair by pair
+   (Knight's algorithm, O(N^2 S log S) over the ranks, every rank holding all units' ranks). The adjacency is
+   a MATMPIDENSE in the row blocks of mc_dense_split, never gathered on one rank.
+   Errors (PETSC_ERR_USER_INPUT, naming the file, key or layer): examples whose shape is not the model's
+   input, act_samples above the examples available or below 3, a layer whose every unit is dead, a graph
+   that does not fit in the memory this node has for each rank (saying how many ranks it needs).
+   Collective on comm. Caller owns *out; release with mc_graph_destroy(). */
+PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts, const MCModel *model, const MCDataset *train, MCGraph **out);
 
 /* mc_graph_from_blocks - A graph from group sizes and dense inter-group blocks (as in MCGraph). Takes
    ownership of the arrays passed (block[], the arrays it points to, group sizes are copied).
@@ -61,8 +116,14 @@ PetscErrorCode mc_graph_build(MPI_Comm comm, const MCGraphOpts *opts, const MCMo
 PetscErrorCode mc_graph_from_blocks(MPI_Comm comm, PetscInt n_groups, const PetscInt group_size[], const PetscInt group_layer[],
                                     PetscReal **block, MCGraph **out);
 
-/* mc_graph_groups - The node groups of g (borrowed from it), for the eigensolver. Not collective. */
+/* mc_graph_groups - The node groups of g (borrowed from it), for the eigensolver; n_groups = 0 (no groups)
+   when g has edges other than between consecutive groups. Not collective. */
 MCGroups mc_graph_groups(const MCGraph *g);
+
+/* mc_graph_subgraph - The graph induced by node groups [g0, g1) of g: their nodes (renumbered from 0), the
+   edges among them (as MPIAIJ, exact zeros dropped), their groups and layers; no blocks. Each rank keeps
+   the rows it owns in g. Collective on the communicator of g->adj. Caller owns *out (mc_graph_destroy). */
+PetscErrorCode mc_graph_subgraph(const MCGraph *g, PetscInt g0, PetscInt g1, MCGraph **out);
 
 /* mc_graph_node_info - For global node id i, its unit layer and unit index within that layer.
    Not collective. */

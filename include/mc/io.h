@@ -56,14 +56,7 @@ PetscErrorCode mc_io_model_write_native(const MCModel *m, const char *path);
 
 /* ---- Datasets ---- */
 
-typedef struct {
-  PetscInt  n;          /* examples */
-  PetscInt  shape[3];   /* H, W, C of one example */
-  float    *x;          /* n * H*W*C values in [0, 1], channels-last; owned */
-  PetscInt *y;          /* n labels in [0, n_classes); owned */
-  PetscInt  n_classes;  /* 1 + the largest label */
-  char      source[PETSC_MAX_PATH_LEN];
-} MCDataset;
+/* MCDataset (examples and labels in memory) is declared in mc/model.h, beside the network that runs them. */
 
 /* mc_io_dataset_read - Read split "train" or "test" of `source`: a directory with the MNIST-style IDX files
    (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...), or an HDF5 file with

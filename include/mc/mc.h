@@ -4,6 +4,7 @@
 #include "mc/cli.h"
 #include "mc/config.h"
 #include "mc/model.h"
+#include "mc/dense.h"
 #include "mc/io.h"
 #include "mc/graph.h"
 #include "mc/cluster.h"

@@ -77,6 +77,16 @@ typedef struct {
   char     format[32];                 /* "keras", "safetensors", "native", "synthetic" */
 } MCModel;
 
+/* A labelled set of examples in memory, as the network reads them (the io module reads the files). */
+typedef struct {
+  PetscInt  n;          /* examples */
+  PetscInt  shape[3];   /* H, W, C of one example */
+  float    *x;          /* n * H*W*C values in [0, 1], channels-last; owned */
+  PetscInt *y;          /* n labels in [0, n_classes); owned */
+  PetscInt  n_classes;  /* 1 + the largest label */
+  char      source[PETSC_MAX_PATH_LEN];
+} MCDataset;
+
 /* mc_model_create - An empty model with room for n_layers layers (zeroed) and the given input shape.
    Not collective. Caller owns *out; release with mc_model_destroy(). */
 PetscErrorCode mc_model_create(PetscInt n_layers, const PetscInt input_shape[3], MCModel **out);
@@ -130,6 +140,10 @@ PetscErrorCode mc_model_init_glorot(MCLayer *L, uint64_t seed, uint64_t task);
    forward order) by mc_model_init_glorot with task task0 + w; BatchNorm at its initial state (scale 1,
    shift 0, moving mean 0, moving variance 1). Not collective. Caller owns *out (mc_model_destroy). */
 PetscErrorCode mc_model_create_initialized(const MCModel *m, uint64_t seed, uint64_t task0, MCModel **out);
+
+/* mc_model_input_fits - Whether examples of shape H x W x C can be fed to m: the same shape for a model that
+   takes images, the same number of values for one that takes a flat vector (1 x 1 x n). Not collective. */
+PetscBool mc_model_input_fits(const MCModel *m, const PetscInt shape[3]);
 
 /* mc_model_print - One line per layer (type, shapes, parameters) through PetscPrintf on comm. Collective. */
 PetscErrorCode mc_model_print(MPI_Comm comm, const MCModel *m);

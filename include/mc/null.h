@@ -19,6 +19,8 @@ typedef struct {
   PetscInt      random_init_trials; /* random-initialization baseline networks; 0 = off */
   MCGraphOpts   graph;              /* how the random-init networks' graphs are built */
   MCClusterOpts cluster;            /* the very options of the true clustering (cluster.seed seeds every stream) */
+  PetscBool     local;              /* the n-cut is that of the local partitioning (mc_cluster_local) */
+  MCLocalK      local_k;
   PetscBool     checkpoint;         /* keep finished tasks in <dir>.ckpt-HASH.* files */
   char          dir[PETSC_MAX_PATH_LEN]; /* the output directory the checkpoint files sit beside */
   uint64_t      config_hash;        /* hash of the configuration keys the n-cuts depend on (mc_config_hash);

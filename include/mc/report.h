@@ -17,7 +17,23 @@ typedef struct {
   MCFileLocking file_locking;            /* HDF5 file locking of results.h5 */
 } MCReportOpts;
 
-/* Everything a report is made of. Borrowed pointers; NULL for stages that did not run. */
+/* One partitioning of a run: a graph kind and a scope ([graph] partitionings), with what was tested on it.
+   The run that makes it owns the clusterings and the tests; the graph is shared by the partitionings of
+   its kind. */
+typedef struct {
+  MCGraphKind   kind;
+  MCScope       scope;
+  MCGraph      *graph;          /* borrowed */
+  MCClustering *clustering;     /* the partitioning */
+  MCClustering *global;         /* the global partitioning a local one came from; NULL for scope = global */
+  MCNull       *clusterability; /* weight partitionings with [clusterability] n_shuffles > 0, else NULL */
+  struct MCImportance_s *importance; /* NULL when [importance] is off */
+} MCPartitioning;
+
+#define MC_MAX_PARTITIONINGS 4
+
+/* Everything a report is made of. Borrowed pointers; NULL for stages that did not run. The single-valued
+   fields (graph, clustering, ...) are those of the first partitioning, the run's primary one. */
 typedef struct {
   MCReportOpts        opts;
   const char         *config_text; /* the effective configuration (INI), stored in results.h5 */
@@ -26,12 +42,15 @@ typedef struct {
   PetscReal           eig_tol;     /* the eigensolver tolerance used */
   const MCModel      *model;
   const MCGraph      *graph;
-  const MCClustering *clustering;
+  const MCClustering *clustering;        /* the partitioning tested */
+  const MCClustering *clustering_global; /* the global partitioning a local one came from, or NULL */
   const MCNull       *clusterability; /* clusterability test (include/mc/null.h); NULL when n_shuffles = 0 */
   const struct MCImportance_s *importance; /* importance (lesion) test, include/mc/lesion.h; NULL if off */
   PetscMPIInt         n_ranks;
   PetscLogDouble      t_start;    /* PetscTime at start of the run */
   PetscInt64          n_edges;    /* undirected edges of the graph; filled by mc_report_write */
+  PetscInt              n_parts;  /* partitionings, >= 1; part[0] is the primary one */
+  const MCPartitioning *part;
 } MCReport;
 
 /* mc_report_check_output - Fail early (before heavy work) if opts->dir exists and opts->overwrite is

@@ -32,6 +32,11 @@ PetscErrorCode mc_run_lesion_opts(const MCConfig *cfg, PetscInt replicate, MCLes
 /* mc_run_report_opts - [output]. */
 PetscErrorCode mc_run_report_opts(const MCConfig *cfg, MCReportOpts *o);
 
+/* mc_run_partitionings - [graph] partitionings: *n (1 to MC_MAX_PARTITIONINGS) graph kinds and scopes in the
+   order given; empty means the one of [graph] kind and scope. Errors (PETSC_ERR_USER_INPUT) name an unknown
+   or repeated value. Collective on comm (for the error only). */
+PetscErrorCode mc_run_partitionings(MPI_Comm comm, const MCConfig *cfg, PetscInt *n, MCGraphKind kind[], MCScope scope[]);
+
 /* ---- The pipeline ---- */
 
 /* A run: its configuration and what every stage produced (NULL until the stage ran, or when it is off). */
@@ -39,10 +44,9 @@ typedef struct {
   MPI_Comm       comm;
   MCConfig      *cfg;
   MCModel       *model;
-  MCGraph       *graph;
-  MCClustering  *clustering;
-  MCNull        *clusterability;
-  MCImportance  *importance;
+  MCGraph       *graphs[2];                 /* by MCGraphKind; NULL when no partitioning needs that kind */
+  PetscInt       n_parts;                   /* [graph] partitionings (set by mc_run_check) */
+  MCPartitioning part[MC_MAX_PARTITIONINGS]; /* part[0] is the primary one; the run owns their results */
   PetscLogDouble t_start; /* PetscTime at mc_run_create */
 } MCRun;
 
@@ -57,13 +61,14 @@ PetscErrorCode mc_run_destroy(MCRun **run);
    every rank with one message naming the file, key or value at fault.
    mc_run_load_config  (Load)     configuration file and overrides
    mc_run_check        (Load)     refuses stages not implemented yet, an existing output directory and
-                                  impossible combinations, before any heavy work
+                                  impossible combinations, before any heavy work; sets the partitionings
    mc_run_load_model   (Load)     the [model] network, read by rank 0 and broadcast
-   mc_run_graph        (Graph)    the graph of units, rows spread over the ranks
-   mc_run_cluster      (Spectral) eigenvectors, embedding, k-means, n-cut
-   mc_run_clusterability (Null)   the shuffle null ([clusterability] n_shuffles > 0)
-   mc_run_importance   (Lesion)   lesion tests of the network, its replicates and the control
-                                  ([importance] enabled)
+   mc_run_graph        (Graph)    the graph of each kind the partitionings need, rows spread over the ranks
+   mc_run_cluster      (Spectral) every partitioning: eigenvectors, embedding, k-means, n-cut (local ones
+                                  from the global partitioning of their graph)
+   mc_run_clusterability (Null)   the shuffle null of every weight partitioning ([clusterability] n_shuffles > 0)
+   mc_run_importance   (Lesion)   lesion tests of every partitioning of the network, its replicates and the
+                                  control ([importance] enabled)
    mc_run_report       (Report)   results.h5, summary.json, report.md, clusters.csv; then the
                                   checkpoint is cleared and a short summary printed */
 PetscErrorCode mc_run_load_config(MCRun *run, const char *path, int n_overrides, const char *const overrides[]);

@@ -7,3 +7,8 @@
    scikit-learn's adjusted_rand_score, including 1.0 for the degenerate cases (both one cluster, or both
    all singletons). Not collective. */
 PetscErrorCode mc_stats_ari(PetscInt n, const PetscInt a[], const PetscInt b[], PetscReal *ari);
+
+/* mc_stats_nmi - Normalised mutual information of a and b (arithmetic mean of the entropies, natural log):
+   scikit-learn's normalized_mutual_info_score with its default average_method, 1.0 when both are one
+   cluster. Labels as in mc_stats_ari. Not collective. */
+PetscErrorCode mc_stats_nmi(PetscInt n, const PetscInt a[], const PetscInt b[], PetscReal *nmi);

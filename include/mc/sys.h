@@ -38,6 +38,7 @@ typedef enum {
   MC_EVENT_FORWARD,
   MC_EVENT_FARM_TASK,
   MC_EVENT_WRITE,
+  MC_EVENT_CORR_GRAM,
   MC_N_EVENTS
 } MCEvent;
 
@@ -115,6 +116,14 @@ PetscErrorCode mc_sys_ownership_start(MPI_Comm comm, PetscInt n_local, PetscInt 
    or on rank `root` only (out is ignored elsewhere). `out` has room for the total. Collective on comm. */
 PetscErrorCode mc_sys_gatherv(MPI_Comm comm, PetscMPIInt root, const void *in, PetscInt n_local, MPI_Datatype type, void *out);
 
+/* ---- Memory ---- */
+
+/* mc_sys_memory_per_rank - The memory one rank may plan to use, in bytes: the node's available memory
+   (MemAvailable) shared by the ranks of comm on that node, the smallest over the nodes; or the value of the
+   option -mc_memory_per_rank (bytes) where the node's figure misleads (batch-system limits). The same on
+   every rank. Collective on comm. */
+PetscErrorCode mc_sys_memory_per_rank(MPI_Comm comm, double *bytes);
+
 /* ---- Advisory locks: keep two jobs, or the ranks a killed launcher left running, off the same files. ---- */
 typedef struct MCLock MCLock;
 
@@ -151,7 +160,8 @@ typedef enum {
   MC_STREAM_DATA = 5,     /* data subsets */
   MC_STREAM_SYNTH = 6,    /* synthetic networks */
   MC_STREAM_INIT = 7,     /* weight initialisation */
-  MC_STREAM_TRAIN = 8     /* minibatch order, dropout */
+  MC_STREAM_TRAIN = 8,    /* minibatch order, dropout */
+  MC_STREAM_ACTIVATIONS = 9 /* the examples of the activation graph, task 0 */
 } MCStreamTag;
 
 typedef struct {

@@ -61,6 +61,44 @@ const char *mc_graph_conv_norm_name(MCConvNorm norm)
   return (norm >= 0 && (size_t)norm < sizeof(names) / sizeof(names[0])) ? names[norm] : "unknown";
 }
 
+const char *mc_graph_spatial_norm_name(MCSpatialNorm norm)
+{
+  return norm == MC_SPATIAL_MEAN ? "mean" : mc_graph_conv_norm_name((MCConvNorm)norm);
+}
+
+const char *mc_graph_scope_name(MCScope scope)
+{
+  static const char *const names[] = {"global", "local"};
+
+  return (scope >= 0 && (size_t)scope < sizeof(names) / sizeof(names[0])) ? names[scope] : "unknown";
+}
+
+static const char *const partitioning_names[2][2] = {{"weights_global", "weights_local"}, {"activations_global", "activations_local"}};
+
+const char *mc_graph_partitioning_name(MCGraphKind kind, MCScope scope)
+{
+  return (kind >= 0 && kind <= 1 && scope >= 0 && scope <= 1) ? partitioning_names[kind][scope] : "unknown";
+}
+
+PetscBool mc_graph_partitioning_parse(const char *name, MCGraphKind *kind, MCScope *scope)
+{
+  for (int k = 0; k < 2; ++k)
+    for (int s = 0; s < 2; ++s)
+      if (!strcmp(name, partitioning_names[k][s])) {
+        *kind  = (MCGraphKind)k;
+        *scope = (MCScope)s;
+        return PETSC_TRUE;
+      }
+  return PETSC_FALSE;
+}
+
+const char *mc_graph_corr_name(MCCorr corr)
+{
+  static const char *const names[] = {"spearman", "pearson", "kendall"};
+
+  return (corr >= 0 && (size_t)corr < sizeof(names) / sizeof(names[0])) ? names[corr] : "unknown";
+}
+
 PetscReal mc_graph_conv_norm(MCConvNorm norm, PetscInt kh, PetscInt kw, const float *S, PetscInt rs, PetscInt cs,
                              PetscReal work[])
 {
@@ -205,7 +243,7 @@ static PetscErrorCode graph_assemble(MPI_Comm comm, MCGraph *g)
 
 MCGroups mc_graph_groups(const MCGraph *g)
 {
-  MCGroups gr = {g->n_groups, g->group_offset};
+  MCGroups gr = {g->layered ? g->n_groups : 0, g->layered ? g->group_offset : NULL};
 
   return gr;
 }
@@ -222,6 +260,7 @@ PetscErrorCode mc_graph_from_blocks(MPI_Comm comm, PetscInt n_groups, const Pets
   g->n_groups = n_groups;
   g->n_blocks = n_groups - 1;
   g->block    = block;
+  g->layered  = PETSC_TRUE;
   PetscCall(PetscMalloc2(n_groups + 1, &g->group_offset, n_groups, &g->group_layer));
   g->group_offset[0] = 0;
   for (PetscInt i = 0; i < n_groups; ++i) {
@@ -268,6 +307,8 @@ PetscErrorCode mc_graph_destroy(MCGraph **g)
     PetscCall(PetscFree((*g)->block));
   }
   PetscCall(PetscFree2((*g)->group_offset, (*g)->group_layer));
+  PetscCall(PetscFree((*g)->sample));
+  PetscCall(PetscFree((*g)->activation));
   PetscCall(PetscFree(*g));
   PetscFunctionReturn(0);
 }
@@ -350,8 +391,9 @@ PetscErrorCode mc_graph_build(MPI_Comm comm, const MCGraphOpts *opts, const MCMo
   MCConvNorm norm = opts->conv_norm;
 
   PetscFunctionBeginUser;
-  PetscCheck(opts->kind != MC_GRAPH_ACTIVATIONS, comm, PETSC_ERR_SUP, "graph.kind = activations is not implemented yet; use graph.kind = weights");
+  PetscCheck(opts->kind != MC_GRAPH_ACTIVATIONS, comm, PETSC_ERR_ARG_WRONG, "activation graphs are built by mc_graph_build_activations");
   PetscCheck(opts->kind == MC_GRAPH_WEIGHTS, comm, PETSC_ERR_PLIB, "graph kind %d out of range", (int)opts->kind);
+  PetscCheck(norm >= MC_CONV_NORM_L1 && norm <= MC_CONV_NORM_FRO, comm, PETSC_ERR_PLIB, "graph conv norm %d out of range", (int)norm);
   PetscCall(PetscMalloc1(model->n_layers + 1, &widx));
   for (PetscInt l = 0; l < model->n_layers; ++l) {
     const MCLayer *L = &model->layers[l];
@@ -368,7 +410,6 @@ PetscErrorCode mc_graph_build(MPI_Comm comm, const MCGraphOpts *opts, const MCMo
   }
   PetscCheck(n_w > 0, comm, PETSC_ERR_USER_INPUT, "Model '%s' has no Dense or Conv2D layer, so it has no weight graph", model->source);
   cnn = n_conv > 0 ? PETSC_TRUE : PETSC_FALSE;
-  PetscCheck(!cnn || (norm >= MC_CONV_NORM_L1 && norm <= MC_CONV_NORM_FRO), comm, PETSC_ERR_PLIB, "graph conv norm %d out of range", (int)norm);
   PetscCall(PetscMalloc2(n_w + 1, &gsize, n_w + 1, &glayer));
   PetscCall(PetscMalloc1(n_w, &blocks)); /* ownership passes to the graph */
   {

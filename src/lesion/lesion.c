@@ -244,7 +244,7 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
   n_units_layers = n_w + 1;
   PetscCheck(n_w >= 1, comm, PETSC_ERR_USER_INPUT, "[model] path %s has no Dense or Conv2D layer to lesion", model->source);
   c.in_size = model->input_shape[0] * model->input_shape[1] * model->input_shape[2];
-  PetscCheck(data->shape[0] * data->shape[1] * data->shape[2] == c.in_size, comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(mc_model_input_fits(model, data->shape), comm, PETSC_ERR_USER_INPUT,
              "[data] source %s has examples of %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT " values but the model %s expects %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT,
              data->source, data->shape[0], data->shape[1], data->shape[2], model->source, model->input_shape[0], model->input_shape[1], model->input_shape[2]);
   {

@@ -305,3 +305,11 @@ const char *mc_model_unit_layer_name(const MCModel *m, PetscInt u)
     if ((m->layers[l].type == MC_LAYER_DENSE || m->layers[l].type == MC_LAYER_CONV2D) && ++seen == u) return m->layers[l].name;
   return "?";
 }
+
+PetscBool mc_model_input_fits(const MCModel *m, const PetscInt shape[3])
+{
+  const PetscInt *in = m->input_shape;
+
+  if (in[0] == 1 && in[1] == 1) return shape[0] * shape[1] * shape[2] == in[2] ? PETSC_TRUE : PETSC_FALSE;
+  return (shape[0] == in[0] && shape[1] == in[1] && shape[2] == in[2]) ? PETSC_TRUE : PETSC_FALSE;
+}

@@ -57,6 +57,11 @@ static PetscErrorCode null_task(void *ctx_, MPI_Comm comm, PetscInt t, PetscReal
   }
   gr = mc_graph_groups(g);
   PetscCall(mc_cluster_graph(g->adj, &gr, &ctx->opts->cluster, &c));
+  if (ctx->opts->local) {
+    MCClustering *global = c;
+    PetscCall(mc_cluster_local(g, global, &ctx->opts->cluster, ctx->opts->local_k, &c));
+    PetscCall(mc_cluster_destroy(&global));
+  }
   result[0] = c->ncut;
   result[1] = 1;
   ctx->n_done++;

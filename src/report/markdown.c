@@ -42,7 +42,7 @@ static void write_clusterability(FILE *fp, const MCNull *nul)
 
 PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path)
 {
-  const MCClustering *c = run->clustering;
+  const MCClustering *c = run->clustering, *spec = mc__report_spectrum(run);
   const MCGraph      *g = run->graph;
   PetscInt           *size, *by_group;
   FILE               *fp;
@@ -53,9 +53,17 @@ PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path)
   PetscCall(open_file(path, &fp));
   fprintf(fp, "# modclust-mpi report\n\n");
   fprintf(fp, "- model: `%s` (%s, %" PetscInt_FMT " layers)\n", run->model->source, run->model->format, run->model->n_layers);
-  fprintf(fp, "- graph: %s, %" PetscInt_FMT " nodes, %" PetscInt_FMT " removed (degree 0)\n", mc_graph_kind_name(run->graph_kind), g->n_nodes, c->n_removed);
-  fprintf(fp, "- clustering: k = %" PetscInt_FMT ", seed %" PetscInt64_FMT ", %" PetscInt_FMT " k-means restarts (best: %" PetscInt_FMT ")\n", c->k, run->seed,
-          c->n_init, c->best_restart);
+  fprintf(fp, "- graph: %s, %" PetscInt_FMT " nodes, %" PetscInt_FMT " removed (degree 0)", mc_graph_kind_name(run->graph_kind), g->n_nodes, c->n_removed);
+  if (run->graph_kind == MC_GRAPH_ACTIVATIONS)
+    fprintf(fp, "; squared correlations over %" PetscInt_FMT " training examples, %" PetscInt_FMT " dead units (zero variance)", g->n_samples, g->n_dead);
+  fprintf(fp, "\n");
+  if (run->clustering_global) {
+    fprintf(fp, "- clustering: local: each layer clustered on its own (a weight graph's layer with its neighbours), with the number of global clusters (k = %" PetscInt_FMT ", n-cut %.6g) in that layer:", run->clustering_global->k, (double)run->clustering_global->ncut);
+    for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, " %s %" PetscInt_FMT "%s", mc_model_unit_layer_name(run->model, g->group_layer[grp]), c->local_k[grp], grp + 1 < g->n_groups ? "," : "");
+    fprintf(fp, "; %" PetscInt_FMT " clusters in all, seed %" PetscInt64_FMT "\n", c->k, run->seed);
+  } else
+    fprintf(fp, "- clustering: k = %" PetscInt_FMT ", seed %" PetscInt64_FMT ", %" PetscInt_FMT " k-means restarts (best: %" PetscInt_FMT ")\n", c->k, run->seed,
+            c->n_init, c->best_restart);
   mc_sys_blas_describe(blas, sizeof(blas));
   fprintf(fp, "- ranks: %d; tool %s (git %s); BLAS: %s\n\n", (int)run->n_ranks, MC_VERSION, MC_GIT_HASH, blas);
 
@@ -64,12 +72,12 @@ PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path)
 
   if (run->clusterability) write_clusterability(fp, run->clusterability);
 
-  fprintf(fp, "## Spectrum\n\nThe %" PetscInt_FMT " smallest eigenvalues of the normalised Laplacian (%" PetscInt_FMT " converged, largest residual %.1e). ", c->k,
-          c->n_converged, (double)c->max_residual);
+  fprintf(fp, "## Spectrum\n\nThe %" PetscInt_FMT " smallest eigenvalues of the normalised Laplacian%s (%" PetscInt_FMT " converged, largest residual %.1e). ", spec->k,
+          run->clustering_global ? " of the whole graph" : "", spec->n_converged, (double)spec->max_residual);
   fprintf(fp, "A large gap after the j-th eigenvalue suggests j well-separated modules.\n\n| # | eigenvalue | gap to next |\n|---:|---:|---:|\n");
-  for (PetscInt i = 0; i < c->k; ++i) {
-    PetscReal d = i + 1 < c->k ? c->eigenvalues[i + 1] - c->eigenvalues[i] : 0, e = PetscAbsReal(c->eigenvalues[i]) < 1e-12 ? 0 : c->eigenvalues[i];
-    if (i + 1 < c->k) fprintf(fp, "| %" PetscInt_FMT " | %.6f | %.6f |\n", i + 1, (double)e, (double)d);
+  for (PetscInt i = 0; i < spec->k; ++i) {
+    PetscReal d = i + 1 < spec->k ? spec->eigenvalues[i + 1] - spec->eigenvalues[i] : 0, e = PetscAbsReal(spec->eigenvalues[i]) < 1e-12 ? 0 : spec->eigenvalues[i];
+    if (i + 1 < spec->k) fprintf(fp, "| %" PetscInt_FMT " | %.6f | %.6f |\n", i + 1, (double)e, (double)d);
     else fprintf(fp, "| %" PetscInt_FMT " | %.6f | |\n", i + 1, (double)e);
   }
 
@@ -85,6 +93,7 @@ PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path)
   }
   fprintf(fp, "\nEvery unit's label is in `clusters.csv` and `results.h5` (`/clusters/labels`, -1 = removed).\n");
   PetscCall(mc__report_importance_markdown(run, fp));
+  PetscCall(mc__report_markdown_partitionings(run, fp));
   PetscCall(close_file(path, fp));
   PetscCall(PetscFree(size));
   PetscCall(PetscFree(by_group));

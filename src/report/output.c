@@ -83,6 +83,27 @@ static PetscErrorCode gather_csr(MPI_Comm comm, Mat A, PetscInt **indptr, PetscI
   PetscFunctionReturn(0);
 }
 
+/* Edges of the symmetric adjacency: stored non-zeros off the diagonal, halved (a dense matrix stores its
+   zeros too, so they are counted). Collective. */
+static PetscErrorCode count_edges(MPI_Comm comm, Mat A, PetscInt64 *n_edges)
+{
+  PetscInt  rstart, rend, ncols;
+  PetscInt64 nz = 0;
+  const PetscInt    *cols;
+  const PetscScalar *vals;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatGetOwnershipRange(A, &rstart, &rend));
+  for (PetscInt r = rstart; r < rend; ++r) {
+    PetscCall(MatGetRow(A, r, &ncols, &cols, &vals));
+    for (PetscInt j = 0; j < ncols; ++j) nz += cols[j] != r && vals[j] != 0;
+    PetscCall(MatRestoreRow(A, r, &ncols, &cols, &vals));
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nz, 1, MPIU_INT64, MPI_SUM, comm));
+  *n_edges = nz / 2;
+  PetscFunctionReturn(0);
+}
+
 /* Remove a directory tree we created (only regular files one level deep). */
 static void remove_tree(const char *dir)
 {
@@ -97,7 +118,7 @@ static void remove_tree(const char *dir)
 }
 
 /* Rank 0: write every file into `stage`, then swap it into place. */
-static PetscErrorCode write_all(const MCReport *run, const char *stage, const PetscInt *indptr, const PetscInt *indices, const PetscReal *data)
+static PetscErrorCode write_all(const MCReport *run, const char *stage, const MCSavedGraph *saved)
 {
   const char *dir = run->opts.dir;
   char        p[PETSC_MAX_PATH_LEN], old[PETSC_MAX_PATH_LEN];
@@ -106,7 +127,7 @@ static PetscErrorCode write_all(const MCReport *run, const char *stage, const Pe
   PetscFunctionBeginUser;
   PetscCheck(mkdir(stage, 0755) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot create directory %s: %s", stage, strerror(errno));
   PetscCall(PetscSNPrintf(p, sizeof(p), "%s/results.h5", stage));
-  PetscCall(mc__report_write_results(run, p, indptr, indices, data));
+  PetscCall(mc__report_write_results(run, p, saved));
   PetscCall(PetscSNPrintf(p, sizeof(p), "%s/summary.json", stage));
   PetscCall(mc__report_write_json(run, p));
   PetscCall(PetscSNPrintf(p, sizeof(p), "%s/report.md", stage));
@@ -133,26 +154,31 @@ static PetscErrorCode write_all(const MCReport *run, const char *stage, const Pe
 
 PetscErrorCode mc_report_write(MPI_Comm comm, MCReport *run)
 {
-  MatInfo        info;
+  const MCGraph *g = run->graph;
   PetscMPIInt    rank;
-  PetscInt      *indptr = NULL, *indices = NULL;
-  PetscReal     *data   = NULL;
-  PetscErrorCode ierr   = 0;
+  MCSavedGraph   saved = {0};
+  PetscErrorCode ierr  = 0;
   char           stage[PETSC_MAX_PATH_LEN];
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  PetscCall(MatGetInfo(run->graph->adj, MAT_GLOBAL_SUM, &info));
-  run->n_edges = (PetscInt64)(info.nz_used / 2);
-  if (run->opts.save_graph) PetscCall(gather_csr(comm, run->graph->adj, &indptr, &indices, &data));
+  PetscCall(count_edges(comm, g->adj, &run->n_edges));
+  if (run->opts.save_graph) {
+    PetscCall(gather_csr(comm, g->adj, &saved.indptr, &saved.indices, &saved.data));
+    if (g->activation) {
+      if (rank == 0) PetscCall(PetscMalloc1((size_t)g->n_samples * g->n_nodes, &saved.activation));
+      PetscCall(mc_sys_gatherv(comm, 0, g->activation, g->sample_count * g->n_nodes, MPIU_REAL, saved.activation));
+    }
+  }
   if (rank == 0) {
     PetscCall(PetscSNPrintf(stage, sizeof(stage), "%s.partial-%d", run->opts.dir, (int)getpid()));
-    ierr = write_all(run, stage, indptr, indices, data);
+    ierr = write_all(run, stage, run->opts.save_graph ? &saved : NULL);
     if (ierr) remove_tree(stage); /* never leave half-written output behind */
   }
   PetscCall(mc_sys_rank0_status(comm, ierr));
-  PetscCall(PetscFree(indptr));
-  PetscCall(PetscFree(indices));
-  PetscCall(PetscFree(data));
+  PetscCall(PetscFree(saved.indptr));
+  PetscCall(PetscFree(saved.indices));
+  PetscCall(PetscFree(saved.data));
+  PetscCall(PetscFree(saved.activation));
   PetscFunctionReturn(0);
 }

@@ -4,13 +4,31 @@
 #include <cjson/cJSON.h>
 #include "mc/report.h"
 
-/* mc__report_write_results - Write results.h5 for `run` at `path`. `csr_*` is the gathered adjacency or
-   NULL when it is not saved. Not collective (the writing rank); errors name the path and the object. */
-PetscErrorCode mc__report_write_results(const MCReport *run, const char *path, const PetscInt *csr_indptr, const PetscInt *csr_indices,
-                                        const PetscReal *csr_data);
+/* The graph gathered on the writing rank for [output] save_graph. */
+typedef struct {
+  PetscInt  *indptr, *indices; /* the adjacency as CSR (global column ids) */
+  PetscReal *data;
+  PetscReal *activation;       /* activation graphs: n_samples x n_nodes, row-major, or NULL */
+} MCSavedGraph;
 
-/* mc__report_results_importance - The /importance group of results.h5 (nothing when run->importance is NULL). */
-PetscErrorCode mc__report_results_importance(MCH5Writer *w, const MCReport *run);
+/* mc__report_write_results - Write results.h5 for `run` at `path`. `saved` is the gathered graph or NULL
+   when it is not saved. Not collective (the writing rank); errors name the path and the object. */
+PetscErrorCode mc__report_write_results(const MCReport *run, const char *path, const MCSavedGraph *saved);
+
+/* mc__report_results_importance - The importance group of results.h5 in the current group (nothing when imp
+   is NULL). mc__report_results_clusterability - the clusterability group (nul not NULL). */
+PetscErrorCode mc__report_results_importance(MCH5Writer *w, const struct MCImportance_s *imp);
+PetscErrorCode mc__report_results_clusterability(MCH5Writer *w, const MCNull *nul);
+
+/* The partitionings of a run with several (src/report/partitionings.c): /partitionings in results.h5, the
+   comparison section of report.md, "partitionings" in summary.json, a line each on stdout. */
+PetscErrorCode mc__report_results_partitionings(MCH5Writer *w, const MCReport *run);
+PetscErrorCode mc__report_markdown_partitionings(const MCReport *run, FILE *fp);
+PetscErrorCode mc__report_json_partitionings(const MCReport *run, cJSON *root);
+PetscErrorCode mc__report_print_partitionings(MPI_Comm comm, const MCReport *run);
+
+/* mc__report_fmt_p - A p-value for reading: "n/a" for NaN, 2 significant digits below 1e-3, else 3 decimals. */
+void mc__report_fmt_p(char *buf, size_t n, PetscReal p);
 
 /* Write summary.json / report.md / clusters.csv for `run` at `path`. Not collective. */
 PetscErrorCode mc__report_write_json(const MCReport *run, const char *path);
@@ -25,6 +43,10 @@ PetscErrorCode mc__report_cluster_sizes(const MCReport *run, PetscInt **size, Pe
    `path`. Not collective. */
 #define MC_REPORT_NULL_SVG "null_ncut.svg"
 PetscErrorCode mc__report_write_null_svg(const MCNull *nul, const char *path);
+
+/* mc__report_spectrum - The clustering that holds the spectrum: the global one a local partitioning came
+   from, else the partitioning itself. */
+const MCClustering *mc__report_spectrum(const MCReport *run);
 
 /* mc__report_json_real - a JSON number, or null for NaN and infinities (JSON has neither). */
 cJSON *mc__report_json_real(PetscReal v);

@@ -107,7 +107,7 @@ PetscErrorCode mc__report_importance_json(const MCReport *run, cJSON *root)
   PetscFunctionReturn(0);
 }
 
-static void fmt_p(char *buf, size_t n, PetscReal p)
+void mc__report_fmt_p(char *buf, size_t n, PetscReal p)
 {
   if (PetscIsNanReal(p)) snprintf(buf, n, "n/a");
   else if (p < 1e-3) snprintf(buf, n, "%.2e", (double)p);
@@ -118,8 +118,8 @@ static void net_summary_md(FILE *fp, const char *what, const MCLesionResult *r)
 {
   char pm[32], pr[32];
 
-  fmt_p(pm, sizeof(pm), r->fisher_p_mean);
-  fmt_p(pr, sizeof(pr), r->fisher_p_range);
+  mc__report_fmt_p(pm, sizeof(pm), r->fisher_p_mean);
+  mc__report_fmt_p(pr, sizeof(pr), r->fisher_p_range);
   fprintf(fp, "| %s | %" PetscInt_FMT " | %.4f | %s | %.3f | %.2f ± %.2f | %s | %.3f | %.2f ± %.2f |\n", what, r->n_sub, (double)r->baseline_mean_acc, pm,
           (double)r->fisher_stat_mean, (double)r->effect_mean_avg, (double)r->effect_mean_sem, pr, (double)r->fisher_stat_range, (double)r->effect_range_avg,
           (double)r->effect_range_sem);
@@ -142,8 +142,8 @@ PetscErrorCode mc__report_importance_markdown(const MCReport *run, FILE *fp)
               "more than random sets. **range** measures how unevenly the classes suffer ((max - min class drop) / |mean drop|); p_range is small when "
               "the damage is more class-specific than for random sets. 2e = 1 means like random (mean: > 1 hurts more; range: > 1 more specific).\n\n",
           (double)r->baseline_mean_acc);
-  fmt_p(a, sizeof(a), imp->p_mean);
-  fmt_p(b, sizeof(b), imp->p_range);
+  mc__report_fmt_p(a, sizeof(a), imp->p_mean);
+  mc__report_fmt_p(b, sizeof(b), imp->p_range);
   fprintf(fp, "Combined over the sub-clusters (shifted Fisher%s): **p_mean = %s**, **p_range = %s**. ", imp->n_nets > 1 ? ", then Bates across the networks" : "", a, b);
   fprintf(fp, "Benjamini-Hochberg at q = %g over these two tests: the mean test is %s, the range test is %s.\n\n", (double)imp->fdr_q,
           imp->bh_reject_mean ? "**significant**" : "not significant", imp->bh_reject_range ? "**significant**" : "not significant");
@@ -162,8 +162,8 @@ PetscErrorCode mc__report_importance_markdown(const MCReport *run, FILE *fp)
     PetscReal mr, lo, hi, rr, l2, h2;
     summarize(r->n_random, r->mean_acc_random + s * r->n_random, &mr, &lo, &hi);
     summarize(r->n_random, r->range_random + s * r->n_random, &rr, &l2, &h2);
-    fmt_p(a, sizeof(a), r->p_mean[s]);
-    fmt_p(b, sizeof(b), r->p_range[s]);
+    mc__report_fmt_p(a, sizeof(a), r->p_mean[s]);
+    mc__report_fmt_p(b, sizeof(b), r->p_range[s]);
     fprintf(fp, "| %s | %" PetscInt_FMT " | %" PetscInt_FMT " | %.4f | %.4f | %.4f [%.4f, %.4f] | %s | %.2f | %.3g | %.3g | %s | %.2f |\n", mc_model_unit_layer_name(run->model, r->layer[s]),
             r->cluster[s], r->size[s], (double)r->mean_acc[s], (double)(r->baseline_mean_acc - r->mean_acc[s]), (double)(r->baseline_mean_acc - mr),
             (double)(r->baseline_mean_acc - hi), (double)(r->baseline_mean_acc - lo), a, (double)(2 * r->effect_mean[s]), (double)r->range[s], (double)rr, b,
@@ -180,8 +180,8 @@ PetscErrorCode mc__report_importance_print(MPI_Comm comm, const MCReport *run)
 
   PetscFunctionBeginUser;
   if (!imp) PetscFunctionReturn(0);
-  fmt_p(a, sizeof(a), imp->p_mean);
-  fmt_p(b, sizeof(b), imp->p_range);
+  mc__report_fmt_p(a, sizeof(a), imp->p_mean);
+  mc__report_fmt_p(b, sizeof(b), imp->p_range);
   PetscCall(PetscPrintf(comm, "  importance %" PetscInt_FMT " sub-clusters x %" PetscInt_FMT " random sets, baseline acc %.4f: p_mean %s%s, p_range %s%s (%s, %" PetscInt_FMT " network%s) in %.1f s\n",
                         imp->net[0]->n_sub, imp->net[0]->n_random, (double)imp->net[0]->baseline_mean_acc, a, imp->bh_reject_mean ? " *" : "", b,
                         imp->bh_reject_range ? " *" : "", imp->n_nets > 1 ? "Bates" : "Fisher", imp->n_nets, imp->n_nets > 1 ? "s" : "", (double)imp->net[0]->seconds));

@@ -29,7 +29,7 @@ static PetscErrorCode write_provenance(MCH5Writer *w, const MCReport *run)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode write_graph(MCH5Writer *w, const MCReport *run, const PetscInt *indptr, const PetscInt *indices, const PetscReal *data)
+static PetscErrorCode write_graph(MCH5Writer *w, const MCReport *run, const MCSavedGraph *saved)
 {
   const MCGraph *g = run->graph;
   PetscInt      *layer, *unit;
@@ -41,13 +41,22 @@ static PetscErrorCode write_graph(MCH5Writer *w, const MCReport *run, const Pets
   PetscCall(mc_io_h5w_attr_int(w, "n_nodes", g->n_nodes));
   PetscCall(mc_io_h5w_ints(w, "node_layer", g->n_nodes, 0, layer));
   PetscCall(mc_io_h5w_ints(w, "node_unit", g->n_nodes, 0, unit));
-  if (indptr) {
+  PetscCall(mc_io_h5w_attr_string(w, "kind", mc_graph_kind_name(run->graph_kind)));
+  if (run->graph_kind == MC_GRAPH_ACTIVATIONS) {
+    PetscCall(mc_io_h5w_attr_int(w, "n_dead", g->n_dead));
+    PetscCall(mc_io_h5w_attr_int(w, "n_samples", g->n_samples));
+  }
+  if (saved) {
     PetscCall(mc_io_h5w_group_push(w, "adjacency"));
     PetscCall(mc_io_h5w_attr_string(w, "format", "csr"));
-    PetscCall(mc_io_h5w_ints(w, "indptr", g->n_nodes + 1, 0, indptr));
-    PetscCall(mc_io_h5w_ints(w, "indices", indptr[g->n_nodes], 0, indices));
-    PetscCall(mc_io_h5w_reals(w, "data", indptr[g->n_nodes], 0, data));
+    PetscCall(mc_io_h5w_ints(w, "indptr", g->n_nodes + 1, 0, saved->indptr));
+    PetscCall(mc_io_h5w_ints(w, "indices", saved->indptr[g->n_nodes], 0, saved->indices));
+    PetscCall(mc_io_h5w_reals(w, "data", saved->indptr[g->n_nodes], 0, saved->data));
     PetscCall(mc_io_h5w_group_pop(w));
+    if (saved->activation) {
+      PetscCall(mc_io_h5w_ints(w, "samples", g->n_samples, 0, g->sample));
+      PetscCall(mc_io_h5w_reals(w, "activations", g->n_samples, g->n_nodes, saved->activation));
+    }
   }
   PetscCall(mc_io_h5w_group_pop(w));
   PetscCall(PetscFree2(layer, unit));
@@ -56,13 +65,13 @@ static PetscErrorCode write_graph(MCH5Writer *w, const MCReport *run, const Pets
 
 static PetscErrorCode write_clusters(MCH5Writer *w, const MCReport *run)
 {
-  const MCClustering *c = run->clustering;
+  const MCClustering *c = run->clustering, *spec = mc__report_spectrum(run), *cg = run->clustering_global;
 
   PetscFunctionBeginUser;
   PetscCall(mc_io_h5w_group_push(w, "spectral"));
-  PetscCall(mc_io_h5w_reals(w, "eigenvalues", c->k, 0, c->eigenvalues));
-  PetscCall(mc_io_h5w_attr_int(w, "n_converged", c->n_converged));
-  PetscCall(mc_io_h5w_attr_real(w, "max_residual", c->max_residual));
+  PetscCall(mc_io_h5w_reals(w, "eigenvalues", spec->k, 0, spec->eigenvalues));
+  PetscCall(mc_io_h5w_attr_int(w, "n_converged", spec->n_converged));
+  PetscCall(mc_io_h5w_attr_real(w, "max_residual", spec->max_residual));
   PetscCall(mc_io_h5w_attr_real(w, "eig_tol", run->eig_tol));
   PetscCall(mc_io_h5w_group_pop(w));
 
@@ -73,12 +82,22 @@ static PetscErrorCode write_clusters(MCH5Writer *w, const MCReport *run)
   PetscCall(mc_io_h5w_attr_int(w, "n_removed", c->n_removed));
   PetscCall(mc_io_h5w_attr_real(w, "inertia", c->inertia));
   PetscCall(mc_io_h5w_attr_int(w, "best_restart", c->best_restart));
+  PetscCall(mc_io_h5w_attr_string(w, "scope", mc_graph_scope_name(cg ? MC_SCOPE_LOCAL : MC_SCOPE_GLOBAL)));
+  if (cg) PetscCall(mc_io_h5w_ints(w, "local_k", c->n_groups, 0, c->local_k));
   PetscCall(mc_io_h5w_group_pop(w));
+  if (cg) {
+    PetscCall(mc_io_h5w_group_push(w, "clusters_global"));
+    PetscCall(mc_io_h5w_ints(w, "labels", cg->n_nodes, 0, cg->labels));
+    PetscCall(mc_io_h5w_attr_int(w, "k", cg->k));
+    PetscCall(mc_io_h5w_attr_real(w, "ncut", cg->ncut));
+    PetscCall(mc_io_h5w_attr_int(w, "n_removed", cg->n_removed));
+    PetscCall(mc_io_h5w_group_pop(w));
+  }
   PetscFunctionReturn(0);
 }
 
 /* /clusterability: the shuffle null (docs/method.md section 7). */
-static PetscErrorCode write_clusterability(MCH5Writer *w, const MCNull *nul)
+PetscErrorCode mc__report_results_clusterability(MCH5Writer *w, const MCNull *nul)
 {
 
   PetscFunctionBeginUser;
@@ -101,7 +120,7 @@ static PetscErrorCode write_clusterability(MCH5Writer *w, const MCNull *nul)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__report_write_results(const MCReport *run, const char *path, const PetscInt *csr_indptr, const PetscInt *csr_indices, const PetscReal *csr_data)
+PetscErrorCode mc__report_write_results(const MCReport *run, const char *path, const MCSavedGraph *saved)
 {
   MCH5Writer *w = NULL;
 
@@ -111,10 +130,11 @@ PetscErrorCode mc__report_write_results(const MCReport *run, const char *path, c
   PetscCall(mc_io_h5w_attr_string(w, "format", "modclust-results"));
   PetscCall(mc_io_h5w_attr_int(w, "format_version", 1));
   PetscCall(write_provenance(w, run));
-  PetscCall(write_graph(w, run, csr_indptr, csr_indices, csr_data));
+  PetscCall(write_graph(w, run, saved));
   PetscCall(write_clusters(w, run));
-  PetscCall(mc__report_results_importance(w, run));
-  if (run->clusterability) PetscCall(write_clusterability(w, run->clusterability));
+  PetscCall(mc__report_results_importance(w, run->importance));
+  if (run->clusterability) PetscCall(mc__report_results_clusterability(w, run->clusterability));
+  if (run->n_parts > 1) PetscCall(mc__report_results_partitionings(w, run));
   PetscCall(mc_io_h5w_close(&w));
   PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_WRITE], 0, 0, 0, 0));
   PetscFunctionReturn(0);

@@ -39,9 +39,8 @@ static PetscErrorCode write_net(MCH5Writer *w, const MCLesionResult *r)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__report_results_importance(MCH5Writer *w, const MCReport *run)
+PetscErrorCode mc__report_results_importance(MCH5Writer *w, const MCImportance *imp)
 {
-  const MCImportance *imp = run->importance;
   char                name[64];
 
   PetscFunctionBeginUser;

@@ -74,7 +74,7 @@ static PetscErrorCode add_clusterability(cJSON *root, const MCNull *nul)
 
 PetscErrorCode mc__report_write_json(const MCReport *run, const char *path)
 {
-  const MCClustering *c = run->clustering;
+  const MCClustering *c = run->clustering, *spec = mc__report_spectrum(run);
   const MCGraph      *g = run->graph;
   cJSON              *root, *model, *graph, *groups, *clus, *eig, *list, *timing;
   PetscInt           *size, *by_group;
@@ -100,6 +100,10 @@ PetscErrorCode mc__report_write_json(const MCReport *run, const char *path)
   PetscCall(mc__report_json_add(graph, "n_nodes", cJSON_CreateNumber(g->n_nodes)));
   PetscCall(mc__report_json_add(graph, "n_edges", cJSON_CreateNumber((double)run->n_edges)));
   PetscCall(mc__report_json_add(graph, "n_removed", cJSON_CreateNumber(c->n_removed)));
+  if (run->graph_kind == MC_GRAPH_ACTIVATIONS) {
+    PetscCall(mc__report_json_add(graph, "n_samples", cJSON_CreateNumber(g->n_samples)));
+    PetscCall(mc__report_json_add(graph, "n_dead", cJSON_CreateNumber(g->n_dead)));
+  }
   PetscCall(mc__report_json_add(graph, "groups", groups = cJSON_CreateArray()));
   for (PetscInt grp = 0; grp < g->n_groups; ++grp) {
     cJSON *o;
@@ -113,10 +117,19 @@ PetscErrorCode mc__report_write_json(const MCReport *run, const char *path)
   PetscCall(mc__report_json_add(clus, "k", cJSON_CreateNumber(c->k)));
   PetscCall(mc__report_json_add(clus, "ncut", mc__report_json_real(c->ncut)));
   PetscCall(mc__report_json_add(clus, "inertia", mc__report_json_real(c->inertia)));
-  PetscCall(mc__report_json_add(clus, "n_converged", cJSON_CreateNumber(c->n_converged)));
-  PetscCall(mc__report_json_add(clus, "max_residual", mc__report_json_real(c->max_residual)));
+  PetscCall(mc__report_json_add(clus, "scope", cJSON_CreateString(mc_graph_scope_name(run->clustering_global ? MC_SCOPE_LOCAL : MC_SCOPE_GLOBAL))));
+  if (run->clustering_global) {
+    cJSON *lk, *gl;
+    PetscCall(mc__report_json_add(clus, "local_k", lk = cJSON_CreateArray()));
+    for (PetscInt grp = 0; grp < c->n_groups; ++grp) PetscCall(mc__report_json_push(lk, cJSON_CreateNumber(c->local_k[grp])));
+    PetscCall(mc__report_json_add(clus, "global", gl = cJSON_CreateObject()));
+    PetscCall(mc__report_json_add(gl, "k", cJSON_CreateNumber(run->clustering_global->k)));
+    PetscCall(mc__report_json_add(gl, "ncut", mc__report_json_real(run->clustering_global->ncut)));
+  }
+  PetscCall(mc__report_json_add(clus, "n_converged", cJSON_CreateNumber(spec->n_converged)));
+  PetscCall(mc__report_json_add(clus, "max_residual", mc__report_json_real(spec->max_residual)));
   PetscCall(mc__report_json_add(clus, "eigenvalues", eig = cJSON_CreateArray()));
-  for (PetscInt i = 0; i < c->k; ++i) PetscCall(mc__report_json_push(eig, mc__report_json_real(c->eigenvalues[i])));
+  for (PetscInt i = 0; i < spec->k; ++i) PetscCall(mc__report_json_push(eig, mc__report_json_real(spec->eigenvalues[i])));
   PetscCall(mc__report_json_add(clus, "clusters", list = cJSON_CreateArray()));
   for (PetscInt l = 0; l < c->k; ++l) {
     cJSON *o, *per;
@@ -132,6 +145,7 @@ PetscErrorCode mc__report_write_json(const MCReport *run, const char *path)
   if (run->clusterability) PetscCall(add_clusterability(root, run->clusterability));
 
   PetscCall(mc__report_importance_json(run, root));
+  if (run->n_parts > 1) PetscCall(mc__report_json_partitionings(run, root));
   PetscCall(mc__report_json_add(root, "seconds", timing = cJSON_CreateObject()));
   {
     PetscLogDouble now;
@@ -151,17 +165,22 @@ PetscErrorCode mc__report_write_json(const MCReport *run, const char *path)
 
 PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCReport *run)
 {
-  const MCClustering *c = run->clustering;
+  const MCClustering *c = run->clustering, *spec = mc__report_spectrum(run);
   const MCGraph      *g = run->graph;
   PetscLogDouble      now;
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&now));
   PetscCall(PetscPrintf(comm, "modclust-mpi: %s (%s, %" PetscInt_FMT " layers)\n", run->model->source, run->model->format, run->model->n_layers));
-  PetscCall(PetscPrintf(comm, "  graph     %" PetscInt_FMT " nodes in %" PetscInt_FMT " layers, %" PetscInt_FMT " removed (degree 0)\n", g->n_nodes, g->n_groups, c->n_removed));
-  PetscCall(PetscPrintf(comm, "  spectrum  eigenvalues %.4g .. %.4g (%" PetscInt_FMT " converged, max residual %.1e)\n", (double)c->eigenvalues[0],
-                        (double)c->eigenvalues[c->k - 1], c->n_converged, (double)c->max_residual));
-  if (c->n_components_warn)
+  PetscCall(PetscPrintf(comm, "  graph     %s, %" PetscInt_FMT " nodes in %" PetscInt_FMT " layers, %" PetscInt_FMT " removed (degree 0)", mc_graph_kind_name(run->graph_kind), g->n_nodes, g->n_groups, c->n_removed));
+  if (run->graph_kind == MC_GRAPH_ACTIVATIONS) PetscCall(PetscPrintf(comm, ", %" PetscInt_FMT " dead; %" PetscInt_FMT " examples", g->n_dead, g->n_samples));
+  PetscCall(PetscPrintf(comm, "\n"));
+  PetscCall(PetscPrintf(comm, "  spectrum  eigenvalues %.4g .. %.4g (%" PetscInt_FMT " converged, max residual %.1e)\n", (double)spec->eigenvalues[0],
+                        (double)spec->eigenvalues[spec->k - 1], spec->n_converged, (double)spec->max_residual));
+  if (run->clustering_global)
+    PetscCall(PetscPrintf(comm, "  global    k = %" PetscInt_FMT ", n-cut = %.6g; the local partitioning below clusters each layer on its own\n", run->clustering_global->k,
+                          (double)run->clustering_global->ncut));
+  if (spec->n_components_warn)
     PetscCall(PetscPrintf(comm, "  warning   the graph (after removing degree-0 nodes) has several connected components: each is a\n"
                                 "            perfect cluster (eigenvalue 0 repeated); they are clustered as they are\n"));
   PetscCall(PetscPrintf(comm, "  clusters  k = %" PetscInt_FMT ", n-cut = %.6g (0 = perfectly separable, %" PetscInt_FMT " = no structure)\n", c->k, (double)c->ncut, c->k));
@@ -172,7 +191,13 @@ PetscErrorCode mc_report_print_summary(MPI_Comm comm, const MCReport *run)
                           nul->group_size, nul->group_size > 1 ? "s" : "", (double)nul->seconds));
   }
   PetscCall(mc__report_importance_print(comm, run));
+  PetscCall(mc__report_print_partitionings(comm, run));
   PetscCall(PetscPrintf(comm, "  output    %s/ (results.h5, summary.json, report.md, clusters.csv) in %.2f s on %d rank%s\n", run->opts.dir,
                         now - run->t_start, (int)run->n_ranks, run->n_ranks > 1 ? "s" : ""));
   PetscFunctionReturn(0);
+}
+
+const MCClustering *mc__report_spectrum(const MCReport *run)
+{
+  return run->clustering_global ? run->clustering_global : run->clustering;
 }

@@ -26,6 +26,13 @@ PetscErrorCode mc_run_graph_opts(const MCConfig *cfg, MCGraphOpts *o)
   o->conv_norm          = (MCConvNorm)cfg->graph_conv_norm;
   o->fold_batchnorm     = cfg->graph_fold_batchnorm;
   o->include_dense_head = cfg->graph_include_dense_head;
+  o->act_samples        = (PetscInt)cfg->graph_act_samples;
+  o->act_norm           = (MCSpatialNorm)cfg->graph_act_spatial_norm;
+  o->act_corr           = (MCCorr)cfg->graph_act_corr;
+  o->act_include_io     = cfg->graph_act_include_io;
+  o->keep_activations   = cfg->output_save_graph;
+  o->seed               = (uint64_t)cfg->cluster_seed;
+  PetscCall(mc_dense_options(&o->dense));
   PetscFunctionReturn(0);
 }
 
@@ -56,7 +63,10 @@ PetscErrorCode mc_run_null_opts(const MCConfig *cfg, MCNullOpts *o)
   o->group_size         = (PetscInt)cfg->clusterability_group_size;
   o->random_init_trials = (PetscInt)cfg->clusterability_random_init_trials;
   PetscCall(mc_run_graph_opts(cfg, &o->graph));
+  o->graph.kind = MC_GRAPH_WEIGHTS; /* the random-initialisation baseline's graphs */
   PetscCall(mc_run_cluster_opts(cfg, &o->cluster));
+  o->local      = (MCScope)cfg->graph_scope == MC_SCOPE_LOCAL ? PETSC_TRUE : PETSC_FALSE;
+  o->local_k    = (MCLocalK)cfg->graph_local_k;
   o->checkpoint = cfg->clusterability_checkpoint;
   PetscCall(PetscStrncpy(o->dir, cfg->output_dir, sizeof(o->dir)));
   PetscCall(mc_config_hash(cfg, (PetscInt)(sizeof(depends_on) / sizeof(depends_on[0])), depends_on, &o->config_hash));
@@ -88,5 +98,33 @@ PetscErrorCode mc_run_report_opts(const MCConfig *cfg, MCReportOpts *o)
   o->overwrite    = cfg->output_overwrite;
   o->save_graph   = cfg->output_save_graph;
   o->file_locking = (MCFileLocking)cfg->output_file_locking;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_run_partitionings(MPI_Comm comm, const MCConfig *cfg, PetscInt *n, MCGraphKind kind[], MCScope scope[])
+{
+  char  buf[PETSC_MAX_PATH_LEN], *tok, *save = NULL;
+
+  PetscFunctionBeginUser;
+  *n = 0;
+  PetscCall(PetscStrncpy(buf, cfg->graph_partitionings, sizeof(buf)));
+  for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+    MCGraphKind k;
+    MCScope     s;
+
+    PetscCheck(mc_graph_partitioning_parse(tok, &k, &s), comm, PETSC_ERR_USER_INPUT,
+               "[graph] partitionings: '%s' is not a partitioning; choose from weights_global, weights_local, activations_global, activations_local", tok);
+    for (PetscInt i = 0; i < *n; ++i)
+      PetscCheck(kind[i] != k || scope[i] != s, comm, PETSC_ERR_USER_INPUT, "[graph] partitionings: '%s' is listed twice", tok);
+    PetscCheck(*n < MC_MAX_PARTITIONINGS, comm, PETSC_ERR_PLIB, "too many partitionings");
+    kind[*n]    = k;
+    scope[*n]   = s;
+    (*n)++;
+  }
+  if (*n == 0) {
+    kind[0]  = (MCGraphKind)cfg->graph_kind;
+    scope[0] = (MCScope)cfg->graph_scope;
+    *n       = 1;
+  }
   PetscFunctionReturn(0);
 }

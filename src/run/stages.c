@@ -1,5 +1,5 @@
 /* src/run/stages.c: the pipeline's stages, each inside its log stage; the run that holds their results. */
-#include "mc/run.h"
+#include "run_impl.h"
 
 PetscErrorCode mc_run_create(MPI_Comm comm, MCRun **out)
 {
@@ -17,10 +17,14 @@ PetscErrorCode mc_run_destroy(MCRun **run)
 {
   PetscFunctionBeginUser;
   if (!run || !*run) PetscFunctionReturn(0);
-  PetscCall(mc_importance_destroy(&(*run)->importance));
-  PetscCall(mc_null_destroy(&(*run)->clusterability));
-  PetscCall(mc_cluster_destroy(&(*run)->clustering));
-  PetscCall(mc_graph_destroy(&(*run)->graph));
+  for (PetscInt p = 0; p < (*run)->n_parts; ++p) {
+    MCPartitioning *pt = &(*run)->part[p];
+    PetscCall(mc_importance_destroy(&pt->importance));
+    PetscCall(mc_null_destroy(&pt->clusterability));
+    PetscCall(mc_cluster_destroy(&pt->clustering));
+    PetscCall(mc_cluster_destroy(&pt->global));
+  }
+  for (int k = 0; k < 2; ++k) PetscCall(mc_graph_destroy(&(*run)->graphs[k]));
   PetscCall(mc_model_destroy(&(*run)->model));
   PetscCall(mc_config_destroy(&(*run)->cfg));
   PetscCall(PetscFree(*run));
@@ -29,12 +33,23 @@ PetscErrorCode mc_run_destroy(MCRun **run)
 
 /* Refuse, before any heavy work, a configuration that asks for a stage this build does not implement yet
    or for an impossible combination, naming the key. The config is the same on every rank. */
-static PetscErrorCode check_stages(MPI_Comm comm, const MCConfig *cfg)
+static PetscErrorCode check_stages(MPI_Comm comm, const MCConfig *cfg, PetscInt n_parts, const MCGraphKind kind[])
 {
+  PetscBool acts = PETSC_FALSE, weights = PETSC_FALSE;
+
   PetscFunctionBeginUser;
+  for (PetscInt p = 0; p < n_parts; ++p) {
+    acts    = (PetscBool)(acts || kind[p] == MC_GRAPH_ACTIVATIONS);
+    weights = (PetscBool)(weights || kind[p] == MC_GRAPH_WEIGHTS);
+  }
   PetscCheck(!cfg->importance_enabled || cfg->data_source[0], comm, PETSC_ERR_USER_INPUT,
              "[importance] enabled = true needs the test set: set [data] source (e.g. data.source=/usr/share/datasets/fashion-mnist)");
   PetscCheck(!cfg->coherence_enabled, comm, PETSC_ERR_SUP, "[coherence] enabled = true: the coherence tests are not implemented yet; set it to false");
+  PetscCheck(!acts || cfg->data_source[0], comm, PETSC_ERR_USER_INPUT,
+             "graph.kind = activations needs training examples: set [data] source (e.g. data.source=/usr/share/datasets/fashion-mnist)");
+  PetscCheck(weights || cfg->clusterability_n_shuffles == 0, comm, PETSC_ERR_USER_INPUT,
+             "[clusterability] n_shuffles = %" PetscInt64_FMT ": the clusterability test shuffles weights, so it applies to weight graphs, not to graph.kind = activations; set n_shuffles = 0",
+             cfg->clusterability_n_shuffles);
   PetscCheck(cfg->clusterability_random_init_trials == 0 || cfg->clusterability_n_shuffles > 0, comm, PETSC_ERR_USER_INPUT,
              "[clusterability] random_init_trials = %" PetscInt64_FMT " runs with the shuffle null only: set n_shuffles >= 1 too", cfg->clusterability_random_init_trials);
   PetscFunctionReturn(0);
@@ -52,12 +67,21 @@ PetscErrorCode mc_run_load_config(MCRun *run, const char *path, int n_overrides,
 PetscErrorCode mc_run_check(MCRun *run)
 {
   MCReportOpts ro;
+  MCGraphKind  kind[MC_MAX_PARTITIONINGS];
+  MCScope      scope[MC_MAX_PARTITIONINGS];
+  PetscInt     n;
 
   PetscFunctionBeginUser;
   PetscCall(mc_sys_stage_push(MC_STAGE_LOAD));
   PetscCall(mc_run_report_opts(run->cfg, &ro));
   PetscCall(mc_report_check_output(run->comm, &ro));
-  PetscCall(check_stages(run->comm, run->cfg));
+  PetscCall(mc_run_partitionings(run->comm, run->cfg, &n, kind, scope));
+  PetscCall(check_stages(run->comm, run->cfg, n, kind));
+  run->n_parts = n;
+  for (PetscInt p = 0; p < n; ++p) {
+    run->part[p].kind  = kind[p];
+    run->part[p].scope = scope[p];
+  }
   PetscCall(mc_sys_stage_pop());
   PetscFunctionReturn(0);
 }
@@ -74,64 +98,111 @@ PetscErrorCode mc_run_load_model(MCRun *run)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc_run_graph(MCRun *run)
+PetscErrorCode mc__run_graph_build(MPI_Comm comm, const MCConfig *cfg, MCGraphKind kind, const MCModel *model, MCGraph **out)
 {
   MCGraphOpts go;
 
   PetscFunctionBeginUser;
+  PetscCall(mc_run_graph_opts(cfg, &go));
+  go.kind = kind;
+  if (kind == MC_GRAPH_ACTIVATIONS) {
+    MCDataset *train = NULL;
+
+    PetscCall(mc_io_dataset_read(comm, cfg->data_source, "train", &train));
+    PetscCall(mc_graph_build_activations(comm, &go, model, train, out));
+    PetscCall(mc_io_dataset_destroy(&train));
+  } else PetscCall(mc_graph_build(comm, &go, model, out));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__run_graphs(MPI_Comm comm, const MCConfig *cfg, PetscInt n_parts, MCPartitioning part[], const MCModel *model, MCGraph *graphs[2])
+{
+  PetscFunctionBeginUser;
+  for (PetscInt p = 0; p < n_parts; ++p) {
+    if (!graphs[part[p].kind]) PetscCall(mc__run_graph_build(comm, cfg, part[p].kind, model, &graphs[part[p].kind]));
+    part[p].graph = graphs[part[p].kind];
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_run_graph(MCRun *run)
+{
+  PetscFunctionBeginUser;
   PetscCall(mc_sys_stage_push(MC_STAGE_GRAPH));
-  PetscCall(mc_run_graph_opts(run->cfg, &go));
-  PetscCall(mc_graph_build(run->comm, &go, run->model, &run->graph));
+  PetscCall(mc__run_graphs(run->comm, run->cfg, run->n_parts, run->part, run->model, run->graphs));
   PetscCall(mc_sys_stage_pop());
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__run_partition(const MCConfig *cfg, MCPartitioning *pt)
+{
+  MCClusterOpts co;
+  MCGroups      gr = mc_graph_groups(pt->graph);
+
+  PetscFunctionBeginUser;
+  PetscCall(mc_run_cluster_opts(cfg, &co));
+  PetscCall(mc_cluster_graph(pt->graph->adj, &gr, &co, &pt->clustering));
+  if (pt->scope == MC_SCOPE_LOCAL) {
+    pt->global = pt->clustering;
+    PetscCall(mc_cluster_local(pt->graph, pt->global, &co, (MCLocalK)cfg->graph_local_k, &pt->clustering));
+  }
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode mc_run_cluster(MCRun *run)
 {
-  MCClusterOpts co;
-  MCGroups      gr = mc_graph_groups(run->graph);
-
   PetscFunctionBeginUser;
   PetscCall(mc_sys_stage_push(MC_STAGE_SPECTRAL));
-  PetscCall(mc_run_cluster_opts(run->cfg, &co));
-  PetscCall(mc_cluster_graph(run->graph->adj, &gr, &co, &run->clustering));
+  for (PetscInt p = 0; p < run->n_parts; ++p) PetscCall(mc__run_partition(run->cfg, &run->part[p]));
   PetscCall(mc_sys_stage_pop());
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode mc_run_clusterability(MCRun *run)
 {
-  MCNullOpts no;
-
   PetscFunctionBeginUser;
   if (run->cfg->clusterability_n_shuffles <= 0) PetscFunctionReturn(0);
   PetscCall(mc_sys_stage_push(MC_STAGE_NULL));
-  PetscCall(mc_run_null_opts(run->cfg, &no));
-  PetscCall(mc_null_run(run->comm, &no, run->model, run->graph, run->clustering, &run->clusterability));
+  for (PetscInt p = 0; p < run->n_parts; ++p) {
+    MCPartitioning *pt = &run->part[p];
+    MCNullOpts      no;
+
+    if (pt->kind != MC_GRAPH_WEIGHTS) continue;
+    if (run->n_parts > 1) PetscCall(PetscPrintf(run->comm, "clusterability: %s\n", mc_graph_partitioning_name(pt->kind, pt->scope)));
+    PetscCall(mc_run_null_opts(run->cfg, &no));
+    no.local = pt->scope == MC_SCOPE_LOCAL ? PETSC_TRUE : PETSC_FALSE;
+    /* Each partitioning keeps its own checkpoint. */
+    no.config_hash = mc_sys_hash(no.config_hash, &no.local, sizeof(no.local));
+    PetscCall(mc_null_run(run->comm, &no, run->model, pt->graph, pt->clustering, &pt->clusterability));
+  }
   PetscCall(mc_sys_stage_pop());
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode mc_run_report(MCRun *run)
 {
-  MCReport rep = {0};
+  MCReport        rep = {0};
+  MCPartitioning *pt  = &run->part[0];
 
   PetscFunctionBeginUser;
   PetscCall(mc_sys_stage_push(MC_STAGE_REPORT));
   PetscCall(mc_run_report_opts(run->cfg, &rep.opts));
-  rep.config_text    = run->cfg->text;
-  rep.seed           = run->cfg->cluster_seed;
-  rep.graph_kind     = (MCGraphKind)run->cfg->graph_kind;
-  rep.eig_tol        = run->cfg->cluster_eig_tol;
-  rep.model          = run->model;
-  rep.graph          = run->graph;
-  rep.clustering     = run->clustering;
-  rep.clusterability = run->clusterability;
-  rep.importance     = run->importance;
-  rep.t_start        = run->t_start;
+  rep.config_text       = run->cfg->text;
+  rep.seed              = run->cfg->cluster_seed;
+  rep.graph_kind        = pt->kind;
+  rep.eig_tol           = run->cfg->cluster_eig_tol;
+  rep.model             = run->model;
+  rep.graph             = pt->graph;
+  rep.clustering        = pt->clustering;
+  rep.clustering_global = pt->global;
+  rep.clusterability    = pt->clusterability;
+  rep.importance        = pt->importance;
+  rep.n_parts           = run->n_parts;
+  rep.part              = run->part;
+  rep.t_start           = run->t_start;
   PetscCallMPI(MPI_Comm_size(run->comm, &rep.n_ranks));
   PetscCall(mc_report_write(run->comm, &rep));
-  PetscCall(mc_null_checkpoint_clear(run->comm, run->clusterability)); /* the results are safe now */
+  for (PetscInt p = 0; p < run->n_parts; ++p) PetscCall(mc_null_checkpoint_clear(run->comm, run->part[p].clusterability)); /* the results are safe now */
   PetscCall(mc_report_print_summary(run->comm, &rep));
   PetscCall(mc_sys_stage_pop());
   PetscFunctionReturn(0);

@@ -80,6 +80,7 @@ PetscErrorCode mc_cluster_destroy(MCClustering **c)
   if (!c || !*c) PetscFunctionReturn(0);
   PetscCall(PetscFree((*c)->labels));
   PetscCall(PetscFree((*c)->eigenvalues));
+  PetscCall(PetscFree((*c)->local_k));
   PetscCall(PetscFree(*c));
   PetscFunctionReturn(0);
 }

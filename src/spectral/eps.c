@@ -142,7 +142,7 @@ PetscErrorCode mc_spectral_embed(Mat adj, const MCGroups *groups, PetscInt n_kep
     PetscBool use = PETSC_TRUE;
 
     PetscCall(PetscOptionsGetBool(NULL, options_prefix, "-mc_bipartite", &use, NULL));
-    if (groups && use) PetscCall(mc__eps_solve_bipartite(adj, groups, ctx.s, n_kept, kept, dim, tol, max_it, seed, options_prefix, e, &done));
+    if (groups && groups->n_groups > 0 && use) PetscCall(mc__eps_solve_bipartite(adj, groups, ctx.s, n_kept, kept, dim, tol, max_it, seed, options_prefix, e, &done));
   }
   if (!done) {
     PetscCall(MatCreateShell(comm, nk, nk, n_kept, n_kept, &ctx, &M));

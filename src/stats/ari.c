@@ -64,3 +64,47 @@ PetscErrorCode mc_stats_ari(PetscInt n, const PetscInt a[], const PetscInt b[], 
   PetscCall(PetscFree3(ca, cb, key));
   PetscFunctionReturn(0);
 }
+
+PetscErrorCode mc_stats_nmi(PetscInt n, const PetscInt a[], const PetscInt b[], PetscReal *nmi)
+{
+  PetscInt   *ca, *cb, na, nb, *na_cnt, *nb_cnt;
+  PetscInt64 *key;
+  PetscReal   mi = 0, ha = 0, hb = 0, N = (PetscReal)n;
+
+  PetscFunctionBeginUser;
+  if (n <= 1) {
+    *nmi = 1;
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscMalloc3(n, &ca, n, &cb, n, &key));
+  PetscCall(compact(n, a, ca, &na));
+  PetscCall(compact(n, b, cb, &nb));
+  if (na == 1 && nb == 1) {
+    *nmi = 1; /* both one cluster: identical, as scikit-learn says */
+    PetscCall(PetscFree3(ca, cb, key));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscCalloc2(na, &na_cnt, nb, &nb_cnt));
+  for (PetscInt i = 0; i < n; ++i) {
+    na_cnt[ca[i]]++;
+    nb_cnt[cb[i]]++;
+    key[i] = (PetscInt64)ca[i] * nb + cb[i];
+  }
+  PetscCall(PetscSortInt64(n, key));
+  for (PetscInt i = 0; i < n;) {
+    PetscInt  j = i, x, y;
+    PetscReal nij;
+    while (j < n && key[j] == key[i]) j++;
+    nij = (PetscReal)(j - i);
+    x   = (PetscInt)(key[i] / nb);
+    y   = (PetscInt)(key[i] % nb);
+    mi += nij / N * PetscLogReal(N * nij / ((PetscReal)na_cnt[x] * (PetscReal)nb_cnt[y]));
+    i = j;
+  }
+  for (PetscInt i = 0; i < na; ++i) ha -= na_cnt[i] / N * PetscLogReal(na_cnt[i] / N);
+  for (PetscInt i = 0; i < nb; ++i) hb -= nb_cnt[i] / N * PetscLogReal(nb_cnt[i] / N);
+  *nmi = (ha + hb) > 0 ? PetscMax(mi, 0) / (0.5 * (ha + hb)) : 1;
+  PetscCall(PetscFree2(na_cnt, nb_cnt));
+  PetscCall(PetscFree3(ca, cb, key));
+  PetscFunctionReturn(0);
+}

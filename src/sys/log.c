@@ -50,7 +50,8 @@ PetscErrorCode mc_sys_initialize(void)
 {
   static const char *stage_names[MC_N_STAGES] = {"Load", "Graph", "Spectral", "Null", "Lesion", "Coherence", "Report"};
   static const char *event_names[MC_N_EVENTS] = {"mcModelRead", "mcGraphAssemble", "mcEPSSolve", "mcKMeansSeed",
-                                                 "mcKMeansIter", "mcForward",       "mcFarmTask", "mcWrite"};
+                                                 "mcKMeansIter", "mcForward",       "mcFarmTask", "mcWrite",
+                                                 "mcCorrGram"};
   PetscClassId classid;
   PetscBool    traceback = PETSC_FALSE, verbose = PETSC_FALSE;
 

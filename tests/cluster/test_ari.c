@@ -1,4 +1,5 @@
-/* tests/cluster/test_ari.c: mc_stats_ari against scikit-learn 1.2 adjusted_rand_score values (constants). */
+/* tests/cluster/test_ari.c: mc_stats_ari and mc_stats_nmi against scikit-learn 1.2's adjusted_rand_score and
+   normalized_mutual_info_score values (constants). */
 #include "mc/stats.h"
 
 static PetscErrorCode expect(PetscInt n, const PetscInt a[], const PetscInt b[], PetscReal want)
@@ -10,6 +11,18 @@ static PetscErrorCode expect(PetscInt n, const PetscInt a[], const PetscInt b[],
   PetscCheck(PetscAbsReal(got - want) < 1e-14, PETSC_COMM_SELF, PETSC_ERR_PLIB, "ARI %.17g, expected %.17g", (double)got, (double)want);
   PetscCall(mc_stats_ari(n, b, a, &got));
   PetscCheck(PetscAbsReal(got - want) < 1e-14, PETSC_COMM_SELF, PETSC_ERR_PLIB, "ARI (swapped) %.17g, expected %.17g", (double)got, (double)want);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode expect_nmi(PetscInt n, const PetscInt a[], const PetscInt b[], PetscReal want)
+{
+  PetscReal got, swapped;
+
+  PetscFunctionBeginUser;
+  PetscCall(mc_stats_nmi(n, a, b, &got));
+  PetscCall(mc_stats_nmi(n, b, a, &swapped));
+  PetscCheck(PetscAbsReal(got - want) < 1e-14 && PetscAbsReal(swapped - want) < 1e-14, PETSC_COMM_SELF, PETSC_ERR_PLIB, "NMI %.17g / %.17g, expected %.17g", (double)got,
+             (double)swapped, (double)want);
   PetscFunctionReturn(0);
 }
 
@@ -28,6 +41,12 @@ int main(int argc, char **argv)
   PetscCall(expect(4, a4, b4, -0.5));
   PetscCall(expect(10, a5, b5, 0.4461538461538462));
   PetscCall(expect(8, a1, a1, 1.0));
+  PetscCall(expect_nmi(8, a1, b1, 0.7020168761809934));
+  PetscCall(expect_nmi(4, a2, b2, 1.0));
+  PetscCall(expect_nmi(4, a3, b3, 1.0));
+  PetscCall(expect_nmi(4, a4, b4, 0.0));
+  PetscCall(expect_nmi(10, a5, b5, 0.7182659441747596));
+  PetscCall(expect_nmi(4, a2, a3, 0.0));
   PetscCall(PetscFinalize());
   return 0;
 }

@@ -199,7 +199,7 @@ static PetscErrorCode hand_checks(void)
 int main(int argc, char **argv)
 {
   MPI_Comm    comm;
-  MCGraphOpts go = {MC_GRAPH_WEIGHTS, MC_CONV_NORM_L1, PETSC_FALSE, PETSC_FALSE};
+  MCGraphOpts go = {.kind = MC_GRAPH_WEIGHTS, .conv_norm = MC_CONV_NORM_L1};
   MCModel     mlp, cnn;
   MCGraph    *g;
   FILE       *fp = NULL;
@@ -244,13 +244,13 @@ int main(int argc, char **argv)
         PetscCall(mc_graph_destroy(&g));
       }
   }
-  /* Error paths: activations graph, unknown norm. */
+  /* Error paths: an activation graph asked of mc_graph_build, unknown norm. */
   {
     PetscErrorCode ierr;
     PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
     go.kind = MC_GRAPH_ACTIVATIONS;
     ierr    = mc_graph_build(comm, &go, &mlp, &g);
-    PetscCheck(ierr == PETSC_ERR_SUP, comm, PETSC_ERR_PLIB, "graph.kind = activations gave %d", (int)ierr);
+    PetscCheck(ierr == PETSC_ERR_ARG_WRONG, comm, PETSC_ERR_PLIB, "mc_graph_build with kind = activations gave %d", (int)ierr);
     /* A norm out of range cannot come from the configuration (its values are checked there). */
     go.kind      = MC_GRAPH_WEIGHTS;
     go.conv_norm = (MCConvNorm)7;

@@ -35,6 +35,18 @@ typedef struct {
   P("graph", "conv_norm", "induced_l1", MC_CONV_NORM_INDUCED_L1, mc_graph_conv_norm_name(MC_CONV_NORM_INDUCED_L1)), \
   P("graph", "conv_norm", "l2", MC_CONV_NORM_L2, mc_graph_conv_norm_name(MC_CONV_NORM_L2)), \
   P("graph", "conv_norm", "fro", MC_CONV_NORM_FRO, mc_graph_conv_norm_name(MC_CONV_NORM_FRO)), \
+  P("graph", "act_spatial_norm", "l1", MC_SPATIAL_L1, mc_graph_spatial_norm_name(MC_SPATIAL_L1)), \
+  P("graph", "act_spatial_norm", "induced_l1", MC_SPATIAL_INDUCED_L1, mc_graph_spatial_norm_name(MC_SPATIAL_INDUCED_L1)), \
+  P("graph", "act_spatial_norm", "l2", MC_SPATIAL_L2, mc_graph_spatial_norm_name(MC_SPATIAL_L2)), \
+  P("graph", "act_spatial_norm", "fro", MC_SPATIAL_FRO, mc_graph_spatial_norm_name(MC_SPATIAL_FRO)), \
+  P("graph", "act_spatial_norm", "mean", MC_SPATIAL_MEAN, mc_graph_spatial_norm_name(MC_SPATIAL_MEAN)), \
+  P("graph", "act_corr", "spearman", MC_CORR_SPEARMAN, mc_graph_corr_name(MC_CORR_SPEARMAN)), \
+  P("graph", "act_corr", "pearson", MC_CORR_PEARSON, mc_graph_corr_name(MC_CORR_PEARSON)), \
+  P("graph", "act_corr", "kendall", MC_CORR_KENDALL, mc_graph_corr_name(MC_CORR_KENDALL)), \
+  P("graph", "scope", "global", MC_SCOPE_GLOBAL, mc_graph_scope_name(MC_SCOPE_GLOBAL)), \
+  P("graph", "scope", "local", MC_SCOPE_LOCAL, mc_graph_scope_name(MC_SCOPE_LOCAL)), \
+  P("graph", "local_k", "fixed", MC_LOCAL_K_FIXED, mc_cluster_local_k_name(MC_LOCAL_K_FIXED)), \
+  P("graph", "local_k", "reference", MC_LOCAL_K_REFERENCE, mc_cluster_local_k_name(MC_LOCAL_K_REFERENCE)), \
   P("importance", "lesion", "outgoing", MC_LESION_OUTGOING, mc_forward_lesion_mode_name(MC_LESION_OUTGOING)), \
   P("importance", "lesion", "incoming", MC_LESION_INCOMING, mc_forward_lesion_mode_name(MC_LESION_INCOMING)), \
   P("importance", "control", "none", MC_CONTROL_NONE, NULL), \

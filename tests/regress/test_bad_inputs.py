@@ -52,6 +52,13 @@ with open("truncated.h5", "wb") as f:
 with open("garbage.bin", "wb") as f:
     f.write(b"this is not a model file at all" * 10)
 os.makedirs("existing_out")
+# Fashion-MNIST-shaped MLPs for the activation graph: one live, one whose first hidden layer is constant.
+fm = {"0.weight": rng.normal(size=(16, 784)) * 0.05, "0.bias": np.zeros(16), "2.weight": rng.normal(size=(12, 16)),
+      "2.bias": np.zeros(12), "4.weight": rng.normal(size=(10, 12)), "4.bias": np.zeros(10)}
+safetensors("fashion.safetensors", fm)
+safetensors("deadlayer.safetensors", dict(fm, **{"0.weight": np.zeros((16, 784)), "0.bias": np.full(16, 0.5)}))
+FASHION = "/usr/share/datasets/fashion-mnist"
+ACT = ["graph.kind=activations", "data.source=" + FASHION]
 
 GOOD = "[model]\npath = good.safetensors\ninfer = mlp\n[cluster]\nk = 4\n"
 mcrun.write_config("good.ini", GOOD)
@@ -78,6 +85,16 @@ CASES = [
     ("not a model", "good.ini", ["model.path=garbage.bin"], ["garbage.bin"]),
     ("output exists", "good.ini", ["output.dir=existing_out"], ["existing_out", "overwrite"]),
     ("stage not implemented", "good.ini", ["coherence.enabled=true"], ["coherence", "not implemented"]),
+    ("activations without data", "good.ini", ["graph.kind=activations"], ["data", "source"]),
+    ("activations and shuffles", "good.ini", [*ACT, "clusterability.n_shuffles=5"], ["n_shuffles", "activations"]),
+    ("dataset shape mismatch", "good.ini", ACT, [FASHION, "28 x 28 x 1", "good.safetensors", "64"]),
+    ("act_samples too large", "good.ini", [*ACT, "model.path=fashion.safetensors", "graph.act_samples=70000"],
+     ["act_samples", "70000", "60000"]),
+    ("layer all dead", "good.ini", [*ACT, "model.path=deadlayer.safetensors"], ["deadlayer.safetensors", "dead", "0"]),
+    ("graph beyond memory", "good.ini", [*ACT, "model.path=fashion.safetensors", "graph.act_samples=300", "-mc_memory_per_rank", "40000"],
+     ["activation graph", "28 units", "at least 8 ranks"]),
+    ("graph beyond any ranks", "good.ini", [*ACT, "model.path=fashion.safetensors", "-mc_memory_per_rank", "10000"],
+     ["activation graph", "28 units", "act_samples"]),
 ]
 
 failures = []

@@ -1,0 +1,51 @@
+/* include/mc/dense.h: dense matrices on ScaLAPACK's block-cyclic process grids. The dense module is the
+   only caller of BLACS, PBLAS and ScaLAPACK. Matrices are double precision and column-major (ScaLAPACK's
+   local storage, which is also a MATMPIDENSE's local storage).
+
+   Two 1-D layouts connect the grids to the rest of the program; both use mc_dense_split, which ScaLAPACK
+   describes exactly (one block per rank):
+   - by rows:    rank r holds rows [start, start + count) of mc_dense_split(M), every column, lda = max(1, count);
+   - by columns: rank r holds columns [start, start + count) of mc_dense_split(K) (with some alignment),
+     every row, lda = M.
+   Row splits below have alignment 1. */
+#pragma once
+#include <petscsys.h>
+
+typedef struct {
+  PetscInt grid_rows; /* process rows of the 2-D grid (its columns: ranks / grid_rows); 0 = the most square
+                         factorisation of the rank count, rows <= columns */
+  PetscInt block;     /* block size of the 2-D grid, both ways; 0 = 64 */
+  PetscInt panel;     /* columns of the Gram matrix formed per step; 0 = automatic (about 1/16 of them,
+                         at least 4 blocks), so the step's buffers stay small beside the result */
+} MCDenseOpts;
+
+/* What mc_dense_gram did, for -info and the benchmarks. */
+typedef struct {
+  PetscInt       grid_rows, grid_cols, block, panel, n_panels;
+  PetscLogDouble flops;   /* floating-point operations of the products on this rank */
+  PetscLogDouble seconds; /* wall time of the whole call */
+} MCDenseStats;
+
+/* mc_dense_split - The block split ScaLAPACK describes with one block per part: part p of `size` holds
+   [p * b, min(n, (p + 1) * b)) with b = ceil(n / size) rounded up to a multiple of `align` (>= 1); the last
+   parts may be short or empty. Not collective. */
+void mc_dense_split(PetscInt n, PetscMPIInt size, PetscMPIInt part, PetscInt align, PetscInt *start, PetscInt *count);
+
+/* mc_dense_options - opts from PETSc's options database: -mc_dense_grid_rows, -mc_dense_block,
+   -mc_dense_panel (0 or absent = automatic). Collective (every rank reads the same options). */
+PetscErrorCode mc_dense_options(MCDenseOpts *opts);
+
+/* mc_dense_cols_to_rows - Redistribute an M x K matrix held by columns (A, split with alignment col_align)
+   to the same matrix held by rows (B), both in the layouts above (through ScaLAPACK's pdgemr2d).
+   Collective on comm. */
+PetscErrorCode mc_dense_cols_to_rows(MPI_Comm comm, PetscInt M, PetscInt K, PetscInt col_align, const PetscReal A[], PetscReal B[]);
+
+/* mc_dense_gram - G = Y Y^T for Y (N x S) held by rows; G (N x N) is returned held by rows (B's layout
+   above: this rank's rows, every column, lda = max(1, count)), the local part of a MATMPIDENSE with the
+   row sizes of mc_dense_split(N). Y is redistributed onto a 2-D block-cyclic grid (opts), then G is formed
+   one column panel at a time: the panel's lower part, G(j0:N, j0:j0+w), by PBLAS pdgemm (so the whole is
+   the lower triangle, pdsyrk's operation count, N^2 S flops), moved into place by pdgemr2d and mirrored
+   above the diagonal by pdtran. Peak memory per rank: its share of G and of Y twice, plus two panels
+   (N w / ranks each). Every entry of G is computed once and copied to both places, so G is exactly
+   symmetric. st may be NULL. Collective on comm. */
+PetscErrorCode mc_dense_gram(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, PetscInt S, const PetscReal Y[], PetscReal G[], MCDenseStats *st);
