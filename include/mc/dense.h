@@ -40,12 +40,14 @@ PetscErrorCode mc_dense_options(MCDenseOpts *opts);
    Collective on comm. */
 PetscErrorCode mc_dense_cols_to_rows(MPI_Comm comm, PetscInt M, PetscInt K, PetscInt col_align, const PetscReal A[], PetscReal B[]);
 
-/* mc_dense_gram - G = Y Y^T for Y (N x S) held by rows; G (N x N) is returned held by rows (B's layout
+/* mc_dense_gram - G = Y Y^T for Y (N x S) held by rows (*Y, PetscMalloc'ed; freed and set to NULL as soon as
+   it is on the grid, to keep the peak low); G (N x N) is returned held by rows (B's layout
    above: this rank's rows, every column, lda = max(1, count)), the local part of a MATMPIDENSE with the
    row sizes of mc_dense_split(N). Y is redistributed onto a 2-D block-cyclic grid (opts), then G is formed
    one column panel at a time: the panel's lower part, G(j0:N, j0:j0+w), by PBLAS pdgemm (so the whole is
    the lower triangle, pdsyrk's operation count, N^2 S flops), moved into place by pdgemr2d and mirrored
-   above the diagonal by pdtran. Peak memory per rank: its share of G and of Y twice, plus two panels
-   (N w / ranks each). Every entry of G is computed once and copied to both places, so G is exactly
+   above the diagonal by pdtran. G is handed to pdgemr2d as windows of at most w columns: ScaLAPACK sizes
+   its buffers in int and fails (exiting the process) on a descriptor of more than 2 GB on one rank. Peak memory per rank: its share of G and of Y twice (Y once during the
+   products), plus two panels (N w / ranks each). Every entry of G is computed once and copied to both places, so G is exactly
    symmetric. st may be NULL. Collective on comm. */
-PetscErrorCode mc_dense_gram(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, PetscInt S, const PetscReal Y[], PetscReal G[], MCDenseStats *st);
+PetscErrorCode mc_dense_gram(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, PetscInt S, PetscReal **Y, PetscReal G[], MCDenseStats *st);

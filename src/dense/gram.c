@@ -21,12 +21,12 @@ static PetscErrorCode grid_shape(MPI_Comm comm, PetscMPIInt size, PetscInt want_
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc_dense_gram(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, PetscInt S, const PetscReal Y[], PetscReal G[], MCDenseStats *st)
+PetscErrorCode mc_dense_gram(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, PetscInt S, PetscReal **Y, PetscReal G[], MCDenseStats *st)
 {
   PetscMPIInt    size;
   MCGrid         g2, byrow;
   int            pr, pc, dy_rows[9], dy[9], dp[9], dt[9], dg[9];
-  PetscInt       nb, w, lr, lc, pr_rows, pr_cols, pt_rows, pt_cols;
+  PetscInt       nb, w, lr, lc, pr_rows, pr_cols, pt_rows, pt_cols, lda;
   PetscReal     *Y2, *P, *T, dummy = 0;
   PetscBLASInt   n, s;
   const int      one = 1;
@@ -52,12 +52,21 @@ PetscErrorCode mc_dense_gram(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N,
   PetscCall(mc__dense_desc(&byrow, N, S, PetscMax(1, (N + size - 1) / size), S, dy_rows, NULL, NULL));
   PetscCall(mc__dense_desc(&g2, N, S, nb, nb, dy, &lr, &lc));
   PetscCall(PetscMalloc1(PetscMax(lr * lc, 1), &Y2));
-  pdgemr2d_(&n, &s, Y ? Y : &dummy, &one, &one, dy_rows, Y2, &one, &one, dy, &byrow.ctxt);
+  pdgemr2d_(&n, &s, *Y ? *Y : &dummy, &one, &one, dy_rows, Y2, &one, &one, dy, &byrow.ctxt);
+  PetscCall(PetscFree(*Y));
 
-  /* The lower panel P = G(j0:N, j0:j0+w) sits in an N x w matrix on the 2-D grid, its mirror T in w x N. */
+  /* The lower panel P = G(j0:N, j0:j0+w) sits in an N x w matrix on the 2-D grid, its mirror T in w x N.
+     G is addressed as windows of at most w columns (each an N x width matrix by rows, LLD = lda): pdgemr2d
+     sizes its buffers in int, so no descriptor may describe more than a few GB of one rank's memory. */
   PetscCall(mc__dense_desc(&g2, N, w, nb, nb, dp, &pr_rows, &pr_cols));
   PetscCall(mc__dense_desc(&g2, w, N, nb, nb, dt, &pt_rows, &pt_cols));
-  PetscCall(mc__dense_desc(&byrow, N, N, PetscMax(1, (N + size - 1) / size), N, dg, NULL, NULL));
+  {
+    PetscMPIInt rank;
+    PetscInt    r0, nr;
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    mc_dense_split(N, size, rank, 1, &r0, &nr);
+    lda = PetscMax(1, nr); /* G's local leading dimension, as the windows' descriptors say */
+  }
   PetscCall(PetscCalloc2(PetscMax(pr_rows * pr_cols, 1), &P, PetscMax(pt_rows * pt_cols, 1), &T));
   for (PetscInt j0 = 0; j0 < N; j0 += w) {
     PetscBLASInt m, wj, rest, i0, i1;
@@ -71,11 +80,18 @@ PetscErrorCode mc_dense_gram(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N,
     pdgemm_("N", "T", &m, &wj, &s, &d_one, Y2, &i0, &one, dy, Y2, &i0, &one, dy, &d_zero, P, &i0, &one, dp);
     flops += 2.0 * (PetscLogDouble)m * wj * s / size;
     /* into G(j0:N, j0:j0+wj) */
-    pdgemr2d_(&m, &wj, P, &i0, &one, dp, G ? G : &dummy, &i0, &i0, dg, &byrow.ctxt);
+    PetscCall(mc__dense_desc(&byrow, N, wj, (N + size - 1) / size, wj, dg, NULL, NULL));
+    pdgemr2d_(&m, &wj, P, &i0, &one, dp, G ? G + (size_t)j0 * lda : &dummy, &i0, &one, dg, &byrow.ctxt);
     if (rest > 0) {
-      /* T(0:wj, j0+wj:N) = P(j0+wj:N, 0:wj)^T, into G(j0:j0+wj, j0+wj:N) */
+      /* T(0:wj, j0+wj:N) = P(j0+wj:N, 0:wj)^T, into G(j0:j0+wj, j0+wj:N) window by window */
       pdtran_(&wj, &rest, &d_one, P, &i1, &one, dp, &d_zero, T, &one, &i1, dt);
-      pdgemr2d_(&wj, &rest, T, &one, &i1, dt, G ? G : &dummy, &i0, &i1, dg, &byrow.ctxt);
+      for (PetscInt c0 = j0 + wj; c0 < N; c0 += w) {
+        PetscBLASInt cw, c1;
+        PetscCall(PetscBLASIntCast(PetscMin(w, N - c0), &cw));
+        PetscCall(PetscBLASIntCast(c0 + 1, &c1));
+        PetscCall(mc__dense_desc(&byrow, N, cw, (N + size - 1) / size, cw, dg, NULL, NULL));
+            pdgemr2d_(&wj, &cw, T, &one, &c1, dt, G ? G + (size_t)c0 * lda : &dummy, &i0, &one, dg, &byrow.ctxt);
+      }
     }
     stats.n_panels++;
   }

@@ -118,56 +118,59 @@ static PetscErrorCode forward_share(const MCGraphOpts *opts, const MCModel *mode
   PetscFunctionReturn(0);
 }
 
-/* Standardise row i of Y (S values, stride lda) in place: ranks first for Spearman (ties averaged), then
-   centred and scaled to unit length, so Y Y^T holds the correlations. A row whose values are all equal is
-   dead: set to zero, *dead = true. v and perm are S scratch entries. */
-static PetscErrorCode standardise(MCCorr corr, PetscInt S, PetscReal *y, PetscInt lda, PetscReal v[], PetscInt perm[], PetscBool *dead)
+/* Standardise one unit's S values y[] in place: ranks first for Spearman (ties averaged), then centred and
+   scaled to unit length, so Y Y^T holds the correlations; Kendall gets dense integer ranks 0, 1, ... (ties
+   share one) for kendall_rows. A unit whose values are all equal is dead: set to zero, *dead = true. v and
+   idx are S scratch entries. */
+static PetscErrorCode standardise(MCCorr corr, PetscInt S, PetscReal y[], PetscReal v[], PetscInt idx[], PetscBool *dead)
 {
   PetscReal lo = PETSC_MAX_REAL, hi = PETSC_MIN_REAL, mean = 0, ss = 0;
 
   PetscFunctionBeginUser;
   for (PetscInt t = 0; t < S; ++t) {
-    v[t] = y[t * lda];
-    lo   = PetscMin(lo, v[t]);
-    hi   = PetscMax(hi, v[t]);
+    lo = PetscMin(lo, y[t]);
+    hi = PetscMax(hi, y[t]);
   }
   *dead = !(lo < hi) ? PETSC_TRUE : PETSC_FALSE; /* all equal (or NaN) */
   if (*dead) {
-    for (PetscInt t = 0; t < S; ++t) y[t * lda] = 0;
+    for (PetscInt t = 0; t < S; ++t) y[t] = 0;
     PetscFunctionReturn(0);
   }
-  if (corr == MC_CORR_KENDALL) { /* dense integer ranks 0, 1, ... (ties share one), for kendall_rows */
-    PetscInt r = 0;
-    for (PetscInt t = 0; t < S; ++t) perm[t] = t;
-    PetscCall(PetscSortRealWithPermutation(S, v, perm));
-    for (PetscInt a = 0; a < S; ++a) {
-      if (a > 0 && v[perm[a]] != v[perm[a - 1]]) ++r;
-      y[perm[a] * lda] = (PetscReal)r;
+  if (corr != MC_CORR_PEARSON) {
+    for (PetscInt t = 0; t < S; ++t) {
+      v[t]   = y[t];
+      idx[t] = t;
     }
-    PetscFunctionReturn(0);
-  }
-  if (corr == MC_CORR_SPEARMAN) {
-    for (PetscInt t = 0; t < S; ++t) perm[t] = t;
-    PetscCall(PetscSortRealWithPermutation(S, v, perm));
-    for (PetscInt a = 0; a < S;) {
-      PetscInt  b = a + 1;
-      PetscReal r;
-      while (b < S && v[perm[b]] == v[perm[a]]) ++b;
-      r = 0.5 * (PetscReal)(a + b + 1); /* average of the 1-based ranks a+1 .. b */
-      for (PetscInt t = a; t < b; ++t) y[perm[t] * lda] = r;
+    PetscCall(PetscSortRealWithArrayInt(S, v, idx)); /* v ascending, idx where each came from */
+    for (PetscInt a = 0, r = 0; a < S; ++r) {
+      PetscInt b = a + 1;
+      while (b < S && v[b] == v[a]) ++b;
+      /* Spearman: the average of the 1-based ranks a+1 .. b; Kendall: the tie group's number */
+      for (PetscInt t = a; t < b; ++t) y[idx[t]] = corr == MC_CORR_KENDALL ? (PetscReal)r : 0.5 * (PetscReal)(a + b + 1);
       a = b;
     }
-    for (PetscInt t = 0; t < S; ++t) v[t] = y[t * lda];
+    if (corr == MC_CORR_KENDALL) PetscFunctionReturn(0);
   }
-  for (PetscInt t = 0; t < S; ++t) mean += v[t];
+  for (PetscInt t = 0; t < S; ++t) mean += y[t];
   mean /= (PetscReal)S;
   for (PetscInt t = 0; t < S; ++t) {
-    v[t] -= mean;
-    ss += v[t] * v[t];
+    y[t] -= mean;
+    ss += y[t] * y[t];
   }
   ss = PetscSqrtReal(ss);
-  for (PetscInt t = 0; t < S; ++t) y[t * lda] = v[t] / ss;
+  for (PetscInt t = 0; t < S; ++t) y[t] /= ss;
   PetscFunctionReturn(0);
+}
+
+/* B (cols x rows, column-major) = A^T for A (rows x cols, column-major, lda), in cache-sized tiles. */
+static void transpose(PetscInt rows, PetscInt cols, const PetscReal A[], PetscInt lda, PetscReal B[], PetscInt ldb)
+{
+  const PetscInt T = 32;
+
+  for (PetscInt j0 = 0; j0 < cols; j0 += T)
+    for (PetscInt i0 = 0; i0 < rows; i0 += T)
+      for (PetscInt j = j0; j < PetscMin(cols, j0 + T); ++j)
+        for (PetscInt i = i0; i < PetscMin(rows, i0 + T); ++i) B[i * ldb + j] = A[j * lda + i];
 }
 
 /* Inversions of y[0..n) (pairs a < b with y[a] > y[b]; equal values are not inversions), sorting y
@@ -257,8 +260,8 @@ static PetscErrorCode kendall_rows(MPI_Comm comm, PetscInt N, PetscInt S, PetscI
 }
 
 /* Bytes one rank needs at the peak: while the samples move to rows (its samples' values and its units'
-   rows), or during the Gram product (its rows of the graph, its units' rows twice, two panels, and its
-   samples' values when they are kept for the output). */
+   rows), while they are standardised (its units' rows twice), or during the Gram product (its rows of the
+   graph, its units' rows twice, two panels); plus its samples' values when they are kept for the output. */
 static double bytes_per_rank(PetscInt N, PetscInt S, PetscMPIInt size, PetscBool keep)
 {
   PetscInt s0, share, r0, rows;
@@ -267,7 +270,7 @@ static double bytes_per_rank(PetscInt N, PetscInt S, PetscMPIInt size, PetscBool
   mc_dense_split(S, size, 0, MC_ACT_BATCH, &s0, &share);
   mc_dense_split(N, size, 0, 1, &r0, &rows);
   move = (double)share * N + (double)rows * S;
-  gram = (double)rows * N + 2.0 * rows * S + 2.0 * N * w / size + (keep ? (double)share * N : 0.0);
+  gram = PetscMax(2.0 * rows * S, (double)rows * N + rows * S + 2.0 * N * w / size) + (keep ? (double)share * N : 0.0);
   return 8.0 * PetscMax(move, gram);
 }
 
@@ -278,7 +281,7 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
   Group       *gr;
   MCGraph     *g;
   PetscInt     n_groups, N = 0, S = opts->act_samples, r0, nr, lda, *dead_in, *perm, worst = -1;
-  PetscReal   *Y, *G, *v;
+  PetscReal   *Y, *Yt, *G, *v;
   double       avail, need;
   MCDenseStats st = {0};
 
@@ -338,11 +341,13 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
   PetscCall(PetscMalloc1(lda * S, &Y));
   PetscCall(mc_dense_cols_to_rows(comm, N, S, MC_ACT_BATCH, g->activation, Y));
   if (!opts->keep_activations) PetscCall(PetscFree(g->activation));
-  PetscCall(PetscMalloc2(S, &v, S, &perm));
+  /* Each unit's values made contiguous (Y's rows are strided by lda), standardised, put back. */
   PetscCall(PetscCalloc1(n_groups, &dead_in));
+  PetscCall(PetscMalloc3(S, &v, S, &perm, PetscMax(nr * S, 1), &Yt));
+  transpose(nr, S, Y, lda, Yt, S);
   for (PetscInt i = 0; i < nr; ++i) {
     PetscBool dead;
-    PetscCall(standardise(opts->act_corr, S, Y + i, lda, v, perm, &dead));
+    PetscCall(standardise(opts->act_corr, S, Yt + i * S, v, perm, &dead));
     if (dead) {
       PetscInt layer;
       mc_graph_node_info(g, r0 + i, &layer, NULL);
@@ -350,7 +355,8 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
         if (gr[k].u == layer) dead_in[k]++;
     }
   }
-  PetscCall(PetscFree2(v, perm));
+  transpose(S, nr, Yt, S, Y, lda);
+  PetscCall(PetscFree3(v, perm, Yt));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dead_in, (PetscMPIInt)n_groups, MPIU_INT, MPI_SUM, comm));
   for (PetscInt k = 0; k < n_groups; ++k) {
     g->n_dead += dead_in[k];
@@ -374,7 +380,7 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
     PetscCheck(nr == 0 || ld == lda, PETSC_COMM_SELF, PETSC_ERR_PLIB, "dense adjacency has leading dimension %" PetscInt_FMT ", expected %" PetscInt_FMT, ld, lda);
   }
   if (opts->act_corr == MC_CORR_KENDALL) PetscCall(kendall_rows(comm, N, S, r0, nr, Y, lda, G));
-  else PetscCall(mc_dense_gram(comm, &opts->dense, N, S, Y, G, &st));
+  else PetscCall(mc_dense_gram(comm, &opts->dense, N, S, &Y, G, &st));
   PetscCall(PetscFree(Y));
   for (PetscInt j = 0; j < N; ++j)
     for (PetscInt i = 0; i < nr; ++i) {
