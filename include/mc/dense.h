@@ -51,3 +51,13 @@ PetscErrorCode mc_dense_cols_to_rows(MPI_Comm comm, PetscInt M, PetscInt K, Pets
    products), plus two panels (N w / ranks each). Every entry of G is computed once and copied to both places, so G is exactly
    symmetric. st may be NULL. Collective on comm. */
 PetscErrorCode mc_dense_gram(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, PetscInt S, PetscReal **Y, PetscReal G[], MCDenseStats *st);
+
+/* Called by mc_dense_gram_stream once per column panel with this rank's rows of G(:, c0:c0+wc): buf is
+   rows x wc, column-major, lda = max(1, rows). */
+typedef PetscErrorCode (*MCDensePanelFn)(void *ctx, PetscInt c0, PetscInt wc, const PetscReal buf[], PetscInt lda);
+
+/* mc_dense_gram_stream - G = Y Y^T like mc_dense_gram, but never held: whole column panels (both triangles,
+   so 2 N^2 S flops, twice mc_dense_gram's) are handed to fn by rows and dropped, for a consumer that keeps
+   only part of each row (the strongest edges). Peak memory per rank: its share of Y on the grid plus two
+   panels (2 N w / ranks, w = opts->panel). *Y is released as in mc_dense_gram. Collective on comm. */
+PetscErrorCode mc_dense_gram_stream(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, PetscInt S, PetscReal **Y, MCDensePanelFn fn, void *ctx, MCDenseStats *st);

@@ -26,6 +26,7 @@ typedef struct {
   MCSpatialNorm act_norm;         /* conv channel map -> one number */
   MCCorr        act_corr;
   PetscBool     act_include_io;   /* the input features and the logits join the hidden units */
+  PetscInt      act_knn;          /* > 0: keep each unit's act_knn strongest edges (symmetrised, sparse) */
   PetscBool     keep_activations; /* keep this rank's activations and the sample indices in the graph */
   uint64_t      seed;
   MCDenseOpts   dense;            /* grid of the correlation products */
@@ -103,7 +104,10 @@ PetscErrorCode mc_graph_build(MPI_Comm comm, const MCGraphOpts *opts, const MCMo
    to 0, clipped to [0, 1]; units of zero variance are dead (no edges). Spearman and Pearson are one Gram
    product of the standardised values on a ScaLAPACK grid (mc_dense_gram); Kendall is computed pair by pair
    (Knight's algorithm, O(N^2 S log S) over the ranks, every rank holding all units' ranks). The adjacency is
-   a MATMPIDENSE in the row blocks of mc_dense_split, never gathered on one rank.
+   a MATMPIDENSE in the row blocks of mc_dense_split, never gathered on one rank; with opts->act_knn > 0 the
+   correlations are streamed panel by panel instead, each unit keeps its act_knn strongest edges (ties to
+   the smaller unit), the lists are united with their transposes and the adjacency is MPIAIJ: the dense
+   graph is never held (twice the flops of the dense product).
    Errors (PETSC_ERR_USER_INPUT, naming the file, key or layer): examples whose shape is not the model's
    input, act_samples above the examples available or below 3, a layer whose every unit is dead, a graph
    that does not fit in the memory this node has for each rank (saying how many ranks it needs).

@@ -5,6 +5,7 @@
 #include "mc/graph.h"
 #include "mc/forward.h"
 #include "mc/sys.h"
+#include "graph_impl.h"
 
 /* Examples per forward batch. The BLAS gives a row of a product bits that depend on its place in the
    batch, so every rank's share of the samples starts at a multiple of the batch: each sample then sits at
@@ -262,7 +263,7 @@ static PetscErrorCode kendall_rows(MPI_Comm comm, PetscInt N, PetscInt S, PetscI
 /* Bytes one rank needs at the peak: while the samples move to rows (its samples' values and its units'
    rows), while they are standardised (its units' rows twice), or during the Gram product (its rows of the
    graph, its units' rows twice, two panels); plus its samples' values when they are kept for the output. */
-static double bytes_per_rank(PetscInt N, PetscInt S, PetscMPIInt size, PetscBool keep)
+static double bytes_per_rank(PetscInt N, PetscInt S, PetscMPIInt size, PetscBool keep, PetscInt knn)
 {
   PetscInt s0, share, r0, rows;
   double   w = PetscMin((double)N, PetscMax(256.0, ceil(N / 16.0))), move, gram;
@@ -270,8 +271,10 @@ static double bytes_per_rank(PetscInt N, PetscInt S, PetscMPIInt size, PetscBool
   mc_dense_split(S, size, 0, MC_ACT_BATCH, &s0, &share);
   mc_dense_split(N, size, 0, 1, &r0, &rows);
   move = (double)share * N + (double)rows * S;
-  gram = PetscMax(2.0 * rows * S, (double)rows * N + rows * S + 2.0 * N * w / size) + (keep ? (double)share * N : 0.0);
-  return 8.0 * PetscMax(move, gram);
+  if (knn > 0) /* its units' rows on the grid, two panels of 256 columns, the edge lists (about 6 copies of 2 words) */
+    gram = PetscMax(2.0 * rows * S, (double)rows * S + 2.0 * N * PetscMin(256.0, N) / size + 12.0 * rows * knn);
+  else gram = PetscMax(2.0 * rows * S, (double)rows * N + rows * S + 2.0 * N * w / size);
+  return 8.0 * PetscMax(move, gram + (keep ? (double)share * N : 0.0));
 }
 
 PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts, const MCModel *model, const MCDataset *train, MCGraph **out)
@@ -296,6 +299,8 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
   PetscCheck(S >= 3 && S <= train->n, comm, PETSC_ERR_USER_INPUT, "[graph] act_samples = %" PetscInt_FMT " but the training set of %s has %" PetscInt_FMT " examples; choose 3 to %" PetscInt_FMT, S,
              train->source, train->n, train->n);
 
+  PetscCheck(opts->act_knn == 0 || opts->act_corr != MC_CORR_KENDALL, comm, PETSC_ERR_USER_INPUT,
+             "[graph] act_knn = %" PetscInt_FMT " works with act_corr = spearman or pearson (one streamed matrix product), not with kendall", opts->act_knn);
   PetscCall(PetscNew(&g));
   PetscCall(mc_forward_create(model, 1, &f));
   PetscCall(PetscMalloc1(mc_forward_n_unit_layers(f), &gr));
@@ -315,15 +320,15 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
 
   /* Refuse a graph this machine cannot hold before allocating it. */
   PetscCall(mc_sys_memory_per_rank(comm, &avail));
-  need = bytes_per_rank(N, S, size, opts->keep_activations);
+  need = bytes_per_rank(N, S, size, opts->keep_activations, opts->act_knn);
   if (need > avail) {
     PetscMPIInt r = size;
-    while (bytes_per_rank(N, S, r, opts->keep_activations) > avail && r < PetscMax(N, S)) r = (PetscMPIInt)PetscMin(2 * (PetscInt)r, PetscMax(N, S));
-    PetscCheck(bytes_per_rank(N, S, r, opts->keep_activations) <= avail, comm, PETSC_ERR_MEM,
+    while (bytes_per_rank(N, S, r, opts->keep_activations, opts->act_knn) > avail && r < PetscMax(N, S)) r = (PetscMPIInt)PetscMin(2 * (PetscInt)r, PetscMax(N, S));
+    PetscCheck(bytes_per_rank(N, S, r, opts->keep_activations, opts->act_knn) <= avail, comm, PETSC_ERR_MEM,
                "the activation graph of %" PetscInt_FMT " units on %" PetscInt_FMT " samples needs about %.1f MiB per rank at %d ranks, and %.1f MiB per rank is available; more ranks do not bring it below that: lower [graph] act_samples",
                N, S, need / 1048576.0, (int)size, avail / 1048576.0);
     SETERRQ(comm, PETSC_ERR_MEM,
-            "the activation graph of %" PetscInt_FMT " units on %" PetscInt_FMT " samples needs about %.1f MiB per rank at %d ranks, and %.1f MiB per rank is available: run on at least %d ranks (with the same memory per rank), or lower [graph] act_samples",
+            "the activation graph of %" PetscInt_FMT " units on %" PetscInt_FMT " samples needs about %.1f MiB per rank at %d ranks, and %.1f MiB per rank is available: run on at least %d ranks (with the same memory per rank), set [graph] act_knn to keep only the strongest edges, or lower act_samples",
             N, S, need / 1048576.0, (int)size, avail / 1048576.0, (int)r);
   }
 
@@ -371,25 +376,32 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
     SETERRQ(comm, PETSC_ERR_USER_INPUT, "every unit of layer '%s' of model %s has the same pre-activation on all %" PetscInt_FMT " samples (all dead), so it has no activation edges; check the model's weights or the dataset", name, model->source, S);
   }
 
-  /* The correlations, straight into the local rows of the dense adjacency, then squared. */
-  PetscCall(MatCreateDense(comm, nr, nr, N, N, NULL, &g->adj));
-  PetscCall(MatDenseGetArrayWrite(g->adj, &G));
-  {
-    PetscInt ld;
-    PetscCall(MatDenseGetLDA(g->adj, &ld));
-    PetscCheck(nr == 0 || ld == lda, PETSC_COMM_SELF, PETSC_ERR_PLIB, "dense adjacency has leading dimension %" PetscInt_FMT ", expected %" PetscInt_FMT, ld, lda);
-  }
-  if (opts->act_corr == MC_CORR_KENDALL) PetscCall(kendall_rows(comm, N, S, r0, nr, Y, lda, G));
-  else PetscCall(mc_dense_gram(comm, &opts->dense, N, S, &Y, G, &st));
-  PetscCall(PetscFree(Y));
-  for (PetscInt j = 0; j < N; ++j)
-    for (PetscInt i = 0; i < nr; ++i) {
-      PetscReal r = G[j * lda + i], a = r * r;
-      G[j * lda + i] = (j == r0 + i || PetscIsNanReal(a)) ? 0 : PetscMin(a, 1.0);
+  if (opts->act_knn > 0) {
+    MCDenseOpts d = opts->dense;
+    /* Panels of 256 columns (or as given): the dense graph is never held. */
+    if (d.panel <= 0) d.panel = 256;
+    PetscCall(mc__graph_knn_adjacency(comm, &d, N, S, opts->act_knn, &Y, &g->adj, &st));
+  } else {
+    /* The correlations, straight into the local rows of the dense adjacency, then squared. */
+    PetscCall(MatCreateDense(comm, nr, nr, N, N, NULL, &g->adj));
+    PetscCall(MatDenseGetArrayWrite(g->adj, &G));
+    {
+      PetscInt ld;
+      PetscCall(MatDenseGetLDA(g->adj, &ld));
+      PetscCheck(nr == 0 || ld == lda, PETSC_COMM_SELF, PETSC_ERR_PLIB, "dense adjacency has leading dimension %" PetscInt_FMT ", expected %" PetscInt_FMT, ld, lda);
     }
-  PetscCall(MatDenseRestoreArrayWrite(g->adj, &G));
-  PetscCall(MatAssemblyBegin(g->adj, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatAssemblyEnd(g->adj, MAT_FINAL_ASSEMBLY));
+    if (opts->act_corr == MC_CORR_KENDALL) PetscCall(kendall_rows(comm, N, S, r0, nr, Y, lda, G));
+    else PetscCall(mc_dense_gram(comm, &opts->dense, N, S, &Y, G, &st));
+    for (PetscInt j = 0; j < N; ++j)
+      for (PetscInt i = 0; i < nr; ++i) {
+        PetscReal r = G[j * lda + i], a = r * r;
+        G[j * lda + i] = (j == r0 + i || PetscIsNanReal(a)) ? 0 : PetscMin(a, 1.0);
+      }
+    PetscCall(MatDenseRestoreArrayWrite(g->adj, &G));
+    PetscCall(MatAssemblyBegin(g->adj, MAT_FINAL_ASSEMBLY));
+    PetscCall(MatAssemblyEnd(g->adj, MAT_FINAL_ASSEMBLY));
+  }
+  PetscCall(PetscFree(Y));
   PetscCall(MatSetOption(g->adj, MAT_SYMMETRIC, PETSC_TRUE));
   PetscCall(MatSetOption(g->adj, MAT_SYMMETRY_ETERNAL, PETSC_TRUE));
   PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_CORR_GRAM], 0, 0, 0, 0));

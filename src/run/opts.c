@@ -30,6 +30,7 @@ PetscErrorCode mc_run_graph_opts(const MCConfig *cfg, MCGraphOpts *o)
   o->act_norm           = (MCSpatialNorm)cfg->graph_act_spatial_norm;
   o->act_corr           = (MCCorr)cfg->graph_act_corr;
   o->act_include_io     = cfg->graph_act_include_io;
+  o->act_knn            = (PetscInt)cfg->graph_act_knn;
   o->keep_activations   = cfg->output_save_graph;
   o->seed               = (uint64_t)cfg->cluster_seed;
   PetscCall(mc_dense_options(&o->dense));

@@ -7,6 +7,7 @@ Fashion-MNIST (Debian's dataset-fashion-mnist):
   scipy.stats.kendalltau on random pairs for kendall), diagonal 0, NaN to 0, to 1e-10;
 - samples, activations and labels are identical at 1, 2, 3 and 4 ranks and on 1x4, 2x2 and 4x1 BLACS grids;
 - the n-cut is no worse than scikit-learn SpectralClustering's on the same graph by more than 0.5 %;
+- act_knn keeps exactly NumPy's k strongest edges per unit united with their transposes, at 1 and 3 ranks;
 - with act_include_io the dead units (constant pixels) are exactly NumPy's zero-variance columns, labelled -1.
 Usage: activation_oracle.py (environment from CTest: MC_BIN, MC_SRC, MC_MPIEXEC, MC_MPI_FLAGS)."""
 import gzip, os, sys, tempfile
@@ -140,6 +141,22 @@ with tempfile.TemporaryDirectory() as tmp:
     d = np.abs(r["A"] - squared_corr(r["act"], "pearson")).max()
     print(f"MLP pearson: adjacency vs NumPy corrcoef^2: max difference {d:.2e}")
     check(d < 1e-10, "adjacency differs from the squared Pearson correlation")
+
+    # act_knn: each unit's 10 strongest edges (ties to the smaller unit), united with their transposes.
+    want_full = squared_corr(base["act"], "spearman")
+    keep = np.zeros(want_full.shape, bool)
+    for i in range(want_full.shape[0]):
+        order = np.lexsort((np.arange(want_full.shape[0]), -want_full[i]))
+        keep[i, [j for j in order if want_full[i, j] > 0][:10]] = True
+    keep |= keep.T
+    for np_ in (1, 3):
+        r = run(tmp, f"mlp_knn{np_}", np_, mlp, extra=("graph.act_knn=10",))
+        d = np.abs(r["A"] - np.where(keep, want_full, 0)).max()
+        print(f"MLP act_knn = 10 at {np_} rank(s): {(r['A'] > 0).sum()} stored entries, pattern {'equal to' if np.array_equal(r['A'] > 0, keep) else 'DIFFERS from'} NumPy's, values to {d:.1e}")
+        check(np.array_equal(r["A"] > 0, keep) and d < 1e-10 and np.array_equal(r["A"], r["A"].T), "act_knn graph differs from NumPy's k strongest edges")
+        if np_ == 1:
+            knn_labels = r["labels"]
+        check(np.array_equal(r["labels"], knn_labels), "act_knn labels differ across rank counts")
 
     # Kendall's tau-b, pair by pair (on fewer samples: it is O(N^2 S log S)), against scipy.stats.kendalltau on
     # 3000 random pairs, with the input pixels' many ties.

@@ -93,6 +93,7 @@ CASES = [
     ("layer all dead", "good.ini", [*ACT, "model.path=deadlayer.safetensors"], ["deadlayer.safetensors", "dead", "0"]),
     ("graph beyond memory", "good.ini", [*ACT, "model.path=fashion.safetensors", "graph.act_samples=300", "-mc_memory_per_rank", "40000"],
      ["activation graph", "28 units", "at least 8 ranks"]),
+    ("kendall with act_knn", "good.ini", [*ACT, "model.path=fashion.safetensors", "graph.act_corr=kendall", "graph.act_knn=5"], ["act_knn", "kendall"]),
     ("graph beyond any ranks", "good.ini", [*ACT, "model.path=fashion.safetensors", "-mc_memory_per_rank", "10000"],
      ["activation graph", "28 units", "act_samples"]),
 ]
