@@ -63,16 +63,26 @@ static PetscErrorCode gram_setup(MPI_Comm comm, const MCDenseOpts *opts, PetscIn
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode gram_teardown(Gram *g, MCDenseStats *stats)
+/* Release what gram_setup made, log the flops and fill *st (may be NULL) for a call started at t0. */
+static PetscErrorCode gram_finish(Gram *g, PetscInt n_panels, PetscLogDouble flops, PetscLogDouble t0, MCDenseStats *st)
 {
+  PetscLogDouble t1;
+
   PetscFunctionBeginUser;
   PetscCall(PetscFree(g->Y2));
   mc__dense_grid_destroy(&g->g2);
   mc__dense_grid_destroy(&g->byrow);
-  stats->grid_rows = g->pr;
-  stats->grid_cols = g->pc;
-  stats->block     = g->nb;
-  stats->panel     = g->w;
+  PetscCall(PetscLogFlops(flops));
+  PetscCall(PetscTime(&t1));
+  if (st) {
+    st->grid_rows = g->pr;
+    st->grid_cols = g->pc;
+    st->block     = g->nb;
+    st->panel     = g->w;
+    st->n_panels  = n_panels;
+    st->flops     = flops;
+    st->seconds   = t1 - t0;
+  }
   PetscFunctionReturn(0);
 }
 
@@ -84,8 +94,8 @@ PetscErrorCode mc_dense_gram(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N,
   PetscReal     *P, *T, dummy = 0;
   const int      one = 1;
   const double   d_one = 1.0, d_zero = 0.0;
-  PetscLogDouble t0, t1, flops = 0;
-  MCDenseStats   stats = {0};
+  PetscLogDouble t0, flops = 0;
+  PetscInt       n_panels = 0;
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&t0));
@@ -123,15 +133,10 @@ PetscErrorCode mc_dense_gram(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N,
         pdgemr2d_(&wj, &cw, T, &one, &c1, dt, G ? G + (size_t)c0 * lda : &dummy, &i0, &one, dg, &g.byrow.ctxt);
       }
     }
-    stats.n_panels++;
+    n_panels++;
   }
   PetscCall(PetscFree2(P, T));
-  PetscCall(gram_teardown(&g, &stats));
-  PetscCall(PetscLogFlops(flops));
-  PetscCall(PetscTime(&t1));
-  stats.flops   = flops;
-  stats.seconds = t1 - t0;
-  if (st) *st = stats;
+  PetscCall(gram_finish(&g, n_panels, flops, t0, st));
   PetscFunctionReturn(0);
 }
 
@@ -143,8 +148,8 @@ PetscErrorCode mc_dense_gram_stream(MPI_Comm comm, const MCDenseOpts *opts, Pets
   PetscReal     *P, *B;
   const int      one = 1;
   const double   d_one = 1.0, d_zero = 0.0;
-  PetscLogDouble t0, t1, flops = 0;
-  MCDenseStats   stats = {0};
+  PetscLogDouble t0, flops = 0;
+  PetscInt       n_panels = 0;
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&t0));
@@ -162,14 +167,9 @@ PetscErrorCode mc_dense_gram_stream(MPI_Comm comm, const MCDenseOpts *opts, Pets
     PetscCall(mc__dense_desc(&g.byrow, N, wc, (N + g.size - 1) / g.size, wc, db, NULL, NULL));
     pdgemr2d_(&g.n, &wc, P, &one, &one, dp, B, &one, &one, db, &g.byrow.ctxt);
     PetscCall(fn(ctx, c0, wc, B, g.lda));
-    stats.n_panels++;
+    n_panels++;
   }
   PetscCall(PetscFree2(P, B));
-  PetscCall(gram_teardown(&g, &stats));
-  PetscCall(PetscLogFlops(flops));
-  PetscCall(PetscTime(&t1));
-  stats.flops   = flops;
-  stats.seconds = t1 - t0;
-  if (st) *st = stats;
+  PetscCall(gram_finish(&g, n_panels, flops, t0, st));
   PetscFunctionReturn(0);
 }

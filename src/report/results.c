@@ -63,6 +63,17 @@ static PetscErrorCode write_graph(MCH5Writer *w, const MCReport *run, const MCSa
   PetscFunctionReturn(0);
 }
 
+/* A partitioning's labels and figures in the current group. */
+static PetscErrorCode write_partition(MCH5Writer *w, const MCClustering *c)
+{
+  PetscFunctionBeginUser;
+  PetscCall(mc_io_h5w_ints(w, "labels", c->n_nodes, 0, c->labels));
+  PetscCall(mc_io_h5w_attr_int(w, "k", c->k));
+  PetscCall(mc_io_h5w_attr_real(w, "ncut", c->ncut));
+  PetscCall(mc_io_h5w_attr_int(w, "n_removed", c->n_removed));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode write_clusters(MCH5Writer *w, const MCReport *run)
 {
   const MCClustering *c = run->clustering, *spec = mc__report_spectrum(run), *cg = run->clustering_global;
@@ -76,10 +87,7 @@ static PetscErrorCode write_clusters(MCH5Writer *w, const MCReport *run)
   PetscCall(mc_io_h5w_group_pop(w));
 
   PetscCall(mc_io_h5w_group_push(w, "clusters"));
-  PetscCall(mc_io_h5w_ints(w, "labels", c->n_nodes, 0, c->labels));
-  PetscCall(mc_io_h5w_attr_int(w, "k", c->k));
-  PetscCall(mc_io_h5w_attr_real(w, "ncut", c->ncut));
-  PetscCall(mc_io_h5w_attr_int(w, "n_removed", c->n_removed));
+  PetscCall(write_partition(w, c));
   PetscCall(mc_io_h5w_attr_real(w, "inertia", c->inertia));
   PetscCall(mc_io_h5w_attr_int(w, "best_restart", c->best_restart));
   PetscCall(mc_io_h5w_attr_string(w, "scope", mc_graph_scope_name(cg ? MC_SCOPE_LOCAL : MC_SCOPE_GLOBAL)));
@@ -87,10 +95,7 @@ static PetscErrorCode write_clusters(MCH5Writer *w, const MCReport *run)
   PetscCall(mc_io_h5w_group_pop(w));
   if (cg) {
     PetscCall(mc_io_h5w_group_push(w, "clusters_global"));
-    PetscCall(mc_io_h5w_ints(w, "labels", cg->n_nodes, 0, cg->labels));
-    PetscCall(mc_io_h5w_attr_int(w, "k", cg->k));
-    PetscCall(mc_io_h5w_attr_real(w, "ncut", cg->ncut));
-    PetscCall(mc_io_h5w_attr_int(w, "n_removed", cg->n_removed));
+    PetscCall(write_partition(w, cg));
     PetscCall(mc_io_h5w_group_pop(w));
   }
   PetscFunctionReturn(0);
