@@ -68,6 +68,13 @@ PetscErrorCode mc_cluster_graph(Mat adj, const MCGroups *groups, const MCCluster
    graph (over the whole graph, clusters confined to one layer of a layered graph would always score k). Collective on the communicator of g->adj. Caller owns *out. */
 PetscErrorCode mc_cluster_local(const MCGraph *g, const MCClustering *global, const MCClusterOpts *opts, MCLocalK mode, MCClustering **out);
 
+/* mc_cluster_local_given - The same with each group's k given (k_of[g->n_groups], as a local partitioning's
+   local_k: the window that labels group l is clustered with k_of[l]; for a layered graph of at most three
+   groups, with the largest), not derived from a global partitioning: the clusterability null clusters
+   every shuffled network's windows with the true network's k, so the n-cuts (which grow with k) compare.
+   Collective on the communicator of g->adj. Caller owns *out. */
+PetscErrorCode mc_cluster_local_given(const MCGraph *g, const PetscInt k_of[], const MCClusterOpts *opts, MCClustering **out);
+
 /* mc_cluster_destroy - Free *c; sets it to NULL; does nothing on NULL. */
 PetscErrorCode mc_cluster_destroy(MCClustering **c);
 

@@ -19,8 +19,6 @@ typedef struct {
   PetscInt      random_init_trials; /* random-initialization baseline networks; 0 = off */
   MCGraphOpts   graph;              /* how the random-init networks' graphs are built */
   MCClusterOpts cluster;            /* the very options of the true clustering (cluster.seed seeds every stream) */
-  PetscBool     local;              /* the n-cut is that of the local partitioning (mc_cluster_local) */
-  MCLocalK      local_k;
   PetscBool     checkpoint;         /* keep finished tasks in <dir>.ckpt-HASH.* files */
   char          dir[PETSC_MAX_PATH_LEN]; /* the output directory the checkpoint files sit beside */
   uint64_t      config_hash;        /* hash of the configuration keys the n-cuts depend on (mc_config_hash);
@@ -53,7 +51,8 @@ typedef struct {
 PetscInt mc_null_group_size_auto(PetscInt64 nnz, PetscMPIInt size, PetscInt n_tasks);
 
 /* mc_null_run - The clusterability test for `graph` (its layer blocks are shuffled) whose true
-   clustering is `truth`, with `opts` (n_shuffles >= 1).
+   clustering is `truth`, with `opts` (n_shuffles >= 1). When truth is a local partitioning (truth->local_k),
+   every shuffled network is partitioned locally with the same k per layer (mc_cluster_local_given).
    Task t < n_shuffles clusters shuffle t; task n_shuffles + i clusters random-initialization trial i of
    `model` (Glorot-uniform kernels from the stream (seed, MC_STREAM_INIT, (i + 1) * 4096 + weight layer)).
    Tasks run on groups of ranks (mc_farm_run_groups); each group solves whole graphs with its own

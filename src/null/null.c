@@ -29,6 +29,7 @@ typedef struct {
   PetscInt             stop_after; /* test-only: computed tasks per group before stopping; 0 = never */
   PetscInt             n_done;     /* tasks computed by this rank's group in this run */
   MCNullCheckpoint    *ck;         /* NULL when checkpointing is off */
+  const PetscInt      *local_k;    /* a local partitioning's k per group (the truth's), or NULL */
 } NullCtx;
 
 static PetscErrorCode null_task(void *ctx_, MPI_Comm comm, PetscInt t, PetscReal result[])
@@ -55,13 +56,10 @@ static PetscErrorCode null_task(void *ctx_, MPI_Comm comm, PetscInt t, PetscReal
     PetscCall(mc_graph_build(comm, &ctx->opts->graph, m, &g));
     PetscCall(mc_model_destroy(&m));
   }
+  /* A local partitioning's windows get the true network's k: its n-cut, a sum over windows, grows with k. */
   gr = mc_graph_groups(g);
-  PetscCall(mc_cluster_graph(g->adj, &gr, &ctx->opts->cluster, &c));
-  if (ctx->opts->local) {
-    MCClustering *global = c;
-    PetscCall(mc_cluster_local(g, global, &ctx->opts->cluster, ctx->opts->local_k, &c));
-    PetscCall(mc_cluster_destroy(&global));
-  }
+  if (ctx->local_k) PetscCall(mc_cluster_local_given(g, ctx->local_k, &ctx->opts->cluster, &c));
+  else PetscCall(mc_cluster_graph(g->adj, &gr, &ctx->opts->cluster, &c));
   result[0] = c->ncut;
   result[1] = 1;
   ctx->n_done++;
@@ -148,6 +146,7 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCNullOpts *opts, const MCModel 
   ctx.opts       = opts;
   ctx.model      = model;
   ctx.base       = base;
+  ctx.local_k    = truth->local_k;
   ctx.seed       = opts->cluster.seed;
   ctx.n_shuffles = nul->n_shuffles;
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-null_stop_after", &ctx.stop_after, NULL));

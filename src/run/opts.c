@@ -66,8 +66,6 @@ PetscErrorCode mc_run_null_opts(const MCConfig *cfg, MCNullOpts *o)
   PetscCall(mc_run_graph_opts(cfg, &o->graph));
   o->graph.kind = MC_GRAPH_WEIGHTS; /* the random-initialisation baseline's graphs */
   PetscCall(mc_run_cluster_opts(cfg, &o->cluster));
-  o->local      = (MCScope)cfg->graph_scope == MC_SCOPE_LOCAL ? PETSC_TRUE : PETSC_FALSE;
-  o->local_k    = (MCLocalK)cfg->graph_local_k;
   o->checkpoint = cfg->clusterability_checkpoint;
   PetscCall(PetscStrncpy(o->dir, cfg->output_dir, sizeof(o->dir)));
   PetscCall(mc_config_hash(cfg, (PetscInt)(sizeof(depends_on) / sizeof(depends_on[0])), depends_on, &o->config_hash));

@@ -170,9 +170,8 @@ PetscErrorCode mc_run_clusterability(MCRun *run)
     if (pt->kind != MC_GRAPH_WEIGHTS) continue;
     if (run->n_parts > 1) PetscCall(PetscPrintf(run->comm, "clusterability: %s\n", mc_graph_partitioning_name(pt->kind, pt->scope)));
     PetscCall(mc_run_null_opts(run->cfg, &no));
-    no.local = pt->scope == MC_SCOPE_LOCAL ? PETSC_TRUE : PETSC_FALSE;
-    /* Each partitioning keeps its own checkpoint. */
-    no.config_hash = mc_sys_hash(no.config_hash, &no.local, sizeof(no.local));
+    /* Each partitioning keeps its own checkpoint: a local one's depends on its k per layer too. */
+    if (pt->clustering->local_k) no.config_hash = mc_sys_hash(no.config_hash, pt->clustering->local_k, sizeof(PetscInt) * (size_t)pt->clustering->n_groups);
     PetscCall(mc_null_run(run->comm, &no, run->model, pt->graph, pt->clustering, &pt->clusterability));
   }
   PetscCall(mc_sys_stage_pop());

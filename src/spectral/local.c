@@ -63,22 +63,19 @@ static PetscErrorCode cluster_window(const MCGraph *g, PetscInt w0, PetscInt w1,
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc_cluster_local(const MCGraph *g, const MCClustering *global, const MCClusterOpts *opts, MCLocalK mode, MCClustering **out)
+PetscErrorCode mc_cluster_local_given(const MCGraph *g, const PetscInt k_of[], const MCClusterOpts *opts, MCClustering **out)
 {
   const PetscInt G = g->n_groups;
   MCClustering  *c;
-  PetscInt      *k_of, *lab, *map, next = 0, k_max = 0;
+  PetscInt      *lab, *map, next = 0;
 
   PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < g->n_nodes; ++i) k_max = PetscMax(k_max, global->labels[i] + 1);
   PetscCall(PetscNew(&c));
   c->n_nodes  = g->n_nodes;
   c->n_groups = G;
-  c->n_init   = global->n_init;
   PetscCall(PetscMalloc1(g->n_nodes, &c->labels));
   PetscCall(PetscMalloc1(G, &c->local_k));
-  PetscCall(PetscMalloc3(G, &k_of, g->n_nodes, &lab, g->n_nodes, &map));
-  for (PetscInt grp = 0; grp < G; ++grp) PetscCall(group_k(g, global->labels, grp, mode, k_max, &k_of[grp]));
+  PetscCall(PetscMalloc2(g->n_nodes, &lab, g->n_nodes, &map));
   for (PetscInt i = 0; i < g->n_nodes; ++i) c->labels[i] = -1;
 
   /* Windows: (first group, end group, the group whose k it takes, groups [keep0, keep1) whose labels are kept). */
@@ -121,7 +118,21 @@ PetscErrorCode mc_cluster_local(const MCGraph *g, const MCClustering *global, co
   }
   c->k = next;
   for (PetscInt i = 0; i < g->n_nodes; ++i) c->n_removed += c->labels[i] < 0;
-  PetscCall(PetscFree3(k_of, lab, map));
+  PetscCall(PetscFree2(lab, map));
   *out = c;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_cluster_local(const MCGraph *g, const MCClustering *global, const MCClusterOpts *opts, MCLocalK mode, MCClustering **out)
+{
+  PetscInt *k_of, k_max = 0;
+
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < g->n_nodes; ++i) k_max = PetscMax(k_max, global->labels[i] + 1);
+  PetscCall(PetscMalloc1(g->n_groups, &k_of));
+  for (PetscInt grp = 0; grp < g->n_groups; ++grp) PetscCall(group_k(g, global->labels, grp, mode, k_max, &k_of[grp]));
+  PetscCall(mc_cluster_local_given(g, k_of, opts, out));
+  (*out)->n_init = global->n_init;
+  PetscCall(PetscFree(k_of));
   PetscFunctionReturn(0);
 }
