@@ -1,6 +1,7 @@
 /* src/graph/activations.c: the activation graph (docs/method.md section 3): pre-activations of the units on
    drawn training examples, farmed over the ranks by example; their squared correlations from one Gram
-   product on a ScaLAPACK grid (src/dense), kept as a dense matrix in row blocks. */
+   product on a ScaLAPACK grid (src/dense), kept as a dense matrix in row blocks (Kendall: kendall.c; the
+   sparse act_knn graph: knn.c). */
 #include <math.h>
 #include "mc/graph.h"
 #include "mc/forward.h"
@@ -174,92 +175,6 @@ static void transpose(PetscInt rows, PetscInt cols, const PetscReal A[], PetscIn
         for (PetscInt i = i0; i < PetscMin(rows, i0 + T); ++i) B[i * ldb + j] = A[j * lda + i];
 }
 
-/* Inversions of y[0..n) (pairs a < b with y[a] > y[b]; equal values are not inversions), sorting y
-   ascending by merge sort with the scratch buf. */
-static PetscInt64 inversions(PetscInt n, int y[], int buf[])
-{
-  PetscInt64 inv = 0;
-
-  for (PetscInt w = 1; w < n; w *= 2)
-    for (PetscInt lo = 0; lo < n - w; lo += 2 * w) {
-      PetscInt mid = lo + w, hi = PetscMin(lo + 2 * w, n), a = lo, b = mid, o = lo;
-      while (a < mid && b < hi) {
-        if (y[b] < y[a]) {
-          inv += mid - a;
-          buf[o++] = y[b++];
-        } else buf[o++] = y[a++];
-      }
-      while (a < mid) buf[o++] = y[a++];
-      while (b < hi) buf[o++] = y[b++];
-      for (PetscInt t = lo; t < hi; ++t) y[t] = buf[t];
-    }
-  return inv;
-}
-
-/* Kendall's tau-b of units i and j, Knight's O(S log S) algorithm: xi holds unit i's ranks in the order
-   ord (ascending), yj unit j's ranks; ys and buf are S scratch ints. */
-static PetscReal kendall_tau_b(PetscInt S, const int xi[], const PetscInt ord[], const int yj[], int ys[], int buf[])
-{
-  PetscReal n0 = 0.5 * (PetscReal)S * (PetscReal)(S - 1), n1 = 0, n2 = 0, n3 = 0, swaps, num, den;
-
-  for (PetscInt t = 0; t < S; ++t) ys[t] = yj[ord[t]];
-  /* Within each run of tied x: sort y (a tie in x is neither concordant nor discordant), count the ties. */
-  for (PetscInt a = 0; a < S;) {
-    PetscInt b = a + 1;
-    while (b < S && xi[ord[b]] == xi[ord[a]]) ++b;
-    if (b - a > 1) {
-      n1 += 0.5 * (PetscReal)(b - a) * (PetscReal)(b - a - 1);
-      (void)inversions(b - a, ys + a, buf);
-      for (PetscInt c = a; c < b;) { /* joint ties */
-        PetscInt d = c + 1;
-        while (d < b && ys[d] == ys[c]) ++d;
-        n3 += 0.5 * (PetscReal)(d - c) * (PetscReal)(d - c - 1);
-        c = d;
-      }
-    }
-    a = b;
-  }
-  swaps = (PetscReal)inversions(S, ys, buf);
-  for (PetscInt a = 0; a < S;) { /* ys is sorted now: ties in y */
-    PetscInt b = a + 1;
-    while (b < S && ys[b] == ys[a]) ++b;
-    n2 += 0.5 * (PetscReal)(b - a) * (PetscReal)(b - a - 1);
-    a = b;
-  }
-  num = n0 - n1 - n2 + n3 - 2 * swaps;
-  den = PetscSqrtReal((n0 - n1) * (n0 - n2));
-  return den > 0 ? num / den : (PetscReal)NAN;
-}
-
-/* Kendall's tau-b of this rank's units (rows [r0, r0 + nr) of Y, integer ranks, stride lda) against every
-   unit, into G (nr x N, lda): every rank gathers all units' ranks and computes its rows pair by pair. */
-static PetscErrorCode kendall_rows(MPI_Comm comm, PetscInt N, PetscInt S, PetscInt r0, PetscInt nr, const PetscReal Y[], PetscInt lda, PetscReal G[])
-{
-  int      *mine, *all, *ys, *buf;
-  PetscInt *ord;
-  PetscReal *xv;
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscMalloc2(PetscMax(nr * S, 1), &mine, N * S, &all));
-  for (PetscInt i = 0; i < nr; ++i)
-    for (PetscInt t = 0; t < S; ++t) mine[i * S + t] = (int)Y[t * lda + i];
-  PetscCall(mc_sys_gatherv(comm, -1, mine, nr * S, MPI_INT, all));
-  PetscCall(PetscMalloc4(S, &ys, S, &buf, S, &ord, S, &xv));
-  for (PetscInt i = 0; i < nr; ++i) {
-    const int *xi = all + (size_t)(r0 + i) * S;
-    for (PetscInt t = 0; t < S; ++t) {
-      ord[t] = t;
-      xv[t]  = xi[t];
-    }
-    PetscCall(PetscSortRealWithPermutation(S, xv, ord));
-    for (PetscInt j = 0; j < N; ++j) G[j * lda + i] = kendall_tau_b(S, xi, ord, all + (size_t)j * S, ys, buf);
-  }
-  PetscCall(PetscLogFlops(2.0 * nr * N * S * PetscLog2Real((PetscReal)S)));
-  PetscCall(PetscFree4(ys, buf, ord, xv));
-  PetscCall(PetscFree2(mine, all));
-  PetscFunctionReturn(0);
-}
-
 /* Bytes one rank needs at the peak: while the samples move to rows (its samples' values and its units'
    rows), while they are standardised (its units' rows twice), or during the Gram product (its rows of the
    graph, its units' rows twice, two panels); plus its samples' values when they are kept for the output. */
@@ -390,7 +305,7 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
       PetscCall(MatDenseGetLDA(g->adj, &ld));
       PetscCheck(nr == 0 || ld == lda, PETSC_COMM_SELF, PETSC_ERR_PLIB, "dense adjacency has leading dimension %" PetscInt_FMT ", expected %" PetscInt_FMT, ld, lda);
     }
-    if (opts->act_corr == MC_CORR_KENDALL) PetscCall(kendall_rows(comm, N, S, r0, nr, Y, lda, G));
+    if (opts->act_corr == MC_CORR_KENDALL) PetscCall(mc__graph_kendall_rows(comm, N, S, r0, nr, Y, lda, G));
     else PetscCall(mc_dense_gram(comm, &opts->dense, N, S, &Y, G, &st));
     for (PetscInt j = 0; j < N; ++j)
       for (PetscInt i = 0; i < nr; ++i) {
