@@ -61,3 +61,10 @@ typedef PetscErrorCode (*MCDensePanelFn)(void *ctx, PetscInt c0, PetscInt wc, co
    only part of each row (the strongest edges). Peak memory per rank: its share of Y on the grid plus two
    panels (2 N w / ranks, w = opts->panel). *Y is released as in mc_dense_gram. Collective on comm. */
 PetscErrorCode mc_dense_gram_stream(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, PetscInt S, PetscReal **Y, MCDensePanelFn fn, void *ctx, MCDenseStats *st);
+
+/* mc_dense_eig_top - The k largest eigenvalues (largest first, into eig[k]) and their eigenvectors (computed,
+   not returned) of the symmetric N x N matrix M held by rows (lower triangle read), with ScaLAPACK's
+   pdsyevx on the 2-D grid (Debian's pdsyevr fails in its back-transformation): the dense eigensolver SLEPc's Krylov-Schur is measured against
+   (bench/bench_dense_eig.c); *seconds (may be NULL) is the wall time including the redistribution.
+   Collective on comm. */
+PetscErrorCode mc_dense_eig_top(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, const PetscReal M[], PetscInt k, PetscReal eig[], PetscLogDouble *seconds);

@@ -36,3 +36,8 @@ void mc__dense_grid_destroy(MCGrid *g);
 /* mc__dense_desc - Descriptor of an m x n matrix in mb x nb blocks on grid g, starting at process (0, 0);
    *local_rows, *local_cols (may be NULL) are this rank's part. Not collective. */
 PetscErrorCode mc__dense_desc(const MCGrid *g, PetscInt m, PetscInt n, PetscInt mb, PetscInt nb, int desc[9], PetscInt *local_rows, PetscInt *local_cols);
+
+void pdsyevx_(const char *jobz, const char *range, const char *uplo, const int *n, double *a, const int *ia, const int *ja, const int *desca, const double *vl,
+              const double *vu, const int *il, const int *iu, const double *abstol, int *m, int *nz, double *w, const double *orfac, double *z, const int *iz,
+              const int *jz, const int *descz, double *work, const int *lwork, int *iwork, const int *liwork, int *ifail, int *iclustr, double *gap, int *info);
+

@@ -1,0 +1,54 @@
+/* src/dense/eig.c: the largest eigenvalues of a dense symmetric matrix held by rows, with ScaLAPACK's
+   pdsyevx (bisection, inverse iteration) on the 2-D grid: the alternative to SLEPc for dense graphs, measured by
+   bench/bench_dense_eig.c (docs/performance.md). */
+#include "dense_impl.h"
+
+PetscErrorCode mc_dense_eig_top(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, const PetscReal M[], PetscInt k, PetscReal eig[], PetscLogDouble *seconds)
+{
+  PetscMPIInt    size;
+  MCGrid         byrow, g2;
+  int            dm[9], da[9], pr = 1, pc, info = 0, m_found = 0, nz = 0, lwork = -1, liwork = -1, iwq = 0;
+  PetscInt       nb = opts && opts->block > 0 ? opts->block : 64, lr, lc;
+  PetscReal     *A, *Z, *w, wq = 0, *work, dummy = 0, vl = 0, vu = 0, abstol = 0, orfac = 1e-3, *gap;
+  int           *iwork, *ifail, *iclustr;
+  PetscBLASInt   n, il, iu;
+  const int      one = 1;
+  PetscLogDouble t0, t1;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscTime(&t0));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  for (int r = 1; r * r <= size; ++r)
+    if (size % r == 0) pr = r;
+  pc = size / pr;
+  PetscCall(PetscBLASIntCast(N, &n));
+  PetscCall(PetscBLASIntCast(N - k + 1, &il));
+  iu = n;
+  PetscCall(mc__dense_grid_create(comm, size, 1, &byrow));
+  PetscCall(mc__dense_grid_create(comm, pr, pc, &g2));
+  PetscCall(mc__dense_desc(&byrow, N, N, PetscMax(1, (N + size - 1) / size), N, dm, NULL, NULL));
+  PetscCall(mc__dense_desc(&g2, N, N, nb, nb, da, &lr, &lc));
+  PetscCall(PetscMalloc3(PetscMax(lr * lc, 1), &A, PetscMax(lr * lc, 1), &Z, N, &w));
+  pdgemr2d_(&n, &n, M ? M : &dummy, &one, &one, dm, A, &one, &one, da, &byrow.ctxt);
+  /* pdsyevx (bisection and inverse iteration): Debian's pdsyevr (ScaLAPACK 2.2.1) hands its back-transformation
+     (PDORMTR) an illegal workspace size whatever the workspace given. */
+  PetscCall(PetscMalloc3(N, &ifail, 2 * size, &iclustr, size, &gap));
+  pdsyevx_("V", "I", "L", &n, A, &one, &one, da, &vl, &vu, &il, &iu, &abstol, &m_found, &nz, w, &orfac, Z, &one, &one, da, &wq, &lwork, &iwq, &liwork, ifail, iclustr,
+           gap, &info);
+  PetscCheck(info == 0, comm, PETSC_ERR_LIB, "pdsyevx workspace query failed: info %d", info);
+  lwork  = (int)wq + 1;
+  liwork = iwq + 1;
+  PetscCall(PetscMalloc2(lwork, &work, liwork, &iwork));
+  pdsyevx_("V", "I", "L", &n, A, &one, &one, da, &vl, &vu, &il, &iu, &abstol, &m_found, &nz, w, &orfac, Z, &one, &one, da, work, &lwork, iwork, &liwork, ifail, iclustr,
+           gap, &info);
+  PetscCheck(info == 0 && m_found == k, comm, PETSC_ERR_LIB, "pdsyevx failed: info %d, %d of %" PetscInt_FMT " eigenvalues", info, m_found, k);
+  PetscCall(PetscFree3(ifail, iclustr, gap));
+  for (PetscInt i = 0; i < k; ++i) eig[i] = w[k - 1 - i]; /* largest first */
+  PetscCall(PetscFree2(work, iwork));
+  PetscCall(PetscFree3(A, Z, w));
+  mc__dense_grid_destroy(&g2);
+  mc__dense_grid_destroy(&byrow);
+  PetscCall(PetscTime(&t1));
+  if (seconds) *seconds = t1 - t0;
+  PetscFunctionReturn(0);
+}
