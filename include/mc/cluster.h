@@ -75,6 +75,9 @@ PetscErrorCode mc_cluster_local(const MCGraph *g, const MCClustering *global, co
    Collective on the communicator of g->adj. Caller owns *out. */
 PetscErrorCode mc_cluster_local_given(const MCGraph *g, const PetscInt k_of[], const MCClusterOpts *opts, MCClustering **out);
 
+/* mc_cluster_duplicate - A deep copy of c. Not collective. Caller owns *out. */
+PetscErrorCode mc_cluster_duplicate(const MCClustering *c, MCClustering **out);
+
 /* mc_cluster_destroy - Free *c; sets it to NULL; does nothing on NULL. */
 PetscErrorCode mc_cluster_destroy(MCClustering **c);
 

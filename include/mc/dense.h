@@ -31,6 +31,10 @@ typedef struct {
    parts may be short or empty. Not collective. */
 void mc_dense_split(PetscInt n, PetscMPIInt size, PetscMPIInt part, PetscInt align, PetscInt *start, PetscInt *count);
 
+/* mc_dense_panel_width - The columns of G formed per step for N units: opts->panel when set, else about
+   N/16 rounded up to a multiple of the block and at least 4 blocks; at most N. Not collective. */
+PetscInt mc_dense_panel_width(PetscInt N, const MCDenseOpts *opts);
+
 /* mc_dense_options - opts from PETSc's options database: -mc_dense_grid_rows, -mc_dense_block,
    -mc_dense_panel (0 or absent = automatic). Collective (every rank reads the same options). */
 PetscErrorCode mc_dense_options(MCDenseOpts *opts);

@@ -21,6 +21,14 @@ static PetscErrorCode grid_shape(MPI_Comm comm, PetscMPIInt size, PetscInt want_
   PetscFunctionReturn(0);
 }
 
+PetscInt mc_dense_panel_width(PetscInt N, const MCDenseOpts *opts)
+{
+  PetscInt nb = opts && opts->block > 0 ? opts->block : 64;
+  PetscInt w  = opts && opts->panel > 0 ? opts->panel : PetscMax(4 * nb, ((N + 15) / 16 + nb - 1) / nb * nb);
+
+  return PetscMin(w, N);
+}
+
 /* What both Gram products share: the grids, Y on the 2-D grid, the panel width. */
 typedef struct {
   PetscMPIInt  size;
@@ -47,9 +55,7 @@ static PetscErrorCode gram_setup(MPI_Comm comm, const MCDenseOpts *opts, PetscIn
   PetscCall(PetscBLASIntCast(S, &g->s));
   PetscCall(grid_shape(comm, g->size, opts ? opts->grid_rows : 0, &g->pr, &g->pc));
   g->nb = opts && opts->block > 0 ? opts->block : 64;
-  /* Panels of about N/16 columns, a multiple of the block and at least 4 blocks. */
-  g->w = opts && opts->panel > 0 ? opts->panel : PetscMax(4 * g->nb, ((N + 15) / 16 + g->nb - 1) / g->nb * g->nb);
-  g->w = PetscMin(g->w, N);
+  g->w  = mc_dense_panel_width(N, opts);
   mc_dense_split(N, g->size, rank, 1, &r0, &nr);
   g->lda = PetscMax(1, nr);
   PetscCall(mc__dense_grid_create(comm, g->size, 1, &g->byrow));

@@ -78,19 +78,17 @@ static PetscReal reduce_map(MCSpatialNorm norm, PetscInt h, PetscInt w, const fl
   return mc_graph_conv_norm((MCConvNorm)norm, h, w, x, w * c_stride, c_stride, work);
 }
 
-/* This rank's examples through the network: act (count x N, row-major) gets every node's value. */
-static PetscErrorCode forward_share(const MCGraphOpts *opts, const MCModel *model, const MCDataset *train, const PetscInt sample[], PetscInt count,
-                                    PetscInt n_groups, const Group gr[], PetscInt N, PetscReal act[])
+/* This rank's examples through the network f (batches of MC_ACT_BATCH): act (count x N, row-major) gets every node's value. */
+static PetscErrorCode forward_share(const MCGraphOpts *opts, MCForward *f, const MCDataset *train, const PetscInt sample[], PetscInt count, PetscInt n_groups,
+                                    const Group gr[], PetscInt N, PetscReal act[])
 {
   const PetscInt batch = MC_ACT_BATCH, in = train->shape[0] * train->shape[1] * train->shape[2];
-  MCForward     *f;
   float         *x;
   PetscReal     *work;
   PetscInt       hw = 1;
 
   PetscFunctionBeginUser;
   for (PetscInt g = 0; g < n_groups; ++g) hw = PetscMax(hw, PetscMax(gr[g].h, gr[g].w));
-  PetscCall(mc_forward_create(model, batch, &f));
   PetscCall(PetscMalloc2(batch * in, &x, hw * hw, &work));
   for (PetscInt b0 = 0; b0 < count; b0 += batch) {
     PetscInt nb = PetscMin(batch, count - b0);
@@ -116,7 +114,6 @@ static PetscErrorCode forward_share(const MCGraphOpts *opts, const MCModel *mode
     }
   }
   PetscCall(PetscFree2(x, work));
-  PetscCall(mc_forward_destroy(&f));
   PetscFunctionReturn(0);
 }
 
@@ -178,16 +175,16 @@ static void transpose(PetscInt rows, PetscInt cols, const PetscReal A[], PetscIn
 /* Bytes one rank needs at the peak: while the samples move to rows (its samples' values and its units'
    rows), while they are standardised (its units' rows twice), or during the Gram product (its rows of the
    graph, its units' rows twice, two panels); plus its samples' values when they are kept for the output. */
-static double bytes_per_rank(PetscInt N, PetscInt S, PetscMPIInt size, PetscBool keep, PetscInt knn)
+static double bytes_per_rank(PetscInt N, PetscInt S, PetscMPIInt size, PetscBool keep, PetscInt knn, const MCDenseOpts *dense)
 {
   PetscInt s0, share, r0, rows;
-  double   w = PetscMin((double)N, PetscMax(256.0, ceil(N / 16.0))), move, gram;
+  double   w = (double)mc_dense_panel_width(N, dense), move, gram;
 
   mc_dense_split(S, size, 0, MC_ACT_BATCH, &s0, &share);
   mc_dense_split(N, size, 0, 1, &r0, &rows);
   move = (double)share * N + (double)rows * S;
-  if (knn > 0) /* its units' rows on the grid, two panels of 256 columns, the edge lists (about 6 copies of 2 words) */
-    gram = PetscMax(2.0 * rows * S, (double)rows * S + 2.0 * N * PetscMin(256.0, N) / size + 12.0 * rows * knn);
+  if (knn > 0) /* its units' rows on the grid, two panels, the edge lists (about 6 copies of 2 words) */
+    gram = PetscMax(2.0 * rows * S, (double)rows * S + 2.0 * N * w / size + 12.0 * rows * knn);
   else gram = PetscMax(2.0 * rows * S, (double)rows * N + rows * S + 2.0 * N * w / size);
   return 8.0 * PetscMax(move, gram + (keep ? (double)share * N : 0.0));
 }
@@ -202,6 +199,7 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
   PetscReal   *Y, *Yt, *G, *v;
   double       avail, need;
   MCDenseStats st = {0};
+  MCDenseOpts  dense;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
@@ -217,10 +215,9 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
   PetscCheck(opts->act_knn == 0 || opts->act_corr != MC_CORR_KENDALL, comm, PETSC_ERR_USER_INPUT,
              "[graph] act_knn = %" PetscInt_FMT " works with act_corr = spearman or pearson (one streamed matrix product), not with kendall", opts->act_knn);
   PetscCall(PetscNew(&g));
-  PetscCall(mc_forward_create(model, 1, &f));
+  PetscCall(mc_forward_create(model, MC_ACT_BATCH, &f));
   PetscCall(PetscMalloc1(mc_forward_n_unit_layers(f), &gr));
   PetscCall(pick_groups(model, f, opts, &n_groups, gr));
-  PetscCall(mc_forward_destroy(&f));
   PetscCheck(n_groups >= 1, comm, PETSC_ERR_USER_INPUT, "model %s has no hidden Dense or Conv2D layer, so its activation graph is empty (set [graph] act_include_io = true to use the input and the logits)",
              model->source);
   g->n_groups = n_groups;
@@ -233,13 +230,16 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
   N = g->n_nodes = g->group_offset[n_groups];
   g->n_samples   = S;
 
+  /* The sparse graph streams panels of 256 columns (unless given): the dense graph is never held. */
+  dense = opts->dense;
+  if (opts->act_knn > 0 && dense.panel <= 0) dense.panel = 256;
   /* Refuse a graph this machine cannot hold before allocating it. */
   PetscCall(mc_sys_memory_per_rank(comm, &avail));
-  need = bytes_per_rank(N, S, size, opts->keep_activations, opts->act_knn);
+  need = bytes_per_rank(N, S, size, opts->keep_activations, opts->act_knn, &dense);
   if (need > avail) {
     PetscMPIInt r = size;
-    while (bytes_per_rank(N, S, r, opts->keep_activations, opts->act_knn) > avail && r < PetscMax(N, S)) r = (PetscMPIInt)PetscMin(2 * (PetscInt)r, PetscMax(N, S));
-    PetscCheck(bytes_per_rank(N, S, r, opts->keep_activations, opts->act_knn) <= avail, comm, PETSC_ERR_MEM,
+    while (bytes_per_rank(N, S, r, opts->keep_activations, opts->act_knn, &dense) > avail && r < PetscMax(N, S)) r = (PetscMPIInt)PetscMin(2 * (PetscInt)r, PetscMax(N, S));
+    PetscCheck(bytes_per_rank(N, S, r, opts->keep_activations, opts->act_knn, &dense) <= avail, comm, PETSC_ERR_MEM,
                "the activation graph of %" PetscInt_FMT " units on %" PetscInt_FMT " samples needs about %.1f MiB per rank at %d ranks, and %.1f MiB per rank is available; more ranks do not bring it below that: lower [graph] act_samples",
                N, S, need / 1048576.0, (int)size, avail / 1048576.0);
     SETERRQ(comm, PETSC_ERR_MEM,
@@ -252,7 +252,8 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
   PetscCall(draw_samples(opts->seed, train->n, S, g->sample));
   mc_dense_split(S, size, rank, MC_ACT_BATCH, &g->sample_start, &g->sample_count);
   PetscCall(PetscMalloc1(PetscMax(g->sample_count * N, 1), &g->activation));
-  PetscCall(forward_share(opts, model, train, g->sample + g->sample_start, g->sample_count, n_groups, gr, N, g->activation));
+  PetscCall(forward_share(opts, f, train, g->sample + g->sample_start, g->sample_count, n_groups, gr, N, g->activation));
+  PetscCall(mc_forward_destroy(&f));
 
   /* By units: rank, centre and scale each unit's S values. */
   PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_CORR_GRAM], 0, 0, 0, 0));
@@ -291,12 +292,8 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
     SETERRQ(comm, PETSC_ERR_USER_INPUT, "every unit of layer '%s' of model %s has the same pre-activation on all %" PetscInt_FMT " samples (all dead), so it has no activation edges; check the model's weights or the dataset", name, model->source, S);
   }
 
-  if (opts->act_knn > 0) {
-    MCDenseOpts d = opts->dense;
-    /* Panels of 256 columns (or as given): the dense graph is never held. */
-    if (d.panel <= 0) d.panel = 256;
-    PetscCall(mc__graph_knn_adjacency(comm, &d, N, S, opts->act_knn, &Y, &g->adj, &st));
-  } else {
+  if (opts->act_knn > 0) PetscCall(mc__graph_knn_adjacency(comm, &dense, N, S, opts->act_knn, &Y, &g->adj, &st));
+  else {
     /* The correlations, straight into the local rows of the dense adjacency, then squared. */
     PetscCall(MatCreateDense(comm, nr, nr, N, N, NULL, &g->adj));
     PetscCall(MatDenseGetArrayWrite(g->adj, &G));
@@ -306,7 +303,7 @@ PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts
       PetscCheck(nr == 0 || ld == lda, PETSC_COMM_SELF, PETSC_ERR_PLIB, "dense adjacency has leading dimension %" PetscInt_FMT ", expected %" PetscInt_FMT, ld, lda);
     }
     if (opts->act_corr == MC_CORR_KENDALL) PetscCall(mc__graph_kendall_rows(comm, N, S, r0, nr, Y, lda, G));
-    else PetscCall(mc_dense_gram(comm, &opts->dense, N, S, &Y, G, &st));
+    else PetscCall(mc_dense_gram(comm, &dense, N, S, &Y, G, &st));
     for (PetscInt j = 0; j < N; ++j)
       for (PetscInt i = 0; i < nr; ++i) {
         PetscReal r = G[j * lda + i], a = r * r;

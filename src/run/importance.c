@@ -68,10 +68,10 @@ static PetscErrorCode replicate_test(MCRun *run, const char *path, PetscInt repl
     part[p].scope = run->part[p].scope;
   }
   PetscCall(mc__run_graphs(comm, run->cfg, run->n_parts, part, m, graphs));
+  PetscCall(mc__run_partitions(run->cfg, run->n_parts, part));
   for (PetscInt p = 0; p < run->n_parts; ++p) {
     MCLesionOpts lo;
 
-    PetscCall(mc__run_partition(run->cfg, &part[p]));
     PetscCall(mc_run_lesion_opts(run->cfg, replicate, &lo));
     lo.label = farm_label(run, &part[p], label, sizeof(label));
     PetscCall(mc_lesion_test(comm, &lo, m, part[p].graph, part[p].clustering->labels, test, &run->part[p].importance->net[replicate]));

@@ -10,7 +10,8 @@ PetscErrorCode mc__run_graph_build(MPI_Comm comm, const MCConfig *cfg, MCGraphKi
    part[p].graph at it. Collective on comm. Caller owns the graphs. */
 PetscErrorCode mc__run_graphs(MPI_Comm comm, const MCConfig *cfg, PetscInt n_parts, MCPartitioning part[], const MCModel *model, MCGraph *graphs[2]);
 
-/* mc__run_partition - pt->clustering for pt->graph: the global spectral clustering, or for a local scope the
-   local partitioning, pt->global then being the global one it came from. Collective. The caller owns both
-   (mc_cluster_destroy). */
-PetscErrorCode mc__run_partition(const MCConfig *cfg, MCPartitioning *pt);
+/* mc__run_partitions - part[p].clustering for every partitioning (graphs set): the global spectral
+   clustering, or for a local scope the local partitioning, part[p].global then being the global one it came
+   from (a copy of the global partitioning of the same graph when the run has one, else computed).
+   Collective. The caller owns them (mc_cluster_destroy). */
+PetscErrorCode mc__run_partitions(const MCConfig *cfg, PetscInt n_parts, MCPartitioning part[]);

@@ -134,16 +134,26 @@ PetscErrorCode mc_run_graph(MCRun *run)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__run_partition(const MCConfig *cfg, MCPartitioning *pt)
+PetscErrorCode mc__run_partitions(const MCConfig *cfg, PetscInt n_parts, MCPartitioning part[])
 {
   MCClusterOpts co;
-  MCGroups      gr = mc_graph_groups(pt->graph);
 
   PetscFunctionBeginUser;
   PetscCall(mc_run_cluster_opts(cfg, &co));
-  PetscCall(mc_cluster_graph(pt->graph->adj, &gr, &co, &pt->clustering));
-  if (pt->scope == MC_SCOPE_LOCAL) {
-    pt->global = pt->clustering;
+  /* The global ones first: a local partitioning starts from the global one of its graph, computed once. */
+  for (PetscInt p = 0; p < n_parts; ++p) {
+    MCGroups gr = mc_graph_groups(part[p].graph);
+    if (part[p].scope == MC_SCOPE_GLOBAL) PetscCall(mc_cluster_graph(part[p].graph->adj, &gr, &co, &part[p].clustering));
+  }
+  for (PetscInt p = 0; p < n_parts; ++p) {
+    MCPartitioning *pt = &part[p];
+    MCGroups        gr = mc_graph_groups(pt->graph);
+    PetscInt        q  = 0;
+
+    if (pt->scope != MC_SCOPE_LOCAL) continue;
+    while (q < n_parts && (part[q].scope != MC_SCOPE_GLOBAL || part[q].kind != pt->kind)) ++q;
+    if (q < n_parts) PetscCall(mc_cluster_duplicate(part[q].clustering, &pt->global));
+    else PetscCall(mc_cluster_graph(pt->graph->adj, &gr, &co, &pt->global));
     PetscCall(mc_cluster_local(pt->graph, pt->global, &co, (MCLocalK)cfg->graph_local_k, &pt->clustering));
   }
   PetscFunctionReturn(0);
@@ -153,7 +163,7 @@ PetscErrorCode mc_run_cluster(MCRun *run)
 {
   PetscFunctionBeginUser;
   PetscCall(mc_sys_stage_push(MC_STAGE_SPECTRAL));
-  for (PetscInt p = 0; p < run->n_parts; ++p) PetscCall(mc__run_partition(run->cfg, &run->part[p]));
+  PetscCall(mc__run_partitions(run->cfg, run->n_parts, run->part));
   PetscCall(mc_sys_stage_pop());
   PetscFunctionReturn(0);
 }

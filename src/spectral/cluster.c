@@ -74,6 +74,30 @@ PetscErrorCode mc_cluster_graph(Mat adj, const MCGroups *groups, const MCCluster
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode mc_cluster_duplicate(const MCClustering *c, MCClustering **out)
+{
+  MCClustering *d;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&d));
+  *d = *c;
+  d->labels      = NULL;
+  d->eigenvalues = NULL;
+  d->local_k = NULL;
+  PetscCall(PetscMalloc1(c->n_nodes, &d->labels));
+  PetscCall(PetscArraycpy(d->labels, c->labels, c->n_nodes));
+  if (c->eigenvalues) {
+    PetscCall(PetscMalloc1(c->k, &d->eigenvalues));
+    PetscCall(PetscArraycpy(d->eigenvalues, c->eigenvalues, c->k));
+  }
+  if (c->local_k) {
+    PetscCall(PetscMalloc1(c->n_groups, &d->local_k));
+    PetscCall(PetscArraycpy(d->local_k, c->local_k, c->n_groups));
+  }
+  *out = d;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode mc_cluster_destroy(MCClustering **c)
 {
   PetscFunctionBeginUser;
