@@ -1,6 +1,11 @@
 #!/bin/bash
-# A laptop or workstation: all cores, one rank each. Usage: bash jobs/laptop.sh my.ini [section.key=value ...]
+# jobs/laptop.sh: a laptop or workstation, one rank per core the process may use.
+#   bash jobs/laptop.sh CONFIG.ini [section.key=value ...] [-petsc_option ...]
+# Environment: NP (ranks; default: the cores this process may run on), MC_EXE [./build/modclust-mpi].
+set -euo pipefail
+# Count the cores before pinning BLAS to one thread: nproc honours OMP_NUM_THREADS and OMP_THREAD_LIMIT.
+np=${NP:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 flags=(--oversubscribe)
 [[ $(id -u) == 0 ]] && flags+=(--allow-run-as-root)
-mpiexec -n "$(nproc)" "${flags[@]}" ./build/modclust-mpi "$@"
+exec mpiexec -n "$np" "${flags[@]}" "${MC_EXE:-./build/modclust-mpi}" "$@"

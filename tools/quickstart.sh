@@ -15,6 +15,9 @@ packages=(build-essential cmake pkg-config git petsc-dev slepc-dev libopenmpi-de
   libscalapack-openmpi-dev libhdf5-openmpi-dev hdf5-tools libcjson-dev librandom123-dev zlib1g-dev
   libopenblas0-pthread libopenblas-dev dataset-fashion-mnist
   python3-numpy python3-scipy python3-sklearn python3-h5py python3-torch)
+# The tests also run jobs/ under a private single-node Slurm (tests/jobs/slurm_local.py); the daemons the
+# packages install are not used (on a machine with systemd they may start and fail for want of a config).
+[[ $mode == test ]] && packages+=(slurmctld slurmd slurm-client munge)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

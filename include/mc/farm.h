@@ -17,13 +17,17 @@ typedef struct {
   MCFarmTaskFn    *on_done;  /* optional: called on rank 0 of each group after each task (checkpointing);
                                 result points at the task's n_out values; must not be collective */
   void            *done_ctx;
+  PetscBool        stoppable;  /* stop taking tasks once SIGTERM was received (mc_sys_sigterm_catch) */
+  PetscInt         stop_after; /* test-only: tasks each worker computes before stopping; 0 = no limit */
+  PetscBool       *stopped;    /* optional output, the same on every rank: some worker stopped early */
 } MCFarmOpts;
 
 /* mc_farm_run - Run tasks 0..n_tasks-1 over the ranks of comm, each task on one rank. Tasks are dealt by
    a deterministic longest-processing-time rule on opts->cost (round robin without costs). On return,
    result[task * n_out + j] holds every task's results on every rank, bitwise independent of the rank
-   count (each slot has exactly one contributor, so the summing reduction is exact).
-   Collective on comm. opts may be NULL. */
+   count (each slot has exactly one contributor, so the summing reduction is exact). With opts->stoppable,
+   each worker agrees before each task whether to stop; the slots of tasks never run stay zero (a task
+   marks its own slots so the caller can tell). Collective on comm. opts may be NULL. */
 PetscErrorCode mc_farm_run(MPI_Comm comm, PetscInt n_tasks, PetscInt n_out, MCFarmTaskFn *fn, void *ctx, const MCFarmOpts *opts,
                            PetscReal result[]);
 

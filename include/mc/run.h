@@ -48,6 +48,7 @@ typedef struct {
   PetscInt       n_parts;                   /* [graph] partitionings (set by mc_run_check) */
   MCPartitioning part[MC_MAX_PARTITIONINGS]; /* part[0] is the primary one; the run owns their results */
   PetscLogDouble t_start; /* PetscTime at mc_run_create */
+  MCSigterm     *sigterm; /* SIGTERM asks the run to stop cleanly (between stages and tasks) while it lives */
 } MCRun;
 
 /* mc_run_create - An empty run on comm. Collective. Caller owns *out; release with mc_run_destroy(). */

@@ -54,15 +54,19 @@ PetscErrorCode mc_sys_initialize(void);
 /* mc_sys_finalize - Undo mc_sys_initialize (the error handler). Call right before PetscFinalize(). */
 PetscErrorCode mc_sys_finalize(void);
 
-/* mc_sys_stage_push / mc_sys_stage_pop - Enter and leave a log stage. Collective. */
-PetscErrorCode mc_sys_stage_push(MCStage stage);
+/* mc_sys_stage_push / mc_sys_stage_pop - Enter and leave a log stage. Collective. Before entering, the
+   ranks agree whether a stop was requested (SIGTERM caught by mc_sys_sigterm_catch) and if so fail with
+   PETSC_ERR_SIG, naming the stage that did not start (any stage but Report). */
+PetscErrorCode mc_sys_stage_push(MPI_Comm comm, MCStage stage);
 PetscErrorCode mc_sys_stage_pop(void);
 
 /* mc_sys_finish - Agree on the exit status across comm after the pipeline returned `ierr` on this rank.
-   Waits up to `timeout_s` seconds for every rank to arrive; if they do, *status is 0 when every rank
-   succeeded and 1 otherwise, and the caller may finalize normally. If some rank never arrives (it is stuck
+   Waits up to `timeout_s` seconds for every rank to arrive; if they do, it returns the exit status: 0 when
+   every rank succeeded, MC_EXIT_STOPPED when the run stopped early on request (SIGTERM; PETSC_ERR_SIG)
+   and no rank had another error, 1 otherwise; the caller may then finalize normally. If some rank never arrives (it is stuck
    in a collective that a failed rank left), the whole job is aborted with MPI_Abort, so no rank hangs.
    Collective on comm. Never raises. */
+#define MC_EXIT_STOPPED 75 /* EX_TEMPFAIL: stopped early with its work checkpointed; rerun to resume */
 int mc_sys_finish(MPI_Comm comm, PetscErrorCode ierr, double timeout_s);
 
 /* mc_sys_rank0_status - After rank 0 alone ran a step that returned `ierr0` (0 on other ranks), broadcast

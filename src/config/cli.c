@@ -89,9 +89,13 @@ void mc_cli_usage(const char *prog, FILE *fp)
           "                         -mc_traceback (full error traceback)\n"
           "\n"
           "Examples:\n"
-          "  %s inputs/tiny.ini\n"
-          "  mpirun -n 2 %s inputs/tiny.ini cluster.k=8 -log_view\n"
-          "  %s --print-config inputs/tiny.ini output.dir=run2 cluster.seed=7\n"
+          "  %s inputs/default.ini\n"
+          "  mpirun -n 2 %s inputs/default.ini cluster.k=8 -log_view\n"
+          "  %s --print-config inputs/default.ini output.dir=run2 cluster.seed=7\n"
+          "\n"
+          "Exit status: 0 done; 1 an error (one 'error:' line names the file, key or value); 2 a bad\n"
+          "command line; 75 stopped early on SIGTERM (scancel, kill) with its finished work checkpointed:\n"
+          "run the same command again to resume. Batch jobs: jobs/ and docs/cluster.md.\n"
           "\n"
           "Every key with its type, default and range: docs/config.md (or --config-reference).\n",
           prog, prog, prog, prog, prog);

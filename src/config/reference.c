@@ -14,7 +14,7 @@ static const char mpi_intro[] =
   "options:\n"
   "\n"
   "```sh\n"
-  "mpirun -n 2 modclust-mpi inputs/tiny.ini cluster.k=8 -log_view\n"
+  "mpirun -n 2 modclust-mpi inputs/default.ini cluster.k=8 -log_view\n"
   "```\n"
   "\n"
   "## Precedence\n"

@@ -40,11 +40,12 @@ static PetscErrorCode deal(PetscInt n_tasks, const PetscReal cost[], PetscInt n_
   PetscFunctionReturn(0);
 }
 
-/* Progress on stderr from the first worker, at most every 2 s: its own tasks extrapolated to all. */
+/* Progress on stderr from the first worker, at most every 2 s: the tasks done before this run (a
+   checkpoint) plus this worker's finished share extrapolated to the rest. Only finished tasks count. */
 typedef struct {
   const char    *label;
   PetscLogDouble t0, last;
-  PetscInt       n_mine, done_mine, n_total;
+  PetscInt       n_mine, done_mine, n_total, n_before;
 } Progress;
 
 static PetscErrorCode progress_tick(Progress *p)
@@ -57,9 +58,9 @@ static PetscErrorCode progress_tick(Progress *p)
   if (now - p->last < 2.0 && p->done_mine < p->n_mine) PetscFunctionReturn(0);
   p->last = now;
   {
-    double frac = (double)p->done_mine / (double)p->n_mine, el = now - p->t0;
-    double rate = el > 0 ? frac * (double)p->n_total / el : 0, eta = frac > 0 ? el * (1 - frac) / frac : 0;
-    fprintf(stderr, "[%s] ~%.0f/%" PetscInt_FMT " tasks, %.1f tasks/s, ETA %.0f s\n", p->label, frac * (double)p->n_total, p->n_total, rate, eta);
+    double todo = (double)(p->n_total - p->n_before), frac = (double)p->done_mine / (double)p->n_mine, el = now - p->t0;
+    double rate = el > 0 ? frac * todo / el : 0, eta = frac > 0 ? el * (1 - frac) / frac : 0;
+    fprintf(stderr, "[%s] ~%.0f/%" PetscInt_FMT " tasks, %.1f tasks/s, ETA %.0f s\n", p->label, (double)p->n_before + frac * todo, p->n_total, rate, eta);
     fflush(stderr);
   }
   PetscFunctionReturn(0);
@@ -72,6 +73,7 @@ static PetscErrorCode farm(MPI_Comm comm, MPI_Comm work, PetscInt n_workers, Pet
   PetscReal  *saved = NULL;
   PetscMPIInt n, rank;
   Progress    prog = {0};
+  int         stopped = 0;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -85,8 +87,10 @@ static PetscErrorCode farm(MPI_Comm comm, MPI_Comm work, PetscInt n_workers, Pet
   PetscCall(PetscArrayzero(result, n_tasks * n_out));
   prog.label   = (opts && rank == 0) ? opts->label : NULL;
   prog.n_total = n_tasks;
-  for (PetscInt t = 0; t < n_tasks; ++t)
-    if (owner[t] == worker && !(opts && opts->skip && opts->skip[t])) prog.n_mine++;
+  for (PetscInt t = 0; t < n_tasks; ++t) {
+    if (opts && opts->skip && opts->skip[t]) prog.n_before++;
+    else if (owner[t] == worker) prog.n_mine++;
+  }
   PetscCall(PetscTime(&prog.t0));
   prog.last = prog.t0;
   for (PetscInt t = 0; t < n_tasks; ++t) {
@@ -95,6 +99,16 @@ static PetscErrorCode farm(MPI_Comm comm, MPI_Comm work, PetscInt n_workers, Pet
       continue;
     }
     if (owner[t] != worker) continue;
+    if (opts && (opts->stoppable || opts->stop_after > 0)) {
+      /* The worker's ranks agree: a signal reaches them at different times. */
+      int stop = mc_sys_sigterm_received() || (opts->stop_after > 0 && prog.done_mine >= opts->stop_after), any;
+
+      PetscCallMPI(MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_LOR, work));
+      if (any) {
+        stopped = 1;
+        break;
+      }
+    }
     PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_FARM_TASK], 0, 0, 0, 0));
     PetscCall(fn(ctx, work, t, result + t * n_out));
     PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_FARM_TASK], 0, 0, 0, 0));
@@ -106,6 +120,10 @@ static PetscErrorCode farm(MPI_Comm comm, MPI_Comm work, PetscInt n_workers, Pet
   /* One non-zero contributor per slot: the sum is exact in any order. */
   PetscCall(PetscMPIIntCast(n_tasks * n_out, &n));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, result, n, MPIU_REAL, MPI_SUM, comm));
+  if (opts && opts->stopped) {
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &stopped, 1, MPI_INT, MPI_LOR, comm));
+    *opts->stopped = stopped ? PETSC_TRUE : PETSC_FALSE;
+  }
   PetscCall(PetscFree(saved));
   PetscCall(PetscFree(owner));
   PetscFunctionReturn(0);

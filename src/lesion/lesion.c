@@ -234,6 +234,7 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
   MCLesionResult *r = NULL;
   Ctx             c = {0};
   MCFarmOpts      fo = {0};
+  PetscBool       stopped = PETSC_FALSE;
   PetscInt        n_w, *widx, n_units_layers, n_out, C = data->n_classes, n_tasks;
   PetscReal      *cost, *counts, *total, per_ex = 0, budget;
   PetscLogDouble  t0, t1;
@@ -314,10 +315,14 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
     for (PetscInt d = 0; d <= opts->n_random; ++d) cost[s * (opts->n_random + 1) + d] = fl + 1;
     r->gflop += fl * (PetscReal)(opts->n_random + 1) * (PetscReal)data->n * 1e-9;
   }
-  fo.label = opts->label;
-  fo.cost  = cost;
+  fo.label     = opts->label;
+  fo.cost      = cost;
+  fo.stoppable = PETSC_TRUE;
+  fo.stopped   = &stopped;
   PetscCall(PetscTime(&t0));
   PetscCall(mc_farm_run(comm, n_tasks, C, lesion_task, &c, &fo, counts));
+  PetscCheck(!stopped, comm, PETSC_ERR_SIG,
+             "The importance test stopped early (SIGTERM): it keeps no checkpoint, so a rerun of the same command computes it again (a finished clusterability null is kept)");
   PetscCall(PetscTime(&t1));
   r->seconds = (PetscReal)(t1 - t0);
   PetscCall(statistics(opts, data, total, counts, r));

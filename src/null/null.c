@@ -26,8 +26,6 @@ typedef struct {
   const MCShuffleBase *base;
   uint64_t             seed;
   PetscInt             n_shuffles;
-  PetscInt             stop_after; /* test-only: computed tasks per group before stopping; 0 = never */
-  PetscInt             n_done;     /* tasks computed by this rank's group in this run */
   MCNullCheckpoint    *ck;         /* NULL when checkpointing is off */
   const PetscInt      *local_k;    /* a local partitioning's k per group (the truth's), or NULL */
 } NullCtx;
@@ -38,16 +36,8 @@ static PetscErrorCode null_task(void *ctx_, MPI_Comm comm, PetscInt t, PetscReal
   MCGraph      *g   = NULL;
   MCClustering *c   = NULL;
   MCGroups      gr;
-  int           stop, any;
 
   PetscFunctionBeginUser;
-  /* The whole group agrees to stop (a signal reaches its ranks at different times). */
-  stop = (mc_sys_sigterm_received() || (ctx->stop_after > 0 && ctx->n_done >= ctx->stop_after)) ? 1 : 0;
-  PetscCallMPI(MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_LOR, comm));
-  if (any) {
-    result[0] = result[1] = 0;
-    PetscFunctionReturn(0);
-  }
   if (t < ctx->n_shuffles) PetscCall(mc_shuffle_graph(comm, ctx->base, ctx->opts->shuffle, ctx->seed, t, &g));
   else {
     MCModel *m = NULL;
@@ -61,8 +51,7 @@ static PetscErrorCode null_task(void *ctx_, MPI_Comm comm, PetscInt t, PetscReal
   if (ctx->local_k) PetscCall(mc_cluster_local_given(g, ctx->local_k, &ctx->opts->cluster, &c));
   else PetscCall(mc_cluster_graph(g->adj, &gr, &ctx->opts->cluster, &c));
   result[0] = c->ncut;
-  result[1] = 1;
-  ctx->n_done++;
+  result[1] = 1; /* done: a stopped run leaves the slots of tasks it never ran at zero */
   PetscCall(mc_cluster_destroy(&c));
   PetscCall(mc_graph_destroy(&g));
   PetscFunctionReturn(0);
@@ -120,13 +109,13 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCNullOpts *opts, const MCModel 
 {
   MCNull        *nul;
   MCShuffleBase *base = NULL;
-  MCSigterm     *sig  = NULL;
   NullCtx        ctx;
   MCFarmOpts     fo = {0};
   PetscReal     *res;
   PetscBool     *skip = NULL;
   PetscMPIInt    size;
   PetscInt       n_tasks, n_missing = 0;
+  PetscBool      stopped = PETSC_FALSE;
   PetscLogDouble t0, t1;
 
   PetscFunctionBeginUser;
@@ -149,7 +138,7 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCNullOpts *opts, const MCModel 
   ctx.local_k    = truth->local_k;
   ctx.seed       = opts->cluster.seed;
   ctx.n_shuffles = nul->n_shuffles;
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-null_stop_after", &ctx.stop_after, NULL));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-null_stop_after", &fo.stop_after, NULL));
   nul->group_size = choose_group_size(opts, base, size, n_tasks);
   nul->n_groups   = (size + nul->group_size - 1) / nul->group_size;
 
@@ -162,14 +151,14 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCNullOpts *opts, const MCModel 
   fo.skip     = skip;
   fo.on_done  = null_done;
   fo.done_ctx = &ctx;
-  PetscCall(mc_sys_sigterm_catch(&sig));
+  fo.stoppable = PETSC_TRUE;
+  fo.stopped   = &stopped;
   PetscCall(mc_farm_run_groups(comm, nul->group_size, n_tasks, 2, null_task, &ctx, &fo, res));
-  PetscCall(mc_sys_sigterm_restore(&sig));
 
-  /* res is identical on every rank: agree on stopping without communication. */
+  /* res and stopped are identical on every rank. */
   for (PetscInt t = 0; t < n_tasks; ++t) n_missing += res[2 * t + 1] == 0;
-  if (n_missing) PetscCall(mc_sys_lock_release(&nul->lock));
-  PetscCheck(n_missing == 0, comm, PETSC_ERR_SIG,
+  if (stopped) PetscCall(mc_sys_lock_release(&nul->lock));
+  PetscCheck(!stopped, comm, PETSC_ERR_SIG,
              "The clusterability null stopped early (SIGTERM or -null_stop_after) with %" PetscInt_FMT " of %" PetscInt_FMT " tasks done; %s",
              n_tasks - n_missing, n_tasks,
              ctx.ck ? "they are saved in the checkpoint next to the output directory: rerun the same command to resume" : "checkpointing is off (clusterability.checkpoint = false), so they are lost");

@@ -118,7 +118,7 @@ PetscErrorCode mc_run_importance(MCRun *run)
 
   PetscFunctionBeginUser;
   if (!cfg->importance_enabled) PetscFunctionReturn(0);
-  PetscCall(mc_sys_stage_push(MC_STAGE_LESION));
+  PetscCall(mc_sys_stage_push(run->comm, MC_STAGE_LESION));
   PetscCall(replicate_paths(comm, cfg, &n_rep, &paths));
   PetscCheck(n_rep + 1 <= MC_IRWIN_HALL_MAX_R, comm, PETSC_ERR_USER_INPUT, "[importance] replicates lists %" PetscInt_FMT " networks; at most %d are supported", n_rep,
              MC_IRWIN_HALL_MAX_R - 1);

@@ -9,6 +9,7 @@ PetscErrorCode mc_run_create(MPI_Comm comm, MCRun **out)
   PetscCall(PetscNew(&run));
   run->comm = comm;
   PetscCall(PetscTime(&run->t_start));
+  PetscCall(mc_sys_sigterm_catch(&run->sigterm));
   *out = run;
   PetscFunctionReturn(0);
 }
@@ -27,6 +28,7 @@ PetscErrorCode mc_run_destroy(MCRun **run)
   for (int k = 0; k < 2; ++k) PetscCall(mc_graph_destroy(&(*run)->graphs[k]));
   PetscCall(mc_model_destroy(&(*run)->model));
   PetscCall(mc_config_destroy(&(*run)->cfg));
+  PetscCall(mc_sys_sigterm_restore(&(*run)->sigterm));
   PetscCall(PetscFree(*run));
   PetscFunctionReturn(0);
 }
@@ -58,7 +60,7 @@ static PetscErrorCode check_stages(MPI_Comm comm, const MCConfig *cfg, PetscInt 
 PetscErrorCode mc_run_load_config(MCRun *run, const char *path, int n_overrides, const char *const overrides[])
 {
   PetscFunctionBeginUser;
-  PetscCall(mc_sys_stage_push(MC_STAGE_LOAD));
+  PetscCall(mc_sys_stage_push(run->comm, MC_STAGE_LOAD));
   PetscCall(mc_config_load(run->comm, path, n_overrides, overrides, &run->cfg));
   PetscCall(mc_sys_stage_pop());
   PetscFunctionReturn(0);
@@ -72,7 +74,7 @@ PetscErrorCode mc_run_check(MCRun *run)
   PetscInt     n;
 
   PetscFunctionBeginUser;
-  PetscCall(mc_sys_stage_push(MC_STAGE_LOAD));
+  PetscCall(mc_sys_stage_push(run->comm, MC_STAGE_LOAD));
   PetscCall(mc_run_report_opts(run->cfg, &ro));
   PetscCall(mc_report_check_output(run->comm, &ro));
   PetscCall(mc_run_partitionings(run->comm, run->cfg, &n, kind, scope));
@@ -91,7 +93,7 @@ PetscErrorCode mc_run_load_model(MCRun *run)
   MCModelReadOpts mo;
 
   PetscFunctionBeginUser;
-  PetscCall(mc_sys_stage_push(MC_STAGE_LOAD));
+  PetscCall(mc_sys_stage_push(run->comm, MC_STAGE_LOAD));
   PetscCall(mc_run_model_read_opts(run->cfg, run->cfg->model_path, &mo));
   PetscCall(mc_io_model_read(run->comm, &mo, &run->model));
   PetscCall(mc_sys_stage_pop());
@@ -128,7 +130,7 @@ PetscErrorCode mc__run_graphs(MPI_Comm comm, const MCConfig *cfg, PetscInt n_par
 PetscErrorCode mc_run_graph(MCRun *run)
 {
   PetscFunctionBeginUser;
-  PetscCall(mc_sys_stage_push(MC_STAGE_GRAPH));
+  PetscCall(mc_sys_stage_push(run->comm, MC_STAGE_GRAPH));
   PetscCall(mc__run_graphs(run->comm, run->cfg, run->n_parts, run->part, run->model, run->graphs));
   PetscCall(mc_sys_stage_pop());
   PetscFunctionReturn(0);
@@ -162,7 +164,7 @@ PetscErrorCode mc__run_partitions(const MCConfig *cfg, PetscInt n_parts, MCParti
 PetscErrorCode mc_run_cluster(MCRun *run)
 {
   PetscFunctionBeginUser;
-  PetscCall(mc_sys_stage_push(MC_STAGE_SPECTRAL));
+  PetscCall(mc_sys_stage_push(run->comm, MC_STAGE_SPECTRAL));
   PetscCall(mc__run_partitions(run->cfg, run->n_parts, run->part));
   PetscCall(mc_sys_stage_pop());
   PetscFunctionReturn(0);
@@ -172,7 +174,7 @@ PetscErrorCode mc_run_clusterability(MCRun *run)
 {
   PetscFunctionBeginUser;
   if (run->cfg->clusterability_n_shuffles <= 0) PetscFunctionReturn(0);
-  PetscCall(mc_sys_stage_push(MC_STAGE_NULL));
+  PetscCall(mc_sys_stage_push(run->comm, MC_STAGE_NULL));
   for (PetscInt p = 0; p < run->n_parts; ++p) {
     MCPartitioning *pt = &run->part[p];
     MCNullOpts      no;
@@ -194,7 +196,7 @@ PetscErrorCode mc_run_report(MCRun *run)
   MCPartitioning *pt  = &run->part[0];
 
   PetscFunctionBeginUser;
-  PetscCall(mc_sys_stage_push(MC_STAGE_REPORT));
+  PetscCall(mc_sys_stage_push(run->comm, MC_STAGE_REPORT));
   PetscCall(mc_run_report_opts(run->cfg, &rep.opts));
   rep.config_text       = run->cfg->text;
   rep.seed              = run->cfg->cluster_seed;

@@ -4,6 +4,7 @@
 #include "mc/sys.h"
 
 PetscLogStage MC_STAGES[MC_N_STAGES];
+static const char *const stage_names[MC_N_STAGES] = {"Load", "Graph", "Spectral", "Null", "Lesion", "Coherence", "Report"};
 PetscLogEvent MC_EVENTS[MC_N_EVENTS];
 
 /* The running program's name (modclust-mpi, modclust-train, ...) into buf: the first word of every message. */
@@ -48,7 +49,6 @@ static PetscErrorCode error_handler(MPI_Comm comm, int line, const char *fun, co
 
 PetscErrorCode mc_sys_initialize(void)
 {
-  static const char *stage_names[MC_N_STAGES] = {"Load", "Graph", "Spectral", "Null", "Lesion", "Coherence", "Report"};
   static const char *event_names[MC_N_EVENTS] = {"mcModelRead", "mcGraphAssemble", "mcEPSSolve", "mcKMeansSeed",
                                                  "mcKMeansIter", "mcForward",       "mcFarmTask", "mcWrite",
                                                  "mcCorrGram"};
@@ -75,9 +75,15 @@ PetscErrorCode mc_sys_finalize(void)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc_sys_stage_push(MCStage stage)
+PetscErrorCode mc_sys_stage_push(MPI_Comm comm, MCStage stage)
 {
+  /* Not before Report: everything is computed by then, and writing it takes seconds. */
+  int stop = stage != MC_STAGE_REPORT && mc_sys_sigterm_received() ? 1 : 0;
+
   PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_LOR, comm));
+  PetscCheck(!stop, comm, PETSC_ERR_SIG, "Stopped early (SIGTERM) before the %s stage; rerun the same command to resume (finished clusterability shuffles are kept in the checkpoint)",
+             stage_names[stage]);
   PetscCall(PetscLogStagePush(MC_STAGES[stage]));
   PetscFunctionReturn(0);
 }
@@ -104,7 +110,7 @@ PetscErrorCode mc_sys_rank0_status(MPI_Comm comm, PetscErrorCode ierr0)
 
 int mc_sys_finish(MPI_Comm comm, PetscErrorCode ierr, double timeout_s)
 {
-  int             mine = ierr ? 1 : 0, any = 0, done = 0;
+  int             mine = ierr == 0 ? 0 : ierr == PETSC_ERR_SIG ? 1 : 2, any = 0, done = 0; /* ok < stopped < failed */
   MPI_Request     req;
   struct timespec t0, t, nap = {0, 1000000};
   char            prog[64];
@@ -113,7 +119,7 @@ int mc_sys_finish(MPI_Comm comm, PetscErrorCode ierr, double timeout_s)
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (;;) {
     MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-    if (done) return any;
+    if (done) return any == 0 ? 0 : any == 1 ? MC_EXIT_STOPPED : 1;
     clock_gettime(CLOCK_MONOTONIC, &t);
     if ((double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) > timeout_s) break;
     nanosleep(&nap, NULL);

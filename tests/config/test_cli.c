@@ -116,7 +116,7 @@ int main(void)
       n       = fread(text, 1, sizeof(text) - 1, fp);
       text[n] = '\0';
       fclose(fp);
-      CHECK(strstr(text, "mpirun -n 2 prog inputs/tiny.ini cluster.k=8 -log_view"), "usage has the mpirun example");
+      CHECK(strstr(text, "mpirun -n 2 prog inputs/default.ini cluster.k=8 -log_view"), "usage has the mpirun example");
       CHECK(strstr(text, "docs/config.md"), "usage points to docs/config.md");
       CHECK(strstr(text, "--config-reference") && strstr(text, "--print-config") && strstr(text, "--version"), "usage lists the flags");
     }

@@ -65,7 +65,7 @@ check(ref[3] == 0, "an uninterrupted run resumes nothing")
 
 out = os.path.join(work, "stopped")
 code, so, se = mcrun.run(2, [cfg, f"output.dir={out}", "-null_stop_after", "2"])
-check(code != 0, "a stopped null exits non-zero")
+check(code == 75, f"a stopped null exits with 75 (stopped, resumable), not {code}")
 check("rerun the same command to resume" in se, f"the message says how to resume:\n{se}")
 check(not os.path.exists(out), "no output directory for a stopped run")
 files, idx = ckpt_entries(work, out)
@@ -181,9 +181,23 @@ out = os.path.join(work, "fashion_term")
 p, ranks, _ = start_and_signal(out, 2, signal.SIGTERM)
 so, se = p.communicate(timeout=120)
 check(len(ranks) == 2, f"SIGTERM sent to the 2 ranks ({ranks})")
-check(p.returncode != 0 and "stopped early" in se and "resume" in se, f"SIGTERM: the run stops and says how to resume:\n{se}")
+check(p.returncode == 75 and "stopped early" in se and "resume" in se, f"SIGTERM: the run stops (exit 75, not {p.returncode}) and says how to resume:\n{se}")
 mcrun.run_ok(2, [cfg, f"output.dir={out}"], timeout=200)
 res = read(out)
 check(0 < res[3] < 48, f"the rerun resumed the shuffles done before SIGTERM ({res[3]})")
 check(np.array_equal(res[0], ref[0]), "SIGTERM-stopped and resumed null equals the uninterrupted one bitwise")
+
+# --- SIGTERM after the null, during importance: the run stops cleanly (exit 75) at its next task, writes
+# nothing, keeps the whole null in the checkpoint, and the rerun resumes all of it. ---
+out = os.path.join(work, "fashion_term_late")
+with open(cfg, "a") as f:
+    f.write(f"[data]\nsource = /usr/share/datasets/fashion-mnist\n[importance]\nenabled = true\nn_random = 19\n")
+p, ranks, seen = start_and_signal(out, 48, signal.SIGTERM)
+so, se = p.communicate(timeout=200)
+check(len(ranks) == 2 and seen == 48, f"SIGTERM sent to the 2 ranks after the null ({ranks}, {seen} entries)")
+check(p.returncode == 75 and ("importance test stopped early" in se or "Stopped early (SIGTERM) before" in se),
+      f"SIGTERM after the null: a clean stop (exit 75, not {p.returncode}) naming what stopped:\n{se}")
+check(not os.path.exists(out) and len(ckpt_entries(work, out)[1]) == 48, "nothing written, the whole null kept")
+stdout = mcrun.run_ok(2, [cfg, f"output.dir={out}"], timeout=200)
+check("48 of 48 tasks already done" in stdout, f"the rerun resumes the whole null:\n{stdout}")
 print(f"null resume: OK (killed after {killed_at} shuffles, {res[3]} resumed)")
