@@ -50,12 +50,15 @@ static unsigned be32(const unsigned char *p)
 }
 
 /* Read an unsigned-byte IDX file: magic 0x00 0x00 0x08 ndim, ndim big-endian u32 dimensions, data.
-   Returns the dimensions and a new buffer of the data. */
+   Returns the dimensions and a new buffer of the data. The header's sizes are not trusted: the buffer grows
+   with the bytes actually read (a gzipped file's size is known only by reading it), so a damaged header
+   ends in a "truncated" message, not in an allocation of terabytes. */
 static PetscErrorCode read_idx_u8(const char *path, PetscInt min_dim, PetscInt max_dim, PetscInt *ndim, PetscInt dims[], unsigned char **data)
 {
-  gzFile        gz;
-  unsigned char head[4], d[4];
-  size_t        count = 1;
+  gzFile         gz;
+  unsigned char  head[4], d[4], *buf = NULL;
+  size_t         count = 1, have = 0, cap = 0;
+  const size_t   step = (size_t)64 << 20;
 
   PetscFunctionBeginUser;
   gz = gzopen(path, "rb"); /* zlib reads plain files transparently */
@@ -70,11 +73,28 @@ static PetscErrorCode read_idx_u8(const char *path, PetscInt min_dim, PetscInt m
     PetscCall(gz_read_all(gz, path, "the IDX header", d, 4));
     dims[i] = (PetscInt)be32(d);
     PetscCheck(dims[i] >= 1 && dims[i] < ((PetscInt)1 << 30), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: IDX dimension %" PetscInt_FMT " is %u", path, i, be32(d));
+    PetscCheck(count <= ((size_t)1 << 40) / (size_t)dims[i], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the IDX header's dimensions describe more than 2^40 bytes (a damaged header?)", path);
     count *= (size_t)dims[i];
   }
-  PetscCall(PetscMalloc1(count, data));
-  PetscCall(gz_read_all(gz, path, "the data", *data, count));
+  while (have < count) {
+    size_t want = PetscMin(count - have, step);
+    int    got;
+
+    if (have + want > cap) {
+      cap = PetscMin(count, PetscMax(2 * cap, have + want));
+      PetscCall(PetscRealloc(cap, &buf));
+    }
+    got = gzread(gz, buf + have, (unsigned)want);
+    if (got <= 0) {
+      PetscCall(PetscFree(buf));
+      gzclose(gz);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s is truncated or corrupt: its IDX header describes %zu data bytes (%" PetscInt_FMT " items) but the file holds %zu", path, count, dims[0],
+              have);
+    }
+    have += (size_t)got;
+  }
   gzclose(gz);
+  *data = buf;
   PetscFunctionReturn(0);
 }
 

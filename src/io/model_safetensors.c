@@ -4,6 +4,7 @@
    conv kernels OIHW -> HWIO and reorders the inputs of the first Dense after a Flatten from C,H,W to
    H,W,C; layout keras takes the tensors as they are. */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,8 +94,16 @@ static PetscErrorCode st_open(const char *path, STFile *st)
   PetscCall(PetscMalloc1(hlen + 1, &text));
   PetscCheck(fread(text, 1, hlen, st->fp) == hlen, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read the safetensors header", path);
   text[hlen] = '\0';
-  st->header = cJSON_ParseWithLength(text, (size_t)hlen);
-  PetscCheck(st->header && cJSON_IsObject(st->header), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the safetensors header is not a JSON object", path);
+  {
+    const char *end = NULL;
+
+    st->header = cJSON_ParseWithLengthOpts(text, (size_t)hlen, &end, 0);
+    PetscCheck(st->header && cJSON_IsObject(st->header), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the safetensors header is not a JSON object", path);
+    /* The format pads the header with spaces (JSON whitespace is let through); anything else is damage. */
+    while (end < text + hlen && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t')) ++end;
+    PetscCheck(end == text + hlen, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %lld bytes after the safetensors header's JSON are not padding (a damaged header)", path,
+               (long long)(text + hlen - end));
+  }
   PetscCall(PetscFree(text));
   st->data_start = 8 + hlen;
   st->data_size  = (uint64_t)sb.st_size - st->data_start;
@@ -116,6 +125,7 @@ static PetscErrorCode st_open(const char *path, STFile *st)
 
     if (!strcmp(item->string, "__metadata__")) continue;
     t->name = item->string;
+    PetscCheck(t->name[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: a tensor in the safetensors header has an empty name", path);
     for (PetscInt j = 0; j < st->n; ++j)
       PetscCheck(strcmp(st->t[j].name, t->name), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: tensor '%s' appears twice in the safetensors header", path, t->name);
     dt  = cJSON_GetObjectItemCaseSensitive(item, "dtype");
@@ -129,13 +139,15 @@ static PetscErrorCode st_open(const char *path, STFile *st)
     PetscCheck(t->ndim <= ST_MAX_DIMS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: tensor '%s' has %d dimensions", path, t->name, t->ndim);
     for (int d = 0; d < t->ndim; ++d) {
       e = cJSON_GetArrayItem(sh, d);
-      PetscCheck(cJSON_IsNumber(e) && e->valuedouble >= 0 && e->valuedouble < 4e9, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: tensor '%s' has an invalid shape", path, t->name);
+      PetscCheck(cJSON_IsNumber(e) && e->valuedouble >= 0 && e->valuedouble < 4e9 && e->valuedouble == floor(e->valuedouble), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                 "%s: tensor '%s' has an invalid shape (entry %d is not a whole number below 4e9)", path, t->name, d);
       t->dims[d] = (PetscInt)e->valuedouble;
       count *= (uint64_t)t->dims[d];
     }
     for (int j = 0; j < 2; ++j) {
       e = cJSON_GetArrayItem(off, j);
-      PetscCheck(cJSON_IsNumber(e) && e->valuedouble >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: tensor '%s' has invalid data_offsets", path, t->name);
+      PetscCheck(cJSON_IsNumber(e) && e->valuedouble >= 0 && e->valuedouble < 9e15 && e->valuedouble == floor(e->valuedouble), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                 "%s: tensor '%s' has invalid data_offsets (not whole byte counts)", path, t->name);
     }
     t->begin = (uint64_t)cJSON_GetArrayItem(off, 0)->valuedouble;
     t->end   = (uint64_t)cJSON_GetArrayItem(off, 1)->valuedouble;
@@ -452,7 +464,10 @@ static PetscErrorCode build_mlp(const STFile *st, MCModel *m, PetscBool flatten_
     MCLayer        *l = &m->layers[n];
     char            bname[PETSC_MAX_PATH_LEN];
 
-    if (t->ndim != 2 || t->dtype == ST_OTHER) continue;
+    if (t->dtype == ST_OTHER || t->ndim < 2) continue;
+    /* Silently skipping a kernel would infer a different network. */
+    PetscCheck(t->ndim == 2, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: model.infer = mlp reads 2-D Dense weights, but tensor '%s' has %d dimensions; describe a convolutional network in [layer.N] sections", st->path, t->name, t->ndim);
     PetscCall(load_dense(st, n, t->name, l));
     name_from_tensor(t->name, l->name, sizeof(l->name));
     l->act = MC_ACT_RELU;

@@ -18,7 +18,7 @@ os.chdir(work)
 NP = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 
 
-def safetensors(path, tensors, truncate=0):
+def safetensors(path, tensors, truncate=0, pad=b""):
     """Write a safetensors file by hand (Debian has no safetensors package)."""
     header, blobs, off = {}, [], 0
     for name, arr in tensors.items():
@@ -26,16 +26,30 @@ def safetensors(path, tensors, truncate=0):
         header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
-    h = json.dumps(header).encode()
+    h = json.dumps(header).encode() + pad
     data = struct.pack("<Q", len(h)) + h + b"".join(blobs)
     with open(path, "wb") as f:
         f.write(data[: len(data) - truncate] if truncate else data)
+
+
+def raw_safetensors(path, header, data=b"", pad=b""):
+    """A safetensors file from a header given as text or a dict: for headers no exporter would write."""
+    h = (header if isinstance(header, str) else json.dumps(header)).encode() + pad
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + data)
+
+
+def idx(path, dims, payload):
+    """An uncompressed IDX u8 file whose header claims dims but holds only payload."""
+    with open(path, "wb") as f:
+        f.write(bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + payload)
 
 
 rng = np.random.default_rng(0)
 mlp = {"0.weight": rng.normal(size=(32, 64)), "0.bias": np.zeros(32), "2.weight": rng.normal(size=(10, 32)),
        "2.bias": np.zeros(10)}
 safetensors("good.safetensors", mlp)
+safetensors("padded.safetensors", mlp, pad=b"      ")  # spaces are the format's own padding
 nan = dict(mlp)
 nan["2.weight"] = mlp["2.weight"].copy()
 nan["2.weight"][3, 4] = np.nan
@@ -58,6 +72,20 @@ fm = {"0.weight": rng.normal(size=(16, 784)) * 0.05, "0.bias": np.zeros(16), "2.
 safetensors("fashion.safetensors", fm)
 safetensors("deadlayer.safetensors", dict(fm, **{"0.weight": np.zeros((16, 784)), "0.bias": np.full(16, 0.5)}))
 FASHION = "/usr/share/datasets/fashion-mnist"
+# Malformed safetensors headers (regressions of the issue 14 probe).
+w32 = rng.normal(size=(4, 3)).astype("<f4").tobytes()
+ok_hdr = {"0.weight": {"dtype": "F32", "shape": [4, 3], "data_offsets": [0, 48]}}
+raw_safetensors("trailing.safetensors", json.dumps(ok_hdr) + "}garbage", w32)
+raw_safetensors("fracshape.safetensors", {"0.weight": {"dtype": "F32", "shape": [4, 3.5], "data_offsets": [0, 48]}}, w32)
+raw_safetensors("fracoffset.safetensors", {"0.weight": {"dtype": "F32", "shape": [4, 3], "data_offsets": [0, 47.5]}}, w32)
+raw_safetensors("emptyname.safetensors", {"": {"dtype": "F32", "shape": [4, 3], "data_offsets": [0, 48]}}, w32)
+conv = np.zeros((4, 3, 3, 3), "<f4").tobytes()
+raw_safetensors("threed.safetensors", {"0.weight": {"dtype": "F32", "shape": [4, 3, 3, 3], "data_offsets": [0, len(conv)]}}, conv)
+# IDX datasets whose headers claim more than the files hold: a damaged count, and dimensions of terabytes.
+for d, dims in (("idx_short", [60000, 28, 28]), ("idx_huge", [1 << 29, 1 << 29, 28])):
+    os.makedirs(d)
+    idx(f"{d}/train-images-idx3-ubyte", dims, bytes(28 * 28 * 100))
+    idx(f"{d}/train-labels-idx1-ubyte", [60000], bytes(100))
 ACT = ["graph.kind=activations", "data.source=" + FASHION]
 
 GOOD = "[model]\npath = good.safetensors\ninfer = mlp\n[cluster]\nk = 4\n"
@@ -81,6 +109,15 @@ CASES = [
     ("truncated safetensors", "good.ini", ["model.path=truncated.safetensors"], ["truncated.safetensors"]),
     ("NaN weights", "good.ini", ["model.path=nan.safetensors"], ["nan.safetensors", "weight", "NaN"]),
     ("shape mismatch", "good.ini", ["model.path=mismatch.safetensors"], ["mismatch.safetensors"]),
+    ("safetensors trailing bytes", "good.ini", ["model.path=trailing.safetensors"], ["trailing.safetensors", "after the safetensors header"]),
+    ("safetensors fractional shape", "good.ini", ["model.path=fracshape.safetensors"], ["fracshape.safetensors", "0.weight", "shape"]),
+    ("safetensors fractional offset", "good.ini", ["model.path=fracoffset.safetensors"], ["fracoffset.safetensors", "data_offsets"]),
+    ("safetensors empty name", "good.ini", ["model.path=emptyname.safetensors"], ["emptyname.safetensors", "empty name"]),
+    ("conv kernel under infer mlp", "good.ini", ["model.path=threed.safetensors"], ["threed.safetensors", "0.weight", "4 dimensions"]),
+    ("IDX shorter than header", "good.ini", ["graph.kind=activations", "model.path=fashion.safetensors", "data.source=idx_short"],
+     ["idx_short/train-images-idx3-ubyte", "truncated", "47040000"]),
+    ("IDX header of terabytes", "good.ini", ["graph.kind=activations", "model.path=fashion.safetensors", "data.source=idx_huge"],
+     ["idx_huge/train-images-idx3-ubyte", "2^40"]),
     ("truncated HDF5", "good.ini", ["model.path=truncated.h5", "model.infer=none"], ["truncated.h5"]),
     ("not a model", "good.ini", ["model.path=garbage.bin"], ["garbage.bin"]),
     ("output exists", "good.ini", ["output.dir=existing_out"], ["existing_out", "overwrite"]),
@@ -126,6 +163,7 @@ for name, cfg, overrides, fragments in CASES:
 
 # The good config really works, so the failures above are about the inputs.
 mcrun.run_ok(NP, ["good.ini", "output.dir=out_good"])
+mcrun.run_ok(NP, ["good.ini", "output.dir=out_padded", "model.path=padded.safetensors"])
 if failures:
     sys.exit("FAILED:\n" + "\n".join(failures))
 print(f"{len(CASES)} bad inputs rejected cleanly on {NP} ranks")
