@@ -66,9 +66,10 @@ typedef PetscErrorCode (*MCDensePanelFn)(void *ctx, PetscInt c0, PetscInt wc, co
    panels (2 N w / ranks, w = opts->panel). *Y is released as in mc_dense_gram. Collective on comm. */
 PetscErrorCode mc_dense_gram_stream(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, PetscInt S, PetscReal **Y, MCDensePanelFn fn, void *ctx, MCDenseStats *st);
 
-/* mc_dense_eig_top - The k largest eigenvalues (largest first, into eig[k]) and their eigenvectors (computed,
-   not returned) of the symmetric N x N matrix M held by rows (lower triangle read), with ScaLAPACK's
-   pdsyevx on the 2-D grid (Debian's pdsyevr fails in its back-transformation): the dense eigensolver SLEPc's Krylov-Schur is measured against
-   (bench/bench_dense_eig.c); *seconds (may be NULL) is the wall time including the redistribution.
-   Collective on comm. */
-PetscErrorCode mc_dense_eig_top(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, const PetscReal M[], PetscInt k, PetscReal eig[], PetscLogDouble *seconds);
+/* mc_dense_eig_top - The k largest eigenvalues (largest first, into eig[k]) and, when V is not NULL, their
+   eigenvectors of the symmetric N x N matrix M held by rows (lower triangle read), with ScaLAPACK's pdsyevx
+   on the 2-D grid (Debian's pdsyevr fails in its back-transformation). V receives this rank's rows of the k
+   eigenvectors by rows (column c belongs to eig[c]; lda = max(1, count)). Used by the spectral embedding
+   when k is a large part of N, and measured against SLEPc's Krylov-Schur by bench/bench_dense_eig.c;
+   *seconds (may be NULL) is the wall time including the redistribution. Collective on comm. */
+PetscErrorCode mc_dense_eig_top(MPI_Comm comm, const MCDenseOpts *opts, PetscInt N, const PetscReal M[], PetscInt k, PetscReal eig[], PetscReal V[], PetscLogDouble *seconds);

@@ -36,7 +36,7 @@ typedef struct {
   const MCLayerSpec *layer_specs;                     /* borrowed; n_layer_specs entries */
 } MCModelReadOpts;
 
-/* HDF5 file locking of written files ([output] file_locking): AUTO honours HDF5_USE_FILE_LOCKING. */
+/* The values of [output] file_locking (accepted from older configs; results.h5 no longer takes a lock). */
 typedef enum { MC_FILE_LOCKING_AUTO, MC_FILE_LOCKING_ON, MC_FILE_LOCKING_OFF } MCFileLocking;
 
 /* ---- Models ---- */
@@ -75,10 +75,13 @@ PetscErrorCode mc_io_dataset_destroy(MCDataset **d);
    (PETSC_ERR_FILE_OPEN / PETSC_ERR_FILE_WRITE). ---- */
 typedef struct MCH5Writer MCH5Writer;
 
-/* mc_io_h5w_create - Create (truncate) `path` with the given HDF5 file locking. Caller owns *w; release
-   with mc_io_h5w_close, which closes the open groups and the file. */
-PetscErrorCode mc_io_h5w_create(const char *path, MCFileLocking locking, MCH5Writer **w);
+/* mc_io_h5w_create - A new HDF5 file to be written to `path`, assembled in memory. Caller owns *w; release
+   with mc_io_h5w_close, which closes the open groups and writes the file (any existing file at path is
+   replaced; a failed write, a full disk, is an error naming the file and the reason), or, after a failed
+   write, with mc_io_h5w_abandon, which closes whatever is open, writes nothing and reports nothing. */
+PetscErrorCode mc_io_h5w_create(const char *path, MCH5Writer **w);
 PetscErrorCode mc_io_h5w_close(MCH5Writer **w);
+void           mc_io_h5w_abandon(MCH5Writer **w);
 
 /* mc_io_h5w_group_push / _pop - Create group `name` in the current group and enter it; leave it. */
 PetscErrorCode mc_io_h5w_group_push(MCH5Writer *w, const char *name);

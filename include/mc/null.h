@@ -42,7 +42,7 @@ typedef struct {
   PetscReal  random_init_mean, random_init_std;
   PetscReal  seconds;           /* wall time of the null on rank 0 */
   char       checkpoint_prefix[PETSC_MAX_PATH_LEN]; /* checkpoint files are <prefix>.<tag>; "" when off */
-  MCLock    *lock;              /* <prefix>.lock, held from the start of the null to mc_null_destroy */
+  MCLock    *lock;              /* <prefix>.lock, held while the null's tasks run; NULL after */
 } MCNull;
 
 /* mc_null_group_size_auto - The automatic group size: ceil(nnz / 4e6) ranks (one rank per shuffle for
@@ -57,7 +57,7 @@ PetscInt mc_null_group_size_auto(PetscInt64 nnz, PetscMPIInt size, PetscInt n_ta
    `model` (Glorot-uniform kernels from the stream (seed, MC_STREAM_INIT, (i + 1) * 4096 + weight layer)).
    Tasks run on groups of ranks (mc_farm_run_groups); each group solves whole graphs with its own
    distributed eigensolve. Finished tasks are checkpointed (see MCNull.checkpoint_prefix) and a rerun
-   with the same configuration and graph skips them. While the null runs, and until mc_null_destroy, the
+   with the same configuration and graph skips them. While the tasks run (whether they end, stop or fail) the
    checkpoint is locked (mc_sys_lock_acquire on <prefix>.lock): a second run of the same configuration and
    output directory fails at once with PETSC_ERR_FILE_OPEN instead of sharing the files.
    Stopping early: with the test-only PETSc option -null_stop_after m each group stops after computing m
@@ -72,6 +72,6 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCNullOpts *opts, const MCModel 
    report is written. Does nothing for NULL or when checkpointing was off. Collective on comm. */
 PetscErrorCode mc_null_checkpoint_clear(MPI_Comm comm, const MCNull *nul);
 
-/* mc_null_destroy - Free *n and release its checkpoint lock; sets it to NULL; does nothing on NULL.
+/* mc_null_destroy - Free *n (and its checkpoint lock if still held); sets it to NULL; does nothing on NULL.
    Not collective. */
 PetscErrorCode mc_null_destroy(MCNull **n);

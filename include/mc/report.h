@@ -14,7 +14,6 @@ typedef struct {
   char          dir[PETSC_MAX_PATH_LEN]; /* the output directory */
   PetscBool     overwrite;               /* replace an existing directory */
   PetscBool     save_graph;              /* store the adjacency (CSR) in results.h5 */
-  MCFileLocking file_locking;            /* HDF5 file locking of results.h5 */
 } MCReportOpts;
 
 /* One partitioning of a run: a graph kind and a scope ([graph] partitionings), with what was tested on it.

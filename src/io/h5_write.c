@@ -1,6 +1,11 @@
 /* src/io/h5_write.c: MCH5Writer, how the rest of the program writes an HDF5 file (results.h5) without
    including hdf5.h: a file and a stack of open groups, every object created in the innermost one. The
-   hid_t-level helpers of h5.c do the writing (the native model writer uses them too). */
+   hid_t-level helpers of h5.c do the writing (the native model writer uses them too).
+   The file is assembled in memory (HDF5's core driver, no backing store) and written with stdio when it
+   is closed: HDF5 1.10 keeps a file whose flush failed (a full disk) open and crashes when it closes it
+   at exit, and a file written in one piece needs no HDF5 file lock (which NFS and Lustre may refuse). */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include "io/io_impl.h"
 
@@ -13,7 +18,7 @@ struct MCH5Writer {
   int   depth;            /* open groups beyond the file */
 };
 
-PetscErrorCode mc_io_h5w_create(const char *path, MCFileLocking locking, MCH5Writer **out)
+PetscErrorCode mc_io_h5w_create(const char *path, MCH5Writer **out)
 {
   MCH5Writer *w;
 
@@ -22,8 +27,7 @@ PetscErrorCode mc_io_h5w_create(const char *path, MCFileLocking locking, MCH5Wri
   PetscCall(PetscNew(&w));
   PetscCall(PetscStrncpy(w->path, path, sizeof(w->path)));
   MCCallHDF5(w->fapl = H5Pcreate(H5P_FILE_ACCESS), path, "its file access list");
-  if (locking == MC_FILE_LOCKING_OFF) MCCallHDF5(H5Pset_file_locking(w->fapl, 0, 1), path, "its file locking");
-  else if (locking == MC_FILE_LOCKING_ON) MCCallHDF5(H5Pset_file_locking(w->fapl, 1, 0), path, "its file locking");
+  MCCallHDF5(H5Pset_fapl_core(w->fapl, (size_t)1 << 20, 0), path, "its file access list");
   w->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, w->fapl);
   PetscCheck(w->file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot create %s (HDF5 error)", path);
   w->group[0] = w->file;
@@ -97,11 +101,40 @@ PetscErrorCode mc_io_h5w_scalar(MCH5Writer *w, const char *name, PetscReal v)
 
 PetscErrorCode mc_io_h5w_close(MCH5Writer **w)
 {
+  MCH5Writer *x;
+  ssize_t     size;
+  char       *image = NULL;
+  FILE       *fp;
+  int         err = 0;
+
   PetscFunctionBeginUser;
   if (!w || !*w) PetscFunctionReturn(0);
-  while ((*w)->depth > 0) PetscCall(mc_io_h5w_group_pop(*w));
-  MCCallHDF5(H5Fclose((*w)->file), (*w)->path, "the file (the disk may be full)");
-  MCCallHDF5(H5Pclose((*w)->fapl), (*w)->path, "its file access list");
+  x = *w;
+  while (x->depth > 0) PetscCall(mc_io_h5w_group_pop(x));
+  MCCallHDF5(H5Fflush(x->file, H5F_SCOPE_GLOBAL), x->path, "the file");
+  MCCallHDF5(size = H5Fget_file_image(x->file, NULL, 0), x->path, "the file's image");
+  PetscCall(PetscMalloc1((size_t)size + 1, &image));
+  MCCallHDF5(H5Fget_file_image(x->file, image, (size_t)size), x->path, "the file's image");
+  MCCallHDF5(H5Fclose(x->file), x->path, "the file");
+  MCCallHDF5(H5Pclose(x->fapl), x->path, "its file access list");
+  fp = fopen(x->path, "wb");
+  if (!fp) err = errno;
+  else {
+    if (fwrite(image, 1, (size_t)size, fp) != (size_t)size) err = errno ? errno : EIO;
+    if (fclose(fp) != 0 && !err) err = errno;
+  }
+  PetscCall(PetscFree(image));
+  PetscCheck(!err, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s (%lld bytes): %s", x->path, (long long)size, strerror(err));
   PetscCall(PetscFree(*w));
   PetscFunctionReturn(0);
+}
+
+void mc_io_h5w_abandon(MCH5Writer **w)
+{
+  if (!w || !*w) return;
+  while ((*w)->depth > 0) (void)H5Gclose((*w)->group[(*w)->depth--]);
+  /* In memory: closing cannot fail for want of disk space. */
+  (void)H5Fclose((*w)->file);
+  (void)H5Pclose((*w)->fapl);
+  (void)PetscFree(*w);
 }

@@ -14,17 +14,14 @@ static void layer_group_name(PetscInt i, char *buf, size_t n)
   snprintf(buf, n, "/layers/%03d", (int)i);
 }
 
-PetscErrorCode mc_io_model_write_native(const MCModel *m, const char *path)
+/* Everything but the file itself; tmp names the file in messages. */
+static PetscErrorCode write_native_body(hid_t file, const char *tmp, const MCModel *m)
 {
-  char      tmp[PETSC_MAX_PATH_LEN + 8];
-  hid_t     file, layers;
-  long long v[3];
+  const char *path = tmp;
+  hid_t       layers;
+  long long   v[3];
 
   PetscFunctionBeginUser;
-  mc__io_h5_silence();
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-  file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  PetscCheck(file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot create model file %s (directory missing or not writable?)", tmp);
   PetscCall(mc__io_h5_write_attr_string(tmp, file, "format", MC_NATIVE_FORMAT));
   v[0] = MC_NATIVE_VERSION;
   PetscCall(mc__io_h5_write_attr_ints(tmp, file, "version", 0, v));
@@ -88,7 +85,35 @@ PetscErrorCode mc_io_model_write_native(const MCModel *m, const char *path)
     MCCallHDF5(H5Gclose(g), path, "a group");
   }
   MCCallHDF5(H5Gclose(layers), path, "a group");
-  PetscCheck(H5Fclose(file) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot finish writing %s (disk full?)", tmp);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_io_model_write_native(const MCModel *m, const char *path)
+{
+  char           tmp[PETSC_MAX_PATH_LEN + 8];
+  hid_t          fapl, file;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  mc__io_h5_silence();
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  /* H5F_CLOSE_STRONG: after a failed write (a full disk) closing the file closes what the failure left
+     open, so HDF5 does not try again, and crash, at exit. */
+  MCCallHDF5(fapl = H5Pcreate(H5P_FILE_ACCESS), tmp, "its file access list");
+  MCCallHDF5(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG), tmp, "its file access list");
+  file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  (void)H5Pclose(fapl);
+  PetscCheck(file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot create model file %s (directory missing or not writable?)", tmp);
+  ierr = write_native_body(file, tmp, m);
+  if (ierr) {
+    (void)H5Fclose(file);
+    (void)remove(tmp);
+  }
+  PetscCall(ierr);
+  if (H5Fclose(file) < 0) {
+    (void)remove(tmp);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot finish writing %s (disk full?)", tmp);
+  }
   PetscCheck(rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", tmp, path);
   PetscFunctionReturn(0);
 }

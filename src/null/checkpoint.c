@@ -11,7 +11,7 @@
    n-cut: the eigensolver's (SLEPc's eps, st, bv, ds, rg objects) and the choice of eigenproblem. */
 static PetscBool option_matters(const char *name)
 {
-  static const char *const keys[] = {"eps_", "st_", "bv_", "ds_", "rg_", "mc_bipartite"};
+  static const char *const keys[] = {"eps_", "st_", "bv_", "ds_", "rg_", "mc_bipartite", "mc_eig_dense", "mc_dense_"};
 
   for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); ++i)
     if (strstr(name, keys[i])) return PETSC_TRUE;

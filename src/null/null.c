@@ -117,6 +117,7 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCNullOpts *opts, const MCModel 
   PetscInt       n_tasks, n_missing = 0;
   PetscBool      stopped = PETSC_FALSE;
   PetscLogDouble t0, t1;
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&t0));
@@ -153,11 +154,14 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCNullOpts *opts, const MCModel 
   fo.done_ctx = &ctx;
   fo.stoppable = PETSC_TRUE;
   fo.stopped   = &stopped;
-  PetscCall(mc_farm_run_groups(comm, nul->group_size, n_tasks, 2, null_task, &ctx, &fo, res));
+  ierr = mc_farm_run_groups(comm, nul->group_size, n_tasks, 2, null_task, &ctx, &fo, res);
+  /* The records are final: free the lock now, so that no later error (here or in a later stage) leaves it
+     behind. The records stay until the run's output is complete, for a rerun to resume from. */
+  PetscCall(mc_sys_lock_release(&nul->lock));
+  PetscCall(ierr);
 
   /* res and stopped are identical on every rank. */
   for (PetscInt t = 0; t < n_tasks; ++t) n_missing += res[2 * t + 1] == 0;
-  if (stopped) PetscCall(mc_sys_lock_release(&nul->lock));
   PetscCheck(!stopped, comm, PETSC_ERR_SIG,
              "The clusterability null stopped early (SIGTERM or -null_stop_after) with %" PetscInt_FMT " of %" PetscInt_FMT " tasks done; %s",
              n_tasks - n_missing, n_tasks,

@@ -4,21 +4,6 @@
 #include "mc/sys.h"
 #include "report_impl.h"
 
-static PetscErrorCode open_file(const char *path, FILE **fp)
-{
-  PetscFunctionBeginUser;
-  *fp = fopen(path, "w");
-  PetscCheck(*fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode close_file(const char *path, FILE *fp)
-{
-  PetscFunctionBeginUser;
-  PetscCheck(!ferror(fp) && fclose(fp) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);
-  PetscFunctionReturn(0);
-}
-
 /* "## Clusterability": the shuffle null, with the histogram linked. */
 static void write_clusterability(FILE *fp, const MCNull *nul)
 {
@@ -50,7 +35,7 @@ PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path)
 
   PetscFunctionBeginUser;
   PetscCall(mc__report_cluster_sizes(run, &size, &by_group));
-  PetscCall(open_file(path, &fp));
+  PetscCall(mc__report_fopen(path, &fp));
   fprintf(fp, "# modclust-mpi report\n\n");
   fprintf(fp, "- model: `%s` (%s, %" PetscInt_FMT " layers)\n", run->model->source, run->model->format, run->model->n_layers);
   fprintf(fp, "- graph: %s, %" PetscInt_FMT " nodes, %" PetscInt_FMT " removed (degree 0)", mc_graph_kind_name(run->graph_kind), g->n_nodes, c->n_removed);
@@ -94,7 +79,7 @@ PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path)
   fprintf(fp, "\nEvery unit's label is in `clusters.csv` and `results.h5` (`/clusters/labels`, -1 = removed).\n");
   PetscCall(mc__report_importance_markdown(run, fp));
   PetscCall(mc__report_markdown_partitionings(run, fp));
-  PetscCall(close_file(path, fp));
+  PetscCall(mc__report_fclose(path, fp));
   PetscCall(PetscFree(size));
   PetscCall(PetscFree(by_group));
   PetscFunctionReturn(0);
@@ -106,7 +91,7 @@ PetscErrorCode mc__report_write_csv(const MCReport *run, const char *path)
   FILE          *fp;
 
   PetscFunctionBeginUser;
-  PetscCall(open_file(path, &fp));
+  PetscCall(mc__report_fopen(path, &fp));
   fprintf(fp, "node,unit_name,layer,unit,label\n");
   for (PetscInt i = 0; i < g->n_nodes; ++i) {
     PetscInt layer, unit;
@@ -114,6 +99,6 @@ PetscErrorCode mc__report_write_csv(const MCReport *run, const char *path)
     fprintf(fp, "%" PetscInt_FMT ",%" PetscInt_FMT ":%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT "\n", i, layer, unit, layer, unit,
             run->clustering->labels[i]);
   }
-  PetscCall(close_file(path, fp));
+  PetscCall(mc__report_fclose(path, fp));
   PetscFunctionReturn(0);
 }

@@ -13,7 +13,7 @@
 PetscErrorCode mc_report_check_output(MPI_Comm comm, const MCReportOpts *opts)
 {
   PetscMPIInt rank;
-  int         problem = 0; /* 1 exists, 2 parent not writable */
+  int         problem = 0; /* 1 exists, 2 parent not writable, 3 exists and is not a directory */
   struct stat st;
   char        parent[PETSC_MAX_PATH_LEN];
 
@@ -21,13 +21,37 @@ PetscErrorCode mc_report_check_output(MPI_Comm comm, const MCReportOpts *opts)
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) {
     PetscCall(PetscStrncpy(parent, opts->dir, sizeof(parent)));
-    if (stat(opts->dir, &st) == 0 && !opts->overwrite) problem = 1;
+    if (stat(opts->dir, &st) == 0 && !S_ISDIR(st.st_mode)) problem = 3;
+    else if (stat(opts->dir, &st) == 0 && !opts->overwrite) problem = 1;
     else if (access(dirname(parent), W_OK) != 0) problem = 2;
   }
   PetscCallMPI(MPI_Bcast(&problem, 1, MPI_INT, 0, comm));
   PetscCheck(problem != 1, comm, PETSC_ERR_USER_INPUT, "output directory %s exists; remove it, choose another ([output] dir) or set output.overwrite=true",
              opts->dir);
+  PetscCheck(problem != 3, comm, PETSC_ERR_USER_INPUT, "output directory %s exists and is not a directory (output.overwrite replaces only a directory of results)",
+             opts->dir);
   PetscCheck(problem != 2, comm, PETSC_ERR_FILE_OPEN, "cannot create output directory %s: its parent directory is missing or not writable", opts->dir);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__report_fopen(const char *path, FILE **fp)
+{
+  PetscFunctionBeginUser;
+  *fp = fopen(path, "w");
+  PetscCheck(*fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s: %s", path, strerror(errno));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__report_fclose(const char *path, FILE *fp)
+{
+  int failed = ferror(fp), err = errno;
+
+  PetscFunctionBeginUser;
+  if (fclose(fp) != 0 && !failed) {
+    failed = 1;
+    err    = errno;
+  }
+  PetscCheck(!failed, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path, strerror(err));
   PetscFunctionReturn(0);
 }
 

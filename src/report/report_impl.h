@@ -13,6 +13,11 @@ typedef struct {
 
 /* mc__report_write_results - Write results.h5 for `run` at `path`. `saved` is the gathered graph or NULL
    when it is not saved. Not collective (the writing rank); errors name the path and the object. */
+/* mc__report_fopen, mc__report_fclose - A report file opened for writing, and closed checking every write
+   made to it; errors name the file and the system's reason (a full disk). fclose always closes. */
+PetscErrorCode mc__report_fopen(const char *path, FILE **fp);
+PetscErrorCode mc__report_fclose(const char *path, FILE *fp);
+
 PetscErrorCode mc__report_write_results(const MCReport *run, const char *path, const MCSavedGraph *saved);
 
 /* mc__report_results_importance - The importance group of results.h5 in the current group (nothing when imp

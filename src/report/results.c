@@ -125,13 +125,9 @@ PetscErrorCode mc__report_results_clusterability(MCH5Writer *w, const MCNull *nu
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__report_write_results(const MCReport *run, const char *path, const MCSavedGraph *saved)
+static PetscErrorCode write_body(MCH5Writer *w, const MCReport *run, const MCSavedGraph *saved)
 {
-  MCH5Writer *w = NULL;
-
   PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_WRITE], 0, 0, 0, 0));
-  PetscCall(mc_io_h5w_create(path, run->opts.file_locking, &w));
   PetscCall(mc_io_h5w_attr_string(w, "format", "modclust-results"));
   PetscCall(mc_io_h5w_attr_int(w, "format_version", 1));
   PetscCall(write_provenance(w, run));
@@ -140,6 +136,22 @@ PetscErrorCode mc__report_write_results(const MCReport *run, const char *path, c
   PetscCall(mc__report_results_importance(w, run->importance));
   if (run->clusterability) PetscCall(mc__report_results_clusterability(w, run->clusterability));
   if (run->n_parts > 1) PetscCall(mc__report_results_partitionings(w, run));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__report_write_results(const MCReport *run, const char *path, const MCSavedGraph *saved)
+{
+  MCH5Writer    *w = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_WRITE], 0, 0, 0, 0));
+  PetscCall(mc_io_h5w_create(path, &w));
+  ierr = write_body(w, run, saved);
+  /* A failed write (a full disk) must not leave the file open: HDF5 would close it at exit, in MPI_Finalize,
+     and crash there. */
+  if (ierr) mc_io_h5w_abandon(&w);
+  PetscCall(ierr);
   PetscCall(mc_io_h5w_close(&w));
   PetscCall(PetscLogEventEnd(MC_EVENTS[MC_EVENT_WRITE], 0, 0, 0, 0));
   PetscFunctionReturn(0);

@@ -154,8 +154,10 @@ PetscErrorCode mc__report_write_json(const MCReport *run, const char *path)
   }
 
   PetscCheck(text = cJSON_Print(root), PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot print summary.json");
-  PetscCheck(fp = fopen(path, "w"), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
-  PetscCheck(fputs(text, fp) >= 0 && fputc('\n', fp) != EOF && fclose(fp) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);
+  PetscCall(mc__report_fopen(path, &fp));
+  fputs(text, fp);
+  fputc('\n', fp);
+  PetscCall(mc__report_fclose(path, fp));
   cJSON_free(text);
   cJSON_Delete(root);
   PetscCall(PetscFree(size));

@@ -58,8 +58,7 @@ PetscErrorCode mc__report_write_null_svg(const MCNull *nul, const char *path)
   }
   for (int b = 0; b < NBINS; ++b) cmax = PetscMax(cmax, count[b]);
 
-  fp = fopen(path, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
+  PetscCall(mc__report_fopen(path, &fp));
   fprintf(fp, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
           SVG_W, SVG_H, SVG_W, SVG_H);
   fprintf(fp, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
@@ -89,6 +88,6 @@ PetscErrorCode mc__report_write_null_svg(const MCNull *nul, const char *path)
   fprintf(fp, "<text x=\"%.2f\" y=\"%.1f\" fill=\"#c0392b\" text-anchor=\"%s\">true %.5g</text>\n", xt + (xt < SVG_W / 2 ? 4 : -4), SVG_T + 10,
           xt < SVG_W / 2 ? "start" : "end", (double)nul->ncut_true);
   fprintf(fp, "</svg>\n");
-  PetscCheck(!ferror(fp) && fclose(fp) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);
+  PetscCall(mc__report_fclose(path, fp));
   PetscFunctionReturn(0);
 }

@@ -31,8 +31,7 @@ PetscErrorCode mc__report_importance_svg(const MCReport *run, const char *path)
   ymax += 0.05 * (ymax - ymin);
   step = r->n_sub > 0 ? (W - ml - mr - gap * (double)PetscMax(n_layers_seen - 1, 0)) / (double)r->n_sub : 1;
 
-  fp = fopen(path, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
+  PetscCall(mc__report_fopen(path, &fp));
 #define Y(v) (mt + (H - mt - mb) * (1.0 - ((v) - ymin) / (ymax - ymin)))
   fprintf(fp, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
   fprintf(fp, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
@@ -90,6 +89,6 @@ PetscErrorCode mc__report_importance_svg(const MCReport *run, const char *path)
           H - 10, (double)r->baseline_mean_acc);
   fprintf(fp, "</svg>\n");
 #undef Y
-  PetscCheck(!ferror(fp) && fclose(fp) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);
+  PetscCall(mc__report_fclose(path, fp));
   PetscFunctionReturn(0);
 }

@@ -96,7 +96,6 @@ PetscErrorCode mc_run_report_opts(const MCConfig *cfg, MCReportOpts *o)
   PetscCall(PetscStrncpy(o->dir, cfg->output_dir, sizeof(o->dir)));
   o->overwrite    = cfg->output_overwrite;
   o->save_graph   = cfg->output_save_graph;
-  o->file_locking = (MCFileLocking)cfg->output_file_locking;
   PetscFunctionReturn(0);
 }
 

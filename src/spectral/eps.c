@@ -136,13 +136,18 @@ PetscErrorCode mc_spectral_embed(Mat adj, const MCGroups *groups, PetscInt n_kep
   e->dim     = dim;
   PetscCall(PetscMalloc1(nk * dim, &e->U));
   PetscCall(PetscMalloc1(dim, &e->eigenvalues));
-  /* Graphs from layer blocks are bipartite: solve the half-size problem (mc__eps_solve_bipartite) unless
-     -[prefix]mc_bipartite false asks for the general path. */
+  /* k a large part of the nodes: the dense solver. Graphs from layer blocks are bipartite: solve the
+     half-size problem (mc__eps_solve_bipartite) unless -[prefix]mc_bipartite false asks for the general path. */
   {
-    PetscBool use = PETSC_TRUE;
+    PetscBool use = PETSC_TRUE, dense = PETSC_FALSE;
 
+    PetscCall(mc__eps_dense_choose(comm, n_kept, dim, options_prefix, &dense));
+    if (dense) {
+      PetscCall(mc__eps_solve_dense(adj, n_kept, kept, dim, e));
+      done = PETSC_TRUE;
+    }
     PetscCall(PetscOptionsGetBool(NULL, options_prefix, "-mc_bipartite", &use, NULL));
-    if (groups && groups->n_groups > 0 && use) PetscCall(mc__eps_solve_bipartite(adj, groups, ctx.s, n_kept, kept, dim, tol, max_it, seed, options_prefix, e, &done));
+    if (!done && groups && groups->n_groups > 0 && use) PetscCall(mc__eps_solve_bipartite(adj, groups, ctx.s, n_kept, kept, dim, tol, max_it, seed, options_prefix, e, &done));
   }
   if (!done) {
     PetscCall(MatCreateShell(comm, nk, nk, n_kept, n_kept, &ctx, &M));
@@ -200,7 +205,7 @@ PetscErrorCode mc_spectral_embed(Mat adj, const MCGroups *groups, PetscInt n_kep
   PetscCall(VecDestroy(&ctx.xf));
   PetscCall(VecDestroy(&ctx.yf));
   PetscCall(VecScatterDestroy(&ctx.sc));
-  PetscCall(mc_spectral_sign_flip(comm, nk, kstart, dim, e->U));
+  PetscCall(mc_spectral_sign_flip(comm, e->n_local, e->rstart, dim, e->U));
   *out = e;
   PetscFunctionReturn(0);
 }

@@ -7,6 +7,22 @@
 /* Graphs above this many rows run lean on memory: a smaller Krylov basis and no stored transpose. */
 #define MC_EPS_LEAN_ROWS 200000
 
+/* The dense eigensolver takes over when k >= n_kept / MC_EPS_DENSE_FRACTION, up to this many kept nodes
+   (-mc_eig_dense_max_rows): 3 n^2 doubles over the ranks, 3.5 GB at the default. */
+#define MC_EPS_DENSE_FRACTION 5
+#define MC_EPS_DENSE_MAX_ROWS 12000
+
+/* mc__eps_dense_choose - Whether the embedding of dim vectors over n_kept nodes goes to the dense solver:
+   -[prefix]mc_eig_dense true|false decides when given, else the rule above. Refuses (PETSC_ERR_USER_INPUT,
+   naming cluster.k) a dim above n_kept / 3 that the dense solver cannot take. Collective (same answer on
+   every rank). */
+PetscErrorCode mc__eps_dense_choose(MPI_Comm comm, PetscInt n_kept, PetscInt dim, const char *options_prefix, PetscBool *dense);
+
+/* mc__eps_solve_dense - Fill e (eigenvalues, U before the sign flip, residuals) from every eigenpair of
+   D^-1/2 A D^-1/2 on the kept nodes, computed by mc_dense_eig_top. Replaces e->U and sets e->n_local and
+   e->rstart to mc_dense_split(n_kept). Collective on adj's communicator. */
+PetscErrorCode mc__eps_solve_dense(Mat adj, PetscInt n_kept, const PetscInt kept[], PetscInt dim, MCEmbedding *e);
+
 /* mc__eps_solve_largest - The dim largest eigenpairs of the symmetric operator Op with Krylov-Schur
    (PETSc options, under options_prefix, override), started from v0; fewer than dim converged pairs is an
    error. Caller owns *eps (EPSDestroy). Collective. */

@@ -7,6 +7,7 @@ a few dead units), runs test_oracle at 1, 2, 3 and 4 ranks and checks:
 - removed nodes are exactly the degree-0 nodes, labelled -1;
 - the reported n-cut equals a NumPy n-cut of the labels;
 - labels are identical at every rank count;
+- with k a large part of N (the dense solver's cases), the same;
 - our n-cut is not worse than sklearn SpectralClustering(affinity='precomputed', n_init=25, random_state=0)
   by more than 0.5 %.
 """
@@ -79,6 +80,9 @@ def main():
         ([40, 60, 60, 50, 10], 4, 2.0, [3, 45, 171], 4),
         ([30, 48, 48, 48, 12], 6, 1.6, [100], 6),
         ([50, 64, 64, 10], 5, 1.0, [7, 60], 8),   # no planted structure: a plain random layered graph
+        # k a large part of the nodes: the dense eigensolver (ScaLAPACK) instead of Krylov-Schur
+        ([20, 30, 30, 10], 3, 1.5, [5], 40),
+        ([10, 12, 8], 2, 1.0, [], 30),             # k = N: every node its own cluster
     ]
     failures = []
     for ci, (sizes, modules, strength, dead, k) in enumerate(cases):

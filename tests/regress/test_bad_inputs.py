@@ -105,6 +105,7 @@ CASES = [
     ("bad override value", "good.ini", ["cluster.k=abc"], ["cluster", "k", "abc"]),
     ("k below range", "good.ini", ["cluster.k=1"], ["k", "1"]),
     ("k above node count", "good.ini", ["cluster.k=5000"], ["5000"]),
+    ("k near N beyond dense", "good.ini", ["cluster.k=50", "-mc_eig_dense_max_rows", "50"], ["cluster.k = 50", "third", "106"]),
     ("missing model", "good.ini", ["model.path=nosuch.safetensors"], ["nosuch.safetensors"]),
     ("truncated safetensors", "good.ini", ["model.path=truncated.safetensors"], ["truncated.safetensors"]),
     ("NaN weights", "good.ini", ["model.path=nan.safetensors"], ["nan.safetensors", "weight", "NaN"]),
