@@ -2,7 +2,8 @@
 # tools/quickstart.sh: set up a fresh Debian 12 machine, build modclust-mpi, then run or test it.
 #   bash tools/quickstart.sh run    install what is missing, build, run the default job on 2 ranks
 #   bash tools/quickstart.sh test   install what is missing, build, run the whole CTest suite
-# Environment: BUILD_DIR (default ./build), NP (ranks for `run`, default 2), CTEST_ARGS (extra ctest flags).
+# Environment: BUILD_DIR (default ./build), NP (ranks for `run`, default 2), CTEST_ARGS (extra ctest flags),
+# SANITIZE=0 (test: skip the sanitizer pass).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
@@ -46,5 +47,10 @@ if [[ $mode == run ]]; then
   out=${OUT_DIR:-modclust-out}
   exec mpiexec -n "$NP" "${mpiflags[@]}" "$BUILD_DIR/modclust-mpi" inputs/default.ini "output.dir=$out" output.overwrite=true
 else
-  exec ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 ${CTEST_ARGS:-}
+  # The suite, then its bad-input, fault and small MPI tests again under AddressSanitizer and UBSan
+  # (tools/sanitize.sh, its own build tree; SANITIZE=0 skips it).
+  status=0
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 ${CTEST_ARGS:-} || status=$?
+  if [[ ${SANITIZE:-1} != 0 ]]; then bash tools/sanitize.sh || status=$?; fi
+  exit $status
 fi

@@ -101,9 +101,10 @@ PetscErrorCode mc_io_h5w_scalar(MCH5Writer *w, const char *name, PetscReal v);
 /* ---- Task records: the files a long stage keeps its finished tasks in (checkpoints) ---- */
 
 /* mc_io_records_write - Write `path` atomically (path.tmp, then rename) as the line `header` followed by
-   one line "<tag> <index> <value as a hex float>" per record (n of them). Not collective.
-   Errors: PETSC_ERR_FILE_OPEN / PETSC_ERR_FILE_WRITE naming the file. */
-PetscErrorCode mc_io_records_write(const char *path, const char *header, PetscInt n, const char tags[], const PetscInt index[], const PetscReal value[]);
+   one line "<tag> <index> <value as a hex float>" per record (n of them). Not collective. A failed write
+   (a full disk) raises no error: *err is its errno (0 = written) and nothing is left behind, for the caller
+   to decide (records are a checkpoint: losing one must not end a run). */
+PetscErrorCode mc_io_records_write(const char *path, const char *header, PetscInt n, const char tags[], const PetscInt index[], const PetscReal value[], int *err);
 
 /* MCRecordFn - Called once per record read. */
 typedef void MCRecordFn(void *ctx, char tag, PetscInt index, PetscReal value);

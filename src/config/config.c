@@ -110,35 +110,50 @@ static PetscErrorCode finish_config(MPI_Comm comm, MCConfig *cfg, const MCConfig
 
 /* ---- Public ---- */
 
+static PetscErrorCode parse_into(MPI_Comm comm, const char *name, const char *text, int n_overrides, const char *const overrides[], MCConfig *cfg, MCConfigFile *f)
+{
+  PetscFunctionBeginUser;
+  PetscCall(mc_config_schema_parse(comm, &mc__config_schema, name, text, n_overrides, overrides, cfg, f));
+  PetscCall(PetscStrncpy(cfg->path, f->path, sizeof(cfg->path)));
+  PetscCall(PetscStrncpy(cfg->dir, f->dir, sizeof(cfg->dir)));
+  cfg->text          = f->text;
+  f->text            = NULL;
+  cfg->n_layer_specs = f->n_layers;
+  PetscCall(PetscMalloc1(f->n_layers, &cfg->layer_specs));
+  if (f->n_layers) PetscCall(PetscArraycpy(cfg->layer_specs, (const MCLayerSpec *)f->layers, f->n_layers));
+  PetscCall(finish_config(comm, cfg, f));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode mc_config_parse(MPI_Comm comm, const char *name, const char *text, int n_overrides, const char *const overrides[], MCConfig **out)
 {
   MCConfig    *cfg;
   MCConfigFile f;
 
+  PetscErrorCode ierr;
+
   PetscFunctionBeginUser;
+  *out = NULL;
   PetscCall(PetscCalloc1(1, &cfg));
-  PetscCall(mc_config_schema_parse(comm, &mc__config_schema, name, text, n_overrides, overrides, cfg, &f));
-  PetscCall(PetscStrncpy(cfg->path, f.path, sizeof(cfg->path)));
-  PetscCall(PetscStrncpy(cfg->dir, f.dir, sizeof(cfg->dir)));
-  cfg->text          = f.text;
-  f.text             = NULL;
-  cfg->n_layer_specs = f.n_layers;
-  PetscCall(PetscMalloc1(f.n_layers, &cfg->layer_specs));
-  if (f.n_layers) PetscCall(PetscArraycpy(cfg->layer_specs, (const MCLayerSpec *)f.layers, f.n_layers));
-  PetscCall(finish_config(comm, cfg, &f));
+  PetscCall(PetscMemzero(&f, sizeof(f)));
+  ierr = parse_into(comm, name, text, n_overrides, overrides, cfg, &f);
   PetscCall(mc_config_file_clear(&f));
+  if (ierr) PetscCall(mc_config_destroy(&cfg)); /* nothing of a refused config stays behind */
+  PetscCall(ierr);
   *out = cfg;
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode mc_config_load(MPI_Comm comm, const char *path, int n_overrides, const char *const overrides[], MCConfig **out)
 {
-  char *text = NULL;
+  char          *text = NULL;
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   PetscCall(mc_config_read_text(comm, path, &text));
-  PetscCall(mc_config_parse(comm, path, text, n_overrides, overrides, out));
+  ierr = mc_config_parse(comm, path, text, n_overrides, overrides, out);
   PetscCall(PetscFree(text));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 

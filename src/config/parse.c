@@ -640,23 +640,18 @@ static PetscErrorCode get_cwd(char cwd[PETSC_MAX_PATH_LEN])
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc_config_schema_parse(MPI_Comm comm, const MCSchema *sc, const char *name, const char *text, int n_overrides, const char *const overrides[], void *base,
-                                      MCConfigFile *out)
+/* Everything after the parser's allocation; p is freed by the caller whatever happens. */
+static PetscErrorCode schema_parse(Parser *p, const char *text, int n_overrides, const char *const overrides[], MCConfigFile *out)
 {
-  Parser        *p;
-  char           cwd[PETSC_MAX_PATH_LEN] = "";
-  const char    *slash;
-  PetscMPIInt    rank;
-  PetscErrorCode ierr = 0;
+  MPI_Comm        comm = p->comm;
+  const MCSchema *sc   = p->schema;
+  const char     *name = p->name;
+  char            cwd[PETSC_MAX_PATH_LEN] = "";
+  const char     *slash;
+  PetscMPIInt     rank;
+  PetscErrorCode  ierr = 0;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(out, sizeof(*out)));
-  PetscCall(PetscNew(&p));
-  p->comm   = comm;
-  p->schema = sc;
-  p->name   = name;
-  p->base   = (char *)base;
-  p->layer  = -1;
   PetscCall(PetscCalloc2(sc->n_keys, &p->key_line, sc->n_keys, &p->key_cli));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) ierr = get_cwd(cwd);
@@ -679,11 +674,31 @@ PetscErrorCode mc_config_schema_parse(MPI_Comm comm, const MCSchema *sc, const c
   PetscCall(finish_layers(p, out));
   PetscCall(resolve_paths(p, cwd, out->dir));
   PetscCall(build_text(sc, name, p->base, out, &out->text));
+  PetscFunctionReturn(0);
+}
 
+PetscErrorCode mc_config_schema_parse(MPI_Comm comm, const MCSchema *sc, const char *name, const char *text, int n_overrides, const char *const overrides[], void *base,
+                                      MCConfigFile *out)
+{
+  Parser        *p;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(out, sizeof(*out)));
+  PetscCall(PetscNew(&p));
+  p->comm   = comm;
+  p->schema = sc;
+  p->name   = name;
+  p->base   = (char *)base;
+  p->layer  = -1;
+  ierr      = schema_parse(p, text, n_overrides, overrides, out);
+  /* The parser's state goes whatever happened; after an error, so does what out holds. */
   for (PetscInt l = 0; l < p->n_layers; ++l) PetscCall(PetscFree3(p->layers[l].set_line, p->layers[l].set_cli, p->layers[l].spec));
   PetscCall(PetscFree(p->layers));
   PetscCall(PetscFree2(p->key_line, p->key_cli));
   PetscCall(PetscFree(p));
+  if (ierr) PetscCall(mc_config_file_clear(out));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 

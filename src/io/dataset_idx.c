@@ -49,20 +49,17 @@ static unsigned be32(const unsigned char *p)
   return ((unsigned)p[0] << 24) | ((unsigned)p[1] << 16) | ((unsigned)p[2] << 8) | (unsigned)p[3];
 }
 
-/* Read an unsigned-byte IDX file: magic 0x00 0x00 0x08 ndim, ndim big-endian u32 dimensions, data.
-   Returns the dimensions and a new buffer of the data. The header's sizes are not trusted: the buffer grows
-   with the bytes actually read (a gzipped file's size is known only by reading it), so a damaged header
-   ends in a "truncated" message, not in an allocation of terabytes. */
-static PetscErrorCode read_idx_u8(const char *path, PetscInt min_dim, PetscInt max_dim, PetscInt *ndim, PetscInt dims[], unsigned char **data)
+/* Read an unsigned-byte IDX file from the open gz: magic 0x00 0x00 0x08 ndim, ndim big-endian u32 dimensions,
+   data. Returns the dimensions and a new buffer of the data. The header's sizes are not trusted: the buffer
+   grows with the bytes actually read (a gzipped file's size is known only by reading it), so a damaged
+   header ends in a "truncated" message, not in an allocation of terabytes. */
+static PetscErrorCode read_idx_open(gzFile gz, const char *path, PetscInt min_dim, PetscInt max_dim, PetscInt *ndim, PetscInt dims[], unsigned char **data)
 {
-  gzFile         gz;
-  unsigned char  head[4], d[4], *buf = NULL;
-  size_t         count = 1, have = 0, cap = 0;
-  const size_t   step = (size_t)64 << 20;
+  unsigned char head[4], d[4];
+  size_t        count = 1, have = 0, cap = 0;
+  const size_t  step = (size_t)64 << 20;
 
   PetscFunctionBeginUser;
-  gz = gzopen(path, "rb"); /* zlib reads plain files transparently */
-  PetscCheck(gz, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s", path);
   PetscCall(gz_read_all(gz, path, "the IDX header", head, 4));
   PetscCheck(head[0] == 0 && head[1] == 0 && head[2] == 0x08, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: bad IDX magic number 0x%02x%02x%02x%02x (expected 0x000008%02x: unsigned bytes)", path, head[0], head[1], head[2], head[3], (unsigned)max_dim);
@@ -82,19 +79,29 @@ static PetscErrorCode read_idx_u8(const char *path, PetscInt min_dim, PetscInt m
 
     if (have + want > cap) {
       cap = PetscMin(count, PetscMax(2 * cap, have + want));
-      PetscCall(PetscRealloc(cap, &buf));
+      PetscCall(PetscRealloc(cap, data));
     }
-    got = gzread(gz, buf + have, (unsigned)want);
-    if (got <= 0) {
-      PetscCall(PetscFree(buf));
-      gzclose(gz);
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s is truncated or corrupt: its IDX header describes %zu data bytes (%" PetscInt_FMT " items) but the file holds %zu", path, count, dims[0],
-              have);
-    }
+    got = gzread(gz, *data + have, (unsigned)want);
+    PetscCheck(got > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s is truncated or corrupt: its IDX header describes %zu data bytes (%" PetscInt_FMT " items) but the file holds %zu", path,
+               count, dims[0], have);
     have += (size_t)got;
   }
-  gzclose(gz);
-  *data = buf;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode read_idx_u8(const char *path, PetscInt min_dim, PetscInt max_dim, PetscInt *ndim, PetscInt dims[], unsigned char **data)
+{
+  gzFile         gz;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  *data = NULL;
+  gz    = gzopen(path, "rb"); /* zlib reads plain files transparently */
+  PetscCheck(gz, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s", path);
+  ierr = read_idx_open(gz, path, min_dim, max_dim, ndim, dims, data);
+  gzclose(gz); /* also after an error: no file handle left open */
+  if (ierr) PetscCall(PetscFree(*data));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
@@ -169,7 +176,14 @@ PetscErrorCode mc_io_dataset_read(MPI_Comm comm, const char *source, const char 
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) ierr = read_on_rank0(source, split, &d);
+  if (rank == 0) {
+    PetscBool guard = PETSC_FALSE;
+
+    PetscCall(mc__io_guard_push(source, &guard));
+    ierr = read_on_rank0(source, split, &d);
+    PetscCall(mc__io_guard_pop(guard));
+  }
+  if (ierr) mc__io_h5_close_path(source);
   PetscCall(mc_sys_rank0_status(comm, ierr));
   PetscCall(PetscMemzero(&head, sizeof(head)));
   if (rank == 0) head = *d;

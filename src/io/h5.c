@@ -1,5 +1,6 @@
 /* src/io/h5.c: small HDF5 helpers shared by the model and dataset readers and the native writer. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "io/io_impl.h"
 
@@ -35,11 +36,35 @@ PetscErrorCode mc__io_h5_open_read(const char *path, hid_t *file)
 {
   PetscFunctionBeginUser;
   mc__io_h5_silence();
-  /* Default file-access properties: HDF5 1.10.8 honours HDF5_USE_FILE_LOCKING=FALSE by itself. */
-  *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  PetscCall(mc__io_h5_check_heaps(path));
+  /* File locking as HDF5 1.10.8 decides (it honours HDF5_USE_FILE_LOCKING=FALSE by itself); closing the file
+     closes whatever a reader left open in it (mc__io_h5_close_path after an error). */
+  {
+    hid_t fapl;
+
+    MCCallHDF5(fapl = H5Pcreate(H5P_FILE_ACCESS), path, "its file access list");
+    MCCallHDF5(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG), path, "its file access list");
+    *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    (void)H5Pclose(fapl);
+  }
   PetscCheck(*file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
              "cannot open %s as an HDF5 file (missing, unreadable, truncated or corrupt; on NFS or Lustre try HDF5_USE_FILE_LOCKING=FALSE)", path);
   PetscFunctionReturn(0);
+}
+
+void mc__io_h5_close_path(const char *path)
+{
+  ssize_t n = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+  hid_t  *ids;
+
+  if (n <= 0 || !(ids = malloc((size_t)n * sizeof(hid_t)))) return;
+  n = H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_FILE, (size_t)n, ids);
+  for (ssize_t i = 0; i < n; ++i) {
+    char name[PETSC_MAX_PATH_LEN];
+
+    if (H5Fget_name(ids[i], name, sizeof(name)) > 0 && !strcmp(name, path)) (void)H5Fclose(ids[i]);
+  }
+  free(ids);
 }
 
 PetscErrorCode mc__io_h5_exists(hid_t loc, const char *path, PetscBool *exists)

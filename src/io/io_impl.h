@@ -29,6 +29,21 @@ PetscErrorCode mc__io_h5_is_hdf5(const char *path, PetscBool *is_h5);
 /* Open an existing file read-only; PETSC_ERR_FILE_OPEN naming the file when it cannot be opened. */
 PetscErrorCode mc__io_h5_open_read(const char *path, hid_t *file);
 
+/* mc__io_h5_check_heaps - Refuse (PETSC_ERR_FILE_UNEXPECTED, naming the file and the byte) an HDF5 file whose
+   global heap collections are inconsistent, before HDF5 reads them (src/io/h5_heap.c). Reads the whole file. */
+PetscErrorCode mc__io_h5_check_heaps(const char *path);
+
+/* After a reader's error: close every file HDF5 still holds open under `path`, with what the reader left open
+   in it (files are opened with H5F_CLOSE_STRONG), so a failed read leaks no handle and a later open of the
+   same path reads the file anew. */
+void mc__io_h5_close_path(const char *path);
+
+/* mc__io_guard_push, mc__io_guard_pop - Around the reading of `path` (which must outlive the guard): a crash
+   (SIGSEGV, SIGBUS, SIGFPE) prints one line naming the file and aborts the job. Not with
+   -no_signal_handler (*pushed false). Not collective. */
+PetscErrorCode mc__io_guard_push(const char *path, PetscBool *pushed);
+PetscErrorCode mc__io_guard_pop(PetscBool pushed);
+
 /* Whether the object at `path` (relative to loc) exists, following intermediate groups. */
 PetscErrorCode mc__io_h5_exists(hid_t loc, const char *path, PetscBool *exists);
 

@@ -527,24 +527,24 @@ static PetscErrorCode permute_flatten_rows(MCModel *m)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__io_model_read_safetensors(const MCModelReadOpts *opts, const char *path, MCModel **out)
+/* The model from an opened file (st_open fills st; the caller closes it whatever happens). */
+static PetscErrorCode read_opened(const MCModelReadOpts *opts, const char *path, STFile *st, MCModel **out)
 {
-  STFile    st;
   MCModel  *m;
   PetscInt  shape[3] = {1, 1, 1};
   PetscBool given = PETSC_FALSE, mlp = opts->infer == MC_INFER_MLP ? PETSC_TRUE : PETSC_FALSE, flatten_first;
 
   PetscFunctionBeginUser;
-  PetscCall(st_open(path, &st));
-  st.torch = opts->layout != MC_LAYOUT_KERAS ? PETSC_TRUE : PETSC_FALSE; /* auto and torch */
+  PetscCall(st_open(path, st));
+  st->torch = opts->layout != MC_LAYOUT_KERAS ? PETSC_TRUE : PETSC_FALSE; /* auto and torch */
   PetscCheck(opts->n_layer_specs > 0 || mlp, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "%s is a safetensors file, which holds no architecture: describe its layers in [layer.0], [layer.1], ... sections or set model.infer = mlp", path);
   PetscCheck(!(opts->n_layer_specs > 0 && mlp), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: give either [layer.N] sections or model.infer = mlp, not both", path);
-  PetscCall(parse_input_shape(path, opts->input_shape, st.torch, shape, &given));
+  PetscCall(parse_input_shape(path, opts->input_shape, st->torch, shape, &given));
   flatten_first = (mlp && given && shape[0] * shape[1] > 1) ? PETSC_TRUE : PETSC_FALSE;
-  PetscCall(mc_model_create(mlp ? st.n + 1 : opts->n_layer_specs, shape, &m));
-  if (mlp) PetscCall(build_mlp(&st, m, flatten_first));
-  else PetscCall(build_from_specs(&st, opts, m));
+  PetscCall(mc_model_create(mlp ? st->n + 1 : opts->n_layer_specs, shape, &m));
+  if (mlp) PetscCall(build_mlp(st, m, flatten_first));
+  else PetscCall(build_from_specs(st, opts, m));
   if (!given) {
     PetscCheck(m->layers[0].type == MC_LAYER_DENSE, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: set model.input_shape (the first layer is not Dense, so it cannot be inferred)", path);
     m->input_shape[0] = m->input_shape[1] = 1;
@@ -553,8 +553,20 @@ PetscErrorCode mc__io_model_read_safetensors(const MCModelReadOpts *opts, const 
   PetscCall(PetscStrncpy(m->source, path, sizeof(m->source)));
   PetscCall(PetscStrncpy(m->format, "safetensors", sizeof(m->format)));
   PetscCall(mc_model_finalize_shapes(PETSC_COMM_SELF, m));
-  if (st.torch) PetscCall(permute_flatten_rows(m));
-  PetscCall(st_close(&st));
+  if (st->torch) PetscCall(permute_flatten_rows(m));
   *out = m;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_model_read_safetensors(const MCModelReadOpts *opts, const char *path, MCModel **out)
+{
+  STFile         st;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&st, sizeof(st)));
+  ierr = read_opened(opts, path, &st, out);
+  PetscCall(st_close(&st)); /* also after an error: no file handle left open */
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }

@@ -9,20 +9,26 @@
 #include <unistd.h>
 #include "mc/io.h"
 
-PetscErrorCode mc_io_records_write(const char *path, const char *header, PetscInt n, const char tags[], const PetscInt index[], const PetscReal value[])
+PetscErrorCode mc_io_records_write(const char *path, const char *header, PetscInt n, const char tags[], const PetscInt index[], const PetscReal value[], int *err)
 {
   char  tmp[PETSC_MAX_PATH_LEN + 16];
   FILE *fp;
 
   PetscFunctionBeginUser;
+  *err = 0;
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
   fp = fopen(tmp, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s: %s", tmp, strerror(errno));
+  if (!fp) {
+    *err = errno ? errno : EIO;
+    PetscFunctionReturn(0);
+  }
   fprintf(fp, "%s\n", header);
   /* Hex floats keep every bit. */
   for (PetscInt i = 0; i < n; ++i) fprintf(fp, "%c %" PetscInt_FMT " %a\n", tags[i], index[i], (double)value[i]);
-  PetscCheck(!ferror(fp) && fclose(fp) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", tmp);
-  PetscCheck(rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+  if (ferror(fp)) *err = errno ? errno : EIO;
+  if (fclose(fp) != 0 && !*err) *err = errno ? errno : EIO;
+  if (!*err && rename(tmp, path) != 0) *err = errno ? errno : EIO;
+  if (*err) (void)remove(tmp);
   PetscFunctionReturn(0);
 }
 

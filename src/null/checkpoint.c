@@ -1,6 +1,7 @@
 /* src/null/checkpoint.c: the clusterability checkpoint: which files, under which hash, locked against a
    second run, resumed from and cleared (file access itself is src/io/records.c). */
 #include <ctype.h>
+#include <errno.h>
 #include <string.h>
 #include "mc/io.h"
 #include "null_impl.h"
@@ -68,7 +69,7 @@ static void on_record(void *ctx_, char tag, PetscInt idx, PetscReal v)
 }
 
 /* Write the finished tasks of res (2 values per task: n-cut, 1 = done) to <prefix>.<tag>. */
-static PetscErrorCode write_file(const MCNullCheckpoint *ck, const char *file_tag, const PetscReal res[])
+static PetscErrorCode write_file(MCNullCheckpoint *ck, const char *file_tag, const PetscReal res[])
 {
   PetscInt   n_tasks = ck->n_shuffles + ck->n_trials, n = 0;
   char       path[PETSC_MAX_PATH_LEN], *tags;
@@ -85,14 +86,24 @@ static PetscErrorCode write_file(const MCNullCheckpoint *ck, const char *file_ta
     n++;
   }
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s.%s", ck->prefix, file_tag));
-  PetscCall(mc_io_records_write(path, CKPT_HEADER, n, tags, idx, val));
+  if (!ck->broken) {
+    int err = 0;
+
+    PetscCall(mc_io_records_write(path, CKPT_HEADER, n, tags, idx, val, &err));
+    /* The run goes on (its results are in memory); only a stop would now lose this rank's tasks. */
+    if (err) {
+      ck->broken = PETSC_TRUE;
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "modclust-mpi: warning: cannot write the checkpoint file %s: %s; rank %d goes on without checkpointing\n", path,
+                             strerror(err), (int)ck->rank));
+    }
+  }
   PetscCall(PetscFree3(tags, idx, val));
   PetscFunctionReturn(0);
 }
 
 /* Rank 0: read every earlier file into res and merge them into one, written before the others are
    removed, so a crash in between loses nothing. */
-static PetscErrorCode resume_rank0(const MCNullCheckpoint *ck, PetscReal res[], PetscInt *n_resumed)
+static PetscErrorCode resume_rank0(MCNullCheckpoint *ck, PetscReal res[], PetscInt *n_resumed)
 {
   ReadCtx  ctx = {ck, res};
   PetscInt n_tasks = ck->n_shuffles + ck->n_trials;
@@ -103,7 +114,7 @@ static PetscErrorCode resume_rank0(const MCNullCheckpoint *ck, PetscReal res[], 
   for (PetscInt t = 0; t < n_tasks; ++t) *n_resumed += res[2 * t + 1] != 0;
   if (*n_resumed > 0) {
     PetscCall(write_file(ck, "merged", res));
-    PetscCall(mc_io_records_remove(ck->prefix, "merged"));
+    if (!ck->broken) PetscCall(mc_io_records_remove(ck->prefix, "merged")); /* else the earlier files stay */
   }
   PetscFunctionReturn(0);
 }

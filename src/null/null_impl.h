@@ -9,6 +9,7 @@ typedef struct {
   PetscInt    n_shuffles, n_trials;
   PetscReal  *mine;                       /* this rank's finished tasks: (n-cut, 1) per task, (0, 0) if not */
   PetscMPIInt rank;
+  PetscBool   broken;                     /* a write failed (a full disk): this rank writes no more */
 } MCNullCheckpoint;
 
 /* mc__null_checkpoint_open - Lock the checkpoint of this null (opts, graph) into nul->lock, read what

@@ -63,6 +63,14 @@ with open("planted.h5", "rb") as f:
     blob = f.read()
 with open("truncated.h5", "wb") as f:
     f.write(blob[: len(blob) // 2])
+# A global heap object (where HDF5 keeps variable-length strings) claiming 64 TB: HDF5 1.10 trusts the length
+# and reads wild memory (found by fuzzing the native reader); src/io/h5_heap.c must refuse it first.
+heap = bytearray(blob)
+gcol = heap.find(b"GCOL")
+assert gcol >= 0, "no global heap in planted.h5"
+struct.pack_into("<Q", heap, gcol + 24, 1 << 46)
+with open("heap.h5", "wb") as f:
+    f.write(heap)
 with open("garbage.bin", "wb") as f:
     f.write(b"this is not a model file at all" * 10)
 os.makedirs("existing_out")
@@ -81,6 +89,17 @@ raw_safetensors("fracoffset.safetensors", {"0.weight": {"dtype": "F32", "shape":
 raw_safetensors("emptyname.safetensors", {"": {"dtype": "F32", "shape": [4, 3], "data_offsets": [0, 48]}}, w32)
 conv = np.zeros((4, 3, 3, 3), "<f4").tobytes()
 raw_safetensors("threed.safetensors", {"0.weight": {"dtype": "F32", "shape": [4, 3, 3, 3], "data_offsets": [0, len(conv)]}}, conv)
+# HDF5 datasets whose shapes claim more than they hold: images of 2^32 pixels (chunked, nothing written; the
+# pixel count overflowed a 32-bit product, found by fuzzing), and a contiguous dataset never written.
+import h5py  # noqa: E402
+with h5py.File("huge_images.h5", "w") as f:
+    for split in ("train", "test"):
+        f.create_dataset(f"{split}/images", shape=(2, 65536, 65536), dtype="u1", chunks=(1, 64, 64))
+        f[f"{split}/labels"] = np.zeros(2, dtype=np.int64)
+with h5py.File("unwritten.h5", "w") as f:
+    for split in ("train", "test"):
+        f.create_dataset(f"{split}/images", shape=(1000, 28, 28), dtype="u1")
+        f[f"{split}/labels"] = np.zeros(1000, dtype=np.int64)
 # IDX datasets whose headers claim more than the files hold: a damaged count, and dimensions of terabytes.
 for d, dims in (("idx_short", [60000, 28, 28]), ("idx_huge", [1 << 29, 1 << 29, 28])):
     os.makedirs(d)
@@ -117,10 +136,15 @@ CASES = [
     ("conv kernel under infer mlp", "good.ini", ["model.path=threed.safetensors"], ["threed.safetensors", "0.weight", "4 dimensions"]),
     ("IDX shorter than header", "good.ini", ["graph.kind=activations", "model.path=fashion.safetensors", "data.source=idx_short"],
      ["idx_short/train-images-idx3-ubyte", "truncated", "47040000"]),
+    ("HDF5 images of 2^32 pixels", "good.ini", ["graph.kind=activations", "model.path=fashion.safetensors", "data.source=huge_images.h5"],
+     ["huge_images.h5", "/train/images", "2^31"]),
+    ("HDF5 dataset never written", "good.ini", ["graph.kind=activations", "model.path=fashion.safetensors", "data.source=unwritten.h5"],
+     ["unwritten.h5", "/train/images", "holds 0"]),
     ("IDX header of terabytes", "good.ini", ["graph.kind=activations", "model.path=fashion.safetensors", "data.source=idx_huge"],
      ["idx_huge/train-images-idx3-ubyte", "2^40"]),
     ("truncated HDF5", "good.ini", ["model.path=truncated.h5", "model.infer=none"], ["truncated.h5"]),
     ("not a model", "good.ini", ["model.path=garbage.bin"], ["garbage.bin"]),
+    ("corrupt HDF5 global heap", "good.ini", ["model.path=heap.h5", "model.infer=none"], ["heap.h5", "corrupt", "global heap"]),
     ("output exists", "good.ini", ["output.dir=existing_out"], ["existing_out", "overwrite"]),
     ("stage not implemented", "good.ini", ["coherence.enabled=true"], ["coherence", "not implemented"]),
     ("activations without data", "good.ini", ["graph.kind=activations"], ["data", "source"]),

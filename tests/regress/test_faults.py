@@ -44,6 +44,7 @@ def expect_clean_failure(name, out, fragments, args=()):
     print(f"{name:28s} {'ok' if not problems else 'FAIL: ' + '; '.join(problems)}\n    {msgs[0] if msgs else stderr[-400:]}")
     if problems:
         failures.append(f"{name}: {'; '.join(problems)}\n--- stderr\n{stderr}")
+    return stderr
 
 
 def snapshot(d):
@@ -72,15 +73,26 @@ if os.geteuid() == 0:
             out = os.path.join(disk, "out")
             mcrun.run_ok(NP, ["run.ini", "output.dir=" + out])
             before = snapshot(out)
-            # Fill what is left, keeping a few kB so the failure comes inside results.h5, not at mkdir.
-            st = os.statvfs(disk)
-            free = st.f_bavail * st.f_frsize
-            with open(os.path.join(disk, "filler"), "wb") as f:
-                f.write(b"\0" * max(0, free - 12 * 1024))
-            expect_clean_failure("full disk", out, [disk, "No space left on device"])
+
+            def fill(keep):
+                st = os.statvfs(disk)
+                with open(os.path.join(disk, "filler"), "wb") as f:
+                    f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - keep))
+
+            # Full before the null: its checkpoint cannot be written (a warning; the run goes on), then
+            # the results cannot be either.
+            fill(0)
+            err = expect_clean_failure("full disk from the start", out, [disk, "No space left on device"])
+            if "warning: cannot write the checkpoint file" not in err:
+                failures.append("full disk from the start: no warning that the checkpoint could not be written")
+            os.remove(os.path.join(disk, "filler"))
+            # A few kB left and no checkpoint: the failure comes inside results.h5.
+            fill(12 * 1024)
+            expect_clean_failure("full disk at results.h5", out, [disk, "No space left on device"],
+                                 ["clusterability.checkpoint=false"])
+            os.remove(os.path.join(disk, "filler"))
             if snapshot(out) != before:
                 failures.append("full disk: the previous output changed")
-            os.remove(os.path.join(disk, "filler"))
             # With room again the same command succeeds (nothing left in the way).
             mcrun.run_ok(NP, ["run.ini", "output.dir=" + out, "output.overwrite=true"])
         finally:
