@@ -177,11 +177,11 @@ PetscErrorCode mc_io_dataset_read(MPI_Comm comm, const char *source, const char 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) {
-    PetscBool guard = PETSC_FALSE;
+    MCIOGuard guard;
 
     PetscCall(mc__io_guard_push(source, &guard));
     ierr = read_on_rank0(source, split, &d);
-    PetscCall(mc__io_guard_pop(guard));
+    PetscCall(mc__io_guard_pop(&guard));
   }
   if (ierr) mc__io_h5_close_path(source);
   PetscCall(mc_sys_rank0_status(comm, ierr));

@@ -1,6 +1,8 @@
 /* src/io/io_impl.h: internals shared by the io module's readers and writers (not installed). */
 #pragma once
 #include <hdf5.h>
+#include <signal.h>
+#include <time.h>
 #include "mc/io.h"
 
 /* MCCallHDF5 - The io module's one HDF5 error check: when `expr` is negative, raise PETSC_ERR_FILE_UNEXPECTED
@@ -38,11 +40,21 @@ PetscErrorCode mc__io_h5_check_heaps(const char *path);
    same path reads the file anew. */
 void mc__io_h5_close_path(const char *path);
 
-/* mc__io_guard_push, mc__io_guard_pop - Around the reading of `path` (which must outlive the guard): a crash
-   (SIGSEGV, SIGBUS, SIGFPE) prints one line naming the file and aborts the job. Not with
-   -no_signal_handler (*pushed false). Not collective. */
-PetscErrorCode mc__io_guard_push(const char *path, PetscBool *pushed);
-PetscErrorCode mc__io_guard_pop(PetscBool pushed);
+/* MCIOGuard - What guards rank 0 while it reads one model or dataset file (src/io/guard.c). */
+typedef struct {
+  char             path[PETSC_MAX_PATH_LEN];
+  PetscBool        pushed, timed; /* the crash handler is pushed; the watchdog runs */
+  PetscReal        seconds;       /* the watchdog's limit */
+  timer_t          timer;
+  struct sigaction old;           /* SIGALRM's action before */
+} MCIOGuard;
+
+/* mc__io_guard_push, mc__io_guard_pop - Around the reading of `path`: a crash (SIGSEGV, SIGBUS, SIGFPE)
+   prints one line naming the file and aborts the job, and so does a read still running after 600 s plus
+   120 s per GB of the file (-mc_read_timeout SECONDS; 0 = none). Nothing with -no_signal_handler. g must stay
+   in place until the pop. Not collective. */
+PetscErrorCode mc__io_guard_push(const char *path, MCIOGuard *g);
+PetscErrorCode mc__io_guard_pop(MCIOGuard *g);
 
 /* Whether the object at `path` (relative to loc) exists, following intermediate groups. */
 PetscErrorCode mc__io_h5_exists(hid_t loc, const char *path, PetscBool *exists);

@@ -85,11 +85,11 @@ PetscErrorCode mc_io_model_read(MPI_Comm comm, const MCModelReadOpts *opts, MCMo
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_MODEL_READ], 0, 0, 0, 0));
   if (rank == 0) {
-    PetscBool guard = PETSC_FALSE;
+    MCIOGuard guard;
 
     PetscCall(mc__io_guard_push(opts->path, &guard));
     ierr = read_on_rank0(opts, &m);
-    PetscCall(mc__io_guard_pop(guard));
+    PetscCall(mc__io_guard_pop(&guard));
   }
   if (ierr) mc__io_h5_close_path(opts->path);
   /* End the event before a failure can leave it open. */
