@@ -61,7 +61,7 @@ PetscErrorCode mc__io_dataset_read_h5(const char *path, const char *split, MCDat
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(iname, sizeof(iname), "/%s/images", split));
   PetscCall(PetscSNPrintf(lname, sizeof(lname), "/%s/labels", split));
-  PetscCall(mc__io_h5_open_read(path, &file));
+  PetscCall(mc__io_h5_open_read(path, PETSC_TRUE, &file));
   PetscCall(PetscNew(&d));
 
   PetscCall(open_dataset(path, file, iname, &dset, &space, &ndi, di));

@@ -32,11 +32,11 @@ PetscErrorCode mc__io_h5_is_hdf5(const char *path, PetscBool *is_h5)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__io_h5_open_read(const char *path, hid_t *file)
+PetscErrorCode mc__io_h5_open_read(const char *path, PetscBool check_heaps, hid_t *file)
 {
   PetscFunctionBeginUser;
   mc__io_h5_silence();
-  PetscCall(mc__io_h5_check_heaps(path));
+  if (check_heaps) PetscCall(mc__io_h5_check_heaps(path));
   /* File locking as HDF5 1.10.8 decides (it honours HDF5_USE_FILE_LOCKING=FALSE by itself); closing the file
      closes whatever a reader left open in it (mc__io_h5_close_path after an error). */
   {

@@ -28,8 +28,10 @@ void mc__io_h5_silence(void);
 /* Whether `path` starts with the HDF5 signature (at offset 0 or a power-of-two user-block offset). */
 PetscErrorCode mc__io_h5_is_hdf5(const char *path, PetscBool *is_h5);
 
-/* Open an existing file read-only; PETSC_ERR_FILE_OPEN naming the file when it cannot be opened. */
-PetscErrorCode mc__io_h5_open_read(const char *path, hid_t *file);
+/* Open an existing file read-only; PETSC_ERR_FILE_OPEN naming the file when it cannot be opened. With
+   check_heaps, its global heaps are checked first (mc__io_h5_check_heaps): for readers of values; a look at
+   which objects exist (format detection) reads no heap. */
+PetscErrorCode mc__io_h5_open_read(const char *path, PetscBool check_heaps, hid_t *file);
 
 /* mc__io_h5_check_heaps - Refuse (PETSC_ERR_FILE_UNEXPECTED, naming the file and the byte) an HDF5 file whose
    global heap collections are inconsistent, before HDF5 reads them (src/io/h5_heap.c). Reads the whole file. */

@@ -356,7 +356,7 @@ PetscErrorCode mc__io_model_read_keras(const char *path, MCModel **out)
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(&k, sizeof(k)));
   k.path = path;
-  PetscCall(mc__io_h5_open_read(path, &file));
+  PetscCall(mc__io_h5_open_read(path, PETSC_TRUE, &file));
   PetscCall(mc__io_h5_attr_exists(file, "model_config", &has));
   PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s has Keras weights but no model_config attribute (the architecture): save the model with model.save(), or give the layers as [layer.N] sections with a safetensors file", path);

@@ -155,7 +155,7 @@ PetscErrorCode mc__io_model_read_native(const char *path, MCModel **out)
   double    r;
 
   PetscFunctionBeginUser;
-  PetscCall(mc__io_h5_open_read(path, &file));
+  PetscCall(mc__io_h5_open_read(path, PETSC_TRUE, &file));
   PetscCall(mc__io_h5_attr_string(path, file, "the root group", "format", &s));
   PetscCheck(strcmp(s, MC_NATIVE_FORMAT) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: root attribute format is '%s', expected '%s'", path, s, MC_NATIVE_FORMAT);
   PetscCall(PetscFree(s));

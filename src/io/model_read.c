@@ -20,7 +20,7 @@ static PetscErrorCode detect_format(const char *path, MCModelFormat *fmt)
     hid_t     file;
     PetscBool has = PETSC_FALSE;
 
-    PetscCall(mc__io_h5_open_read(path, &file));
+    PetscCall(mc__io_h5_open_read(path, PETSC_FALSE, &file));
     PetscCall(mc__io_h5_attr_exists(file, "format", &has));
     if (has) {
       *fmt = MC_MODEL_FORMAT_NATIVE;
