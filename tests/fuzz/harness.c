@@ -1,4 +1,6 @@
 /* tests/fuzz/harness.c: PETSc start-up and scratch files for the fuzzing harnesses. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -93,4 +95,17 @@ const char *mc_fuzz_file(const char *name, const uint8_t *data, size_t size)
     return NULL;
   }
   return fclose(fp) ? NULL : path;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void)remove(path);
+  return 0;
+}
+
+void mc_fuzz_cleanup(void)
+{
+  const char *dir = scratch();
+
+  if (dir) (void)nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }

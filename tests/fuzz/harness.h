@@ -24,6 +24,9 @@ void mc_fuzz_counts(long *accepted, long *refused);
    every input) and return its path, or NULL on failure. */
 const char *mc_fuzz_file(const char *name, const uint8_t *data, size_t size);
 
+/* mc_fuzz_cleanup - Remove this process's scratch directory and what is in it (replay.c, at its end). */
+void mc_fuzz_cleanup(void);
+
 /* mc_fuzz_dir - The scratch subdirectory `name` (made on first use) for readers that take a directory; its
    path, or NULL. Files in it are written with mc_fuzz_file("name/file", ...). */
 const char *mc_fuzz_dir(const char *name);

@@ -61,6 +61,7 @@ int main(int argc, char **argv)
     else ++ran;
   }
   mc_fuzz_counts(&accepted, &refused);
+  mc_fuzz_cleanup();
   printf("replay: %ld inputs run (%ld accepted, %ld refused by the reader), %ld unreadable\n", ran, accepted, refused, failed);
   PetscFinalize();
   /* Every corpus holds valid seeds: none accepted means the harness does not reach the reader. */
