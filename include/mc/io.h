@@ -98,22 +98,33 @@ PetscErrorCode mc_io_h5w_ints(MCH5Writer *w, const char *name, PetscInt rows, Pe
 PetscErrorCode mc_io_h5w_reals(MCH5Writer *w, const char *name, PetscInt rows, PetscInt cols, const PetscReal v[]);
 PetscErrorCode mc_io_h5w_scalar(MCH5Writer *w, const char *name, PetscReal v);
 
-/* ---- Task records: the files a long stage keeps its finished tasks in (checkpoints) ---- */
+/* ---- Task checkpoints: the finished tasks of a long farmed stage, in files beside the output ---- */
+typedef struct MCCheckpoint_s MCCheckpoint;
 
-/* mc_io_records_write - Write `path` atomically (path.tmp, then rename) as the line `header` followed by
-   one line "<tag> <index> <value as a hex float>" per record (n of them). Not collective. A failed write
-   (a full disk) raises no error: *err is its errno (0 = written) and nothing is left behind, for the caller
-   to decide (records are a checkpoint: losing one must not end a run). */
-PetscErrorCode mc_io_records_write(const char *path, const char *header, PetscInt n, const char tags[], const PetscInt index[], const PetscReal value[], int *err);
+/* mc_io_checkpoint_prefix - "<dir>.ckpt-<hash as 16 hex digits>" (trailing slashes of dir dropped) into
+   prefix[size]: the checkpoint files of a stage are <prefix>.<tag>. Not collective. */
+PetscErrorCode mc_io_checkpoint_prefix(const char *dir, uint64_t hash, char prefix[], size_t size);
 
-/* MCRecordFn - Called once per record read. */
-typedef void MCRecordFn(void *ctx, char tag, PetscInt index, PetscReal value);
+/* mc_io_checkpoint_open - Claim the checkpoint <prefix>.* of a stage of n_tasks tasks, each with n_out result
+   values, task t recorded under key[t] (distinct; NULL: key t), so that a rerun with other task counts still
+   finds its tasks. The lock <prefix>.lock is taken (mc_sys_lock_acquire; `what` names the stage in its
+   message: a second live run fails here); rank 0 reads the complete records earlier runs left into
+   result[t * n_out ..] with done[t] = PETSC_TRUE, and merges them into one file <prefix>.merged (the
+   others are removed). done[] and *n_resumed (the tasks found) are the same on every rank on return;
+   result rows are filled on rank 0 only. Collective on comm. Caller owns *ck: mc_io_checkpoint_close. */
+PetscErrorCode mc_io_checkpoint_open(MPI_Comm comm, const char *prefix, const char *what, PetscInt n_tasks, const uint64_t key[], PetscInt n_out,
+                                     PetscReal result[], PetscBool done[], PetscInt *n_resumed, MCCheckpoint **ck);
 
-/* mc_io_records_read - Call fn for every record of every file <prefix>.* (not <prefix>.lock, not the
-   temporary ones); malformed lines are skipped, a missing directory holds no records. Not collective. */
-PetscErrorCode mc_io_records_read(const char *prefix, MCRecordFn *fn, void *ctx);
+/* mc_io_checkpoint_record - Task t finished with result[0..n_out): append a line to this rank's file
+   <prefix>.r<rank> and flush it. A failed write (a full disk) prints a warning and this rank records no
+   more; it raises no error (a checkpoint is insurance: losing it must not end a run). Not collective. */
+PetscErrorCode mc_io_checkpoint_record(MCCheckpoint *ck, PetscInt t, const PetscReal result[]);
 
-/* mc_io_records_remove - Remove the files <prefix>.* but <prefix>.lock and <prefix>.<keep> (keep may be
-   NULL), temporary ones included. Not collective. */
-PetscErrorCode mc_io_records_remove(const char *prefix, const char *keep);
+/* mc_io_checkpoint_close - Close this rank's file, release the lock and free *ck (the records stay for a
+   rerun until mc_io_checkpoint_clear); NULL is fine. Not collective. */
+PetscErrorCode mc_io_checkpoint_close(MCCheckpoint **ck);
+
+/* mc_io_checkpoint_clear - Rank 0 removes the files <prefix>.* (not the lock, whose holder removes it);
+   an empty prefix does nothing. Call once the run's results are written. Collective on comm. */
+PetscErrorCode mc_io_checkpoint_clear(MPI_Comm comm, const char *prefix);
 

@@ -42,7 +42,6 @@ typedef struct {
   PetscReal  random_init_mean, random_init_std;
   PetscReal  seconds;           /* wall time of the null on rank 0 */
   char       checkpoint_prefix[PETSC_MAX_PATH_LEN]; /* checkpoint files are <prefix>.<tag>; "" when off */
-  MCLock    *lock;              /* <prefix>.lock, held while the null's tasks run; NULL after */
 } MCNull;
 
 /* mc_null_group_size_auto - The automatic group size: ceil(nnz / 4e6) ranks (one rank per shuffle for
@@ -72,6 +71,6 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCNullOpts *opts, const MCModel 
    report is written. Does nothing for NULL or when checkpointing was off. Collective on comm. */
 PetscErrorCode mc_null_checkpoint_clear(MPI_Comm comm, const MCNull *nul);
 
-/* mc_null_destroy - Free *n (and its checkpoint lock if still held); sets it to NULL; does nothing on NULL.
+/* mc_null_destroy - Free *n; sets it to NULL; does nothing on NULL.
    Not collective. */
 PetscErrorCode mc_null_destroy(MCNull **n);

@@ -26,7 +26,7 @@ typedef struct {
   const MCShuffleBase *base;
   uint64_t             seed;
   PetscInt             n_shuffles;
-  MCNullCheckpoint    *ck;         /* NULL when checkpointing is off */
+  MCCheckpoint        *ck;           /* NULL when checkpointing is off */
   const PetscInt      *local_k;    /* a local partitioning's k per group (the truth's), or NULL */
 } NullCtx;
 
@@ -57,13 +57,13 @@ static PetscErrorCode null_task(void *ctx_, MPI_Comm comm, PetscInt t, PetscReal
   PetscFunctionReturn(0);
 }
 
-/* Called on each group's first rank after each task: rewrite this rank's checkpoint file. */
+/* Called on each group's first rank after each task: append it to this rank's checkpoint file. */
 static PetscErrorCode null_done(void *ctx_, MPI_Comm comm, PetscInt t, PetscReal result[])
 {
   NullCtx *ctx = (NullCtx *)ctx_;
 
   PetscFunctionBeginUser;
-  if (ctx->ck && result[1] != 0) PetscCall(mc__null_checkpoint_record(ctx->ck, t, result[0]));
+  if (ctx->ck && result[1] != 0) PetscCall(mc_io_checkpoint_record(ctx->ck, t, result));
   PetscFunctionReturn(0);
 }
 
@@ -157,7 +157,7 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCNullOpts *opts, const MCModel 
   ierr = mc_farm_run_groups(comm, nul->group_size, n_tasks, 2, null_task, &ctx, &fo, res);
   /* The records are final: free the lock now, so that no later error (here or in a later stage) leaves it
      behind. The records stay until the run's output is complete, for a rerun to resume from. */
-  PetscCall(mc_sys_lock_release(&nul->lock));
+  PetscCall(mc_io_checkpoint_close(&ctx.ck));
   PetscCall(ierr);
 
   /* res and stopped are identical on every rank. */
@@ -165,12 +165,11 @@ PetscErrorCode mc_null_run(MPI_Comm comm, const MCNullOpts *opts, const MCModel 
   PetscCheck(!stopped, comm, PETSC_ERR_SIG,
              "The clusterability null stopped early (SIGTERM or -null_stop_after) with %" PetscInt_FMT " of %" PetscInt_FMT " tasks done; %s",
              n_tasks - n_missing, n_tasks,
-             ctx.ck ? "they are saved in the checkpoint next to the output directory: rerun the same command to resume" : "checkpointing is off (clusterability.checkpoint = false), so they are lost");
+             opts->checkpoint ? "they are saved in the checkpoint next to the output directory: rerun the same command to resume" : "checkpointing is off (clusterability.checkpoint = false), so they are lost");
   PetscCall(summarize(opts, res, nul));
   PetscCall(PetscTime(&t1));
   nul->seconds = t1 - t0;
 
-  PetscCall(mc__null_checkpoint_close(&ctx.ck));
   PetscCall(PetscFree(skip));
   PetscCall(PetscFree(res));
   PetscCall(mc_shuffle_base_destroy(&base));
@@ -182,7 +181,6 @@ PetscErrorCode mc_null_destroy(MCNull **n)
 {
   PetscFunctionBeginUser;
   if (!n || !*n) PetscFunctionReturn(0);
-  PetscCall(mc_sys_lock_release(&(*n)->lock));
   PetscCall(PetscFree((*n)->ncut_shuffled));
   PetscCall(PetscFree((*n)->ncut_random_init));
   PetscCall(PetscFree(*n));

@@ -24,15 +24,20 @@ os.makedirs(work)
 
 
 def ckpt_entries(prefix_dir, out):
-    """Entries in the checkpoint files of output dir `out` (the lines 's <index> <value>')."""
+    """The checkpoint files of output dir `out` and the shuffles recorded in them (complete lines '<key> <n-cut>
+    <done>' after the header; shuffle s has key s)."""
     base = os.path.basename(out) + ".ckpt-"
     files = [e for e in os.listdir(prefix_dir) if e.startswith(base) and not e.endswith(".tmp")]
     idx = set()
     for e in files:
         try:
-            for line in open(os.path.join(prefix_dir, e)):
-                if line.startswith("s "):
-                    idx.add(int(line.split()[1]))
+            lines = open(os.path.join(prefix_dir, e)).read().split("\n")
+            if lines[0] != "modclust-checkpoint 2 2":
+                continue
+            for line in lines[1:-1]:  # the last piece is empty or a line still being written
+                key = int(line.split()[0])
+                if key < 2**62:
+                    idx.add(key)
         except FileNotFoundError:
             pass  # renamed away between listdir and open
     return files, idx
