@@ -51,6 +51,7 @@ typedef struct {
   PetscInt     batch;      /* examples per engine slice; 0 = automatic (1000, or the largest batch that fits) */
   PetscReal    cache_mb;   /* memory per rank for cached clean activations (MiB); 0 = full passes */
   const char  *label;      /* progress label of the farm, or NULL */
+  const char  *checkpoint_dir; /* finished tasks go to <dir>.ckpt-HASH.* beside this output directory; NULL = off */
 } MCLesionOpts;
 
 /* The lesion test of one network under one partition. Arrays are replicated on every rank. */
@@ -71,13 +72,20 @@ typedef struct {
   PetscReal  effect_range_avg, effect_range_sem;
   PetscReal  seconds;                             /* wall time of the farm */
   PetscReal  gflop;                               /* forward-pass GFLOP spent by all ranks (estimate) */
+  PetscInt   n_resumed;                           /* tasks taken from a checkpoint instead of being computed */
+  char       checkpoint_prefix[PETSC_MAX_PATH_LEN]; /* its files are <prefix>.<tag>; "" when off */
   char       model_path[PETSC_MAX_PATH_LEN];
 } MCLesionResult;
 
 /* mc_lesion_test - Run the lesion test of `model` for the partition `labels` of graph g on the dataset
    `data` (every rank holds it). Collective on comm. Caller owns *out; release with
-   mc_lesion_result_destroy(). Errors: PETSC_ERR_USER_INPUT when the dataset's examples do not fit the
-   model's input or the model has fewer classes than the dataset. */
+   mc_lesion_result_destroy(). With opts->checkpoint_dir, finished tasks are recorded in
+   <dir>.ckpt-HASH.* (mc_io_checkpoint_*; HASH covers the network, partition, test set and lesion settings,
+   not n_random) and a rerun skips them (r->n_resumed); the files stay until
+   mc_importance_checkpoint_clear. On SIGTERM (or after the test-only option -lesion_stop_after m tasks per
+   rank) every rank finishes its current task and the test fails with PETSC_ERR_SIG. Errors:
+   PETSC_ERR_USER_INPUT when the dataset's examples do not fit the model's input or the model has fewer
+   classes than the dataset; PETSC_ERR_FILE_OPEN when another live run holds the checkpoint. */
 PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCModel *model, const MCGraph *g, const PetscInt labels[],
                               const MCDataset *data, MCLesionResult **out);
 
@@ -112,6 +120,10 @@ PetscErrorCode mc_importance_create(PetscInt n_nets, PetscReal fdr_q, MCLesionMo
 /* mc_importance_combine - Fisher per network (already in net[i]), Bates across the networks, and
    Benjamini-Hochberg over the two reported tests (p_mean, p_range). Not collective. */
 PetscErrorCode mc_importance_combine(MCImportance *imp);
+
+/* mc_importance_checkpoint_clear - Remove the checkpoint files of every lesion test of imp (rank 0). Call
+   after the report is written. Does nothing for NULL or when checkpointing was off. Collective on comm. */
+PetscErrorCode mc_importance_checkpoint_clear(MPI_Comm comm, const MCImportance *imp);
 
 /* mc_importance_destroy - Free *imp; sets it to NULL; does nothing on NULL. Not collective. */
 PetscErrorCode mc_importance_destroy(MCImportance **imp);

@@ -113,6 +113,10 @@ PetscErrorCode mc_model_bcast(MPI_Comm comm, MCModel **m);
    (idx must have room for n_layers entries). Not collective. */
 PetscInt mc_model_weight_layers(const MCModel *m, PetscInt idx[]);
 
+/* mc_model_hash - 64-bit FNV-1a of everything a forward pass depends on (the layer types, shapes,
+   activations, geometry and every tensor, not the names), continuing from h. Not collective. */
+uint64_t mc_model_hash(const MCModel *m, uint64_t h);
+
 /* mc_model_weight_count - number of floats in layer l's weight tensor: Dense n_in * n_out, Conv2D
    kh * kw * n_in * n_out, 0 for other layers. Not collective. */
 PetscInt mc_model_weight_count(const MCLayer *l);

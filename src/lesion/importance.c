@@ -53,6 +53,16 @@ PetscErrorCode mc_importance_create(PetscInt n_nets, PetscReal fdr_q, MCLesionMo
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode mc_importance_checkpoint_clear(MPI_Comm comm, const MCImportance *imp)
+{
+  PetscFunctionBeginUser;
+  if (!imp) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < imp->n_nets; ++i)
+    if (imp->net[i]) PetscCall(mc_io_checkpoint_clear(comm, imp->net[i]->checkpoint_prefix));
+  if (imp->control) PetscCall(mc_io_checkpoint_clear(comm, imp->control->checkpoint_prefix));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode mc_importance_destroy(MCImportance **imp)
 {
   PetscFunctionBeginUser;

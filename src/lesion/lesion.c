@@ -3,6 +3,7 @@
 #include <math.h>
 #include "mc/lesion.h"
 #include "mc/farm.h"
+#include "mc/io.h"
 #include "mc/sys.h"
 
 /* Examples per engine in cached mode when [importance] batch = 0. */
@@ -21,6 +22,7 @@ typedef struct {
   PetscBool            cached;      /* every engine keeps its clean pass (restart from the lesion's layer) */
   PetscBool            clean_ready; /* the clean passes have been run */
   PetscInt            *pred;
+  MCCheckpoint        *ck;          /* NULL when checkpointing is off */
 } Ctx;
 
 void mc_lesion_class_stats(PetscInt n_classes, const PetscReal a[], const PetscReal a0[], PetscReal *mean, PetscReal *range)
@@ -122,6 +124,54 @@ static PetscErrorCode lesion_task(void *ctx, MPI_Comm comm, PetscInt t, PetscRea
   PetscFunctionBeginUser;
   units = d < 0 ? sc->unit + sc->offset[s] : c->rand_unit + d * sc->offset[sc->n] + sc->offset[s];
   PetscCall(evaluate(c, sc->layer[s], n, units, result));
+  result[c->data->n_classes] = 1; /* done: a stopped farm leaves the slots of tasks it never ran at zero */
+  PetscFunctionReturn(0);
+}
+
+/* Called on the rank that ran task t: append it to this rank's checkpoint file. */
+static PetscErrorCode lesion_done(void *ctx, MPI_Comm comm, PetscInt t, PetscReal result[])
+{
+  Ctx *c = (Ctx *)ctx;
+
+  PetscFunctionBeginUser;
+  (void)comm;
+  if (c->ck) PetscCall(mc_io_checkpoint_record(c->ck, t, result));
+  PetscFunctionReturn(0);
+}
+
+/* Open the checkpoint of this lesion test: HASH covers everything a task's counts depend on (the network,
+   the partition and its graph groups, the test set, the lesion settings and the engine's batching), not the
+   number of random draws: task (s, d) is kept under the key s * 2^32 + d + 1, and draw d's random sets do
+   not depend on how many draws there are. Fills counts (rank 0) and skip (every rank). Collective. */
+static PetscErrorCode checkpoint_open(MPI_Comm comm, const MCLesionOpts *opts, const MCModel *model, const MCGraph *g, const PetscInt labels[], const MCDataset *data,
+                                      Ctx *c, PetscInt n_tasks, PetscReal counts[], PetscBool skip[], MCLesionResult *r)
+{
+  uint64_t h = MC_SYS_HASH_INIT, *key;
+  PetscInt settings[6] = {(PetscInt)opts->mode, opts->min_size, c->batch, (PetscInt)c->cached, g->n_nodes, g->n_groups};
+  char     what[PETSC_MAX_PATH_LEN + 64];
+
+  PetscFunctionBeginUser;
+  h = mc_sys_hash(h, "lesion", 6);
+  h = mc_sys_hash(h, settings, sizeof(settings));
+  h = mc_sys_hash(h, &opts->max_prop, sizeof(opts->max_prop));
+  h = mc_sys_hash(h, &opts->seed, sizeof(opts->seed));
+  h = mc_sys_hash(h, &opts->stream, sizeof(opts->stream));
+  h = mc_sys_hash(h, g->group_offset, sizeof(PetscInt) * (size_t)(g->n_groups + 1));
+  h = mc_sys_hash(h, labels, sizeof(PetscInt) * (size_t)g->n_nodes);
+  h = mc_model_hash(model, h);
+  h = mc_sys_hash(h, data->shape, sizeof(data->shape));
+  h = mc_sys_hash(h, &data->n, sizeof(data->n));
+  h = mc_sys_hash(h, data->x, sizeof(float) * (size_t)data->n * (size_t)(data->shape[0] * data->shape[1] * data->shape[2]));
+  h = mc_sys_hash(h, data->y, sizeof(PetscInt) * (size_t)data->n);
+  PetscCall(mc_io_checkpoint_prefix(opts->checkpoint_dir, h, r->checkpoint_prefix, sizeof(r->checkpoint_prefix)));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "the importance checkpoint %s.*", r->checkpoint_prefix));
+  PetscCall(PetscMalloc1(PetscMax(n_tasks, 1), &key));
+  for (PetscInt t = 0; t < n_tasks; ++t) key[t] = ((uint64_t)(t / (opts->n_random + 1)) << 32) + (uint64_t)(t % (opts->n_random + 1));
+  PetscCall(mc_io_checkpoint_open(comm, r->checkpoint_prefix, what, n_tasks, key, data->n_classes + 1, counts, skip, &r->n_resumed, &c->ck));
+  PetscCall(PetscFree(key));
+  if (r->n_resumed > 0)
+    PetscCall(PetscPrintf(comm, "%s: resuming from checkpoint %s.*: %" PetscInt_FMT " of %" PetscInt_FMT " tasks already done\n", opts->label ? opts->label : "lesion",
+                          r->checkpoint_prefix, r->n_resumed, n_tasks));
   PetscFunctionReturn(0);
 }
 
@@ -198,7 +248,7 @@ static PetscErrorCode statistics(const MCLesionOpts *opts, const MCDataset *data
   PetscCall(PetscMalloc3(C, &a, R, &dm, PetscMax(M, 1), &e2));
   for (PetscInt s = 0; s < M; ++s) {
     for (PetscInt d = -1; d < R; ++d) {
-      const PetscReal *cnt = counts + (s * (R + 1) + d + 1) * C;
+      const PetscReal *cnt = counts + (s * (R + 1) + d + 1) * (C + 1); /* C counts and the done flag */
       PetscReal        m, rg;
       for (PetscInt c = 0; c < C; ++c) a[c] = total[c] > 0 ? cnt[c] / total[c] : (PetscReal)NAN;
       mc_lesion_class_stats(C, a, r->baseline_class_acc, &m, &rg);
@@ -234,7 +284,8 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
   MCLesionResult *r = NULL;
   Ctx             c = {0};
   MCFarmOpts      fo = {0};
-  PetscBool       stopped = PETSC_FALSE;
+  PetscBool       stopped = PETSC_FALSE, *skip = NULL;
+  PetscErrorCode  ierr;
   PetscInt        n_w, *widx, n_units_layers, n_out, C = data->n_classes, n_tasks;
   PetscReal      *cost, *counts, *total, per_ex = 0, budget;
   PetscLogDouble  t0, t1;
@@ -305,7 +356,7 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
 
   /* Tasks in sub-cluster order (layer by layer), so consecutive tasks on a rank restart from the same layer. */
   n_tasks = sc->n * (opts->n_random + 1);
-  PetscCall(PetscMalloc2(PetscMax(n_tasks, 1), &cost, PetscMax(n_tasks * C, 1), &counts));
+  PetscCall(PetscCalloc2(PetscMax(n_tasks, 1), &cost, PetscMax(n_tasks * (C + 1), 1), &counts));
   r->gflop = 0;
   for (PetscInt s = 0; s < sc->n; ++s) {
     PetscInt  from = restart_layer(model, widx, n_w, sc->layer[s], opts->mode);
@@ -315,19 +366,37 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
     for (PetscInt d = 0; d <= opts->n_random; ++d) cost[s * (opts->n_random + 1) + d] = fl + 1;
     r->gflop += fl * (PetscReal)(opts->n_random + 1) * (PetscReal)data->n * 1e-9;
   }
+  if (opts->checkpoint_dir) {
+    PetscCall(PetscCalloc1(PetscMax(n_tasks, 1), &skip));
+    PetscCall(checkpoint_open(comm, opts, model, g, labels, data, &c, n_tasks, counts, skip, r));
+  }
   fo.label     = opts->label;
   fo.cost      = cost;
+  fo.skip      = skip;
+  fo.on_done   = lesion_done;
+  fo.done_ctx  = &c;
   fo.stoppable = PETSC_TRUE;
   fo.stopped   = &stopped;
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-lesion_stop_after", &fo.stop_after, NULL));
   PetscCall(PetscTime(&t0));
-  PetscCall(mc_farm_run(comm, n_tasks, C, lesion_task, &c, &fo, counts));
-  PetscCheck(!stopped, comm, PETSC_ERR_SIG,
-             "The importance test stopped early (SIGTERM): it keeps no checkpoint, so a rerun of the same command computes it again (a finished clusterability null is kept)");
+  ierr = mc_farm_run(comm, n_tasks, C + 1, lesion_task, &c, &fo, counts);
+  PetscCall(mc_io_checkpoint_close(&c.ck)); /* the lock goes whatever happened; the records stay */
+  PetscCall(ierr);
+  if (stopped) {
+    PetscInt n_done = 0;
+
+    for (PetscInt t = 0; t < n_tasks; ++t) n_done += counts[t * (C + 1) + C] != 0;
+    SETERRQ(comm, PETSC_ERR_SIG, "The importance test stopped early (SIGTERM or -lesion_stop_after) with %" PetscInt_FMT " of %" PetscInt_FMT " tasks of %s done; %s", n_done,
+            n_tasks, model->source,
+            opts->checkpoint_dir ? "they are saved in the checkpoint next to the output directory: rerun the same command to resume"
+                                 : "checkpointing is off (importance.checkpoint = false), so they are lost");
+  }
   PetscCall(PetscTime(&t1));
   r->seconds = (PetscReal)(t1 - t0);
   PetscCall(statistics(opts, data, total, counts, r));
 
   PetscCall(PetscFree2(cost, counts));
+  PetscCall(PetscFree(skip));
   PetscCall(PetscFree(total));
   PetscCall(PetscFree(c.rand_unit));
   PetscCall(PetscFree(c.pred));

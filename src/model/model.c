@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 #include "mc/model.h"
+#include "mc/sys.h"
 
 static const char *const layer_type_names[MC_N_LAYER_TYPES] = {"dense",      "conv2d",    "maxpool2d", "avgpool2d", "flatten",
                                                                "activation", "batchnorm", "dropout",   "softmax"};
@@ -43,6 +44,30 @@ PetscInt mc_model_weight_count(const MCLayer *l)
   if (l->type == MC_LAYER_DENSE) return l->n_in * l->n_out;
   if (l->type == MC_LAYER_CONV2D) return l->kh * l->kw * l->n_in * l->n_out;
   return 0;
+}
+
+uint64_t mc_model_hash(const MCModel *m, uint64_t h)
+{
+  h = mc_sys_hash(h, m->input_shape, sizeof(m->input_shape));
+  h = mc_sys_hash(h, &m->n_layers, sizeof(m->n_layers));
+  for (PetscInt i = 0; i < m->n_layers; ++i) {
+    const MCLayer *L  = &m->layers[i];
+    PetscInt       nw = mc_model_weight_count(L);
+    PetscInt       geo[10] = {(PetscInt)L->type, (PetscInt)L->act, L->n_in, L->n_out, L->kh, L->kw, L->stride_h, L->stride_w, (PetscInt)L->padding, 0};
+    const float   *per_channel[5] = {L->bias, L->gamma, L->beta, L->moving_mean, L->moving_var};
+
+    h = mc_sys_hash(h, geo, sizeof(geo));
+    h = mc_sys_hash(h, &L->alpha, sizeof(L->alpha));
+    h = mc_sys_hash(h, &L->eps, sizeof(L->eps));
+    if (L->weight) h = mc_sys_hash(h, L->weight, sizeof(float) * (size_t)nw);
+    for (int k = 0; k < 5; ++k) {
+      int present = per_channel[k] != NULL;
+
+      h = mc_sys_hash(h, &present, sizeof(present));
+      if (present) h = mc_sys_hash(h, per_channel[k], sizeof(float) * (size_t)L->n_out);
+    }
+  }
+  return h;
 }
 
 PetscErrorCode mc_model_create(PetscInt n_layers, const PetscInt input_shape[3], MCModel **out)

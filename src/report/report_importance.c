@@ -40,6 +40,7 @@ static PetscErrorCode net_json(const MCReport *run, const MCLesionResult *r, Pet
   PetscCall(mc__report_json_add(o, "effect_range_2e", mc__report_json_real(r->effect_range_avg)));
   PetscCall(mc__report_json_add(o, "effect_range_2e_sem", mc__report_json_real(r->effect_range_sem)));
   PetscCall(mc__report_json_add(o, "seconds", mc__report_json_real(r->seconds)));
+  PetscCall(mc__report_json_add(o, "n_resumed", cJSON_CreateNumber((double)r->n_resumed)));
   if (!rows) PetscFunctionReturn(0);
   PetscCall(mc__report_json_add(o, "subclusters", list = cJSON_CreateArray()));
   for (PetscInt s = 0; s < r->n_sub; ++s) {
@@ -155,6 +156,12 @@ PetscErrorCode mc__report_importance_markdown(const MCReport *run, FILE *fp)
     net_summary_md(fp, what, imp->net[i]);
   }
   if (imp->control) net_summary_md(fp, "control: random partition, same sizes", imp->control);
+  {
+    PetscInt n_res = imp->control ? imp->control->n_resumed : 0;
+
+    for (PetscInt i = 0; i < imp->n_nets; ++i) n_res += imp->net[i]->n_resumed;
+    if (n_res > 0) fprintf(fp, "\n%" PetscInt_FMT " lesion tasks were resumed from a checkpoint of an interrupted run.\n", n_res);
+  }
   fprintf(fp, "\n![true accuracy drops against random sets](importance.svg)\n\n");
   fprintf(fp, "| layer | cluster | size | mean acc | drop | random drop: mean [min, max] | p_mean | 2e mean | range | random range: mean | p_range | 2e range |\n");
   fprintf(fp, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");

@@ -36,6 +36,7 @@ static PetscErrorCode write_net(MCH5Writer *w, const MCLesionResult *r)
   PetscCall(mc_io_h5w_attr_real(w, "effect_range_2e_sem", r->effect_range_sem));
   PetscCall(mc_io_h5w_attr_real(w, "seconds", r->seconds));
   PetscCall(mc_io_h5w_attr_real(w, "gflop", r->gflop));
+  PetscCall(mc_io_h5w_attr_int(w, "n_resumed", r->n_resumed));
   PetscFunctionReturn(0);
 }
 

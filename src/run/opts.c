@@ -85,6 +85,7 @@ PetscErrorCode mc_run_lesion_opts(const MCConfig *cfg, PetscInt replicate, MCLes
   o->stream   = (uint64_t)replicate << 32;
   o->batch    = (PetscInt)cfg->importance_batch;
   o->cache_mb = (PetscReal)cfg->importance_cache_mb;
+  o->checkpoint_dir = cfg->importance_checkpoint ? cfg->output_dir : NULL;
   o->label    = "lesion";
   PetscFunctionReturn(0);
 }

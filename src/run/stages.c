@@ -213,7 +213,10 @@ PetscErrorCode mc_run_report(MCRun *run)
   rep.t_start           = run->t_start;
   PetscCallMPI(MPI_Comm_size(run->comm, &rep.n_ranks));
   PetscCall(mc_report_write(run->comm, &rep));
-  for (PetscInt p = 0; p < run->n_parts; ++p) PetscCall(mc_null_checkpoint_clear(run->comm, run->part[p].clusterability)); /* the results are safe now */
+  for (PetscInt p = 0; p < run->n_parts; ++p) { /* the results are safe now */
+    PetscCall(mc_null_checkpoint_clear(run->comm, run->part[p].clusterability));
+    PetscCall(mc_importance_checkpoint_clear(run->comm, run->part[p].importance));
+  }
   PetscCall(mc_report_print_summary(run->comm, &rep));
   PetscCall(mc_sys_stage_pop());
   PetscFunctionReturn(0);
