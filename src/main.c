@@ -5,15 +5,11 @@
 static const char help[] = "modclust-mpi: are the units of a trained neural network modular? See --help.\n";
 
 /* The pipeline; every error travels up to main. Each stage lives in src/run/ and runs in its log stage. */
-static PetscErrorCode run(MPI_Comm comm, const MCCli *cli)
+static PetscErrorCode pipeline(MCRun *run, const MCCli *cli)
 {
-  MCRun *run = NULL;
-
   PetscFunctionBeginUser;
-  PetscCall(mc_sys_warn_launcher(comm));
-  PetscCall(mc_run_create(comm, &run));
   PetscCall(mc_run_load_config(run, cli->config_path, cli->n_overrides, cli->overrides));
-  if (cli->print_config) PetscCall(PetscPrintf(comm, "%s", run->cfg->text));
+  if (cli->print_config) PetscCall(PetscPrintf(run->comm, "%s", run->cfg->text));
   else {
     PetscCall(mc_run_check(run));          /* refuse what cannot run, before any heavy work */
     PetscCall(mc_run_load_model(run));     /* the network, read by rank 0 and broadcast */
@@ -23,6 +19,20 @@ static PetscErrorCode run(MPI_Comm comm, const MCCli *cli)
     PetscCall(mc_run_importance(run));     /* lesion tests farmed over the ranks */
     PetscCall(mc_run_report(run));         /* results.h5, summary.json, report.md */
   }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode run(MPI_Comm comm, const MCCli *cli)
+{
+  MCRun         *run = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(mc_sys_warn_launcher(comm));
+  PetscCall(mc_run_create(comm, &run));
+  ierr = pipeline(run, cli);
+  if (ierr) PetscCall(mc_run_release(run)); /* a failed run leaves no lock file behind */
+  PetscCall(ierr);
   PetscCall(mc_run_destroy(&run));
   PetscFunctionReturn(0);
 }

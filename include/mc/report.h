@@ -56,6 +56,12 @@ typedef struct {
    false, or if its parent directory is not writable. Collective on comm. */
 PetscErrorCode mc_report_check_output(MPI_Comm comm, const MCReportOpts *opts);
 
+/* mc_report_claim_output - mc_report_check_output, then hold the lock <dir>.lock (mc_sys_lock_acquire)
+   until *lock is released, so that a second run into the same directory is refused at once
+   (PETSC_ERR_FILE_OPEN, "the output directory ... is in use by another run") instead of replacing or
+   mixing files; checked again once locked. Collective on comm. Caller owns *lock (mc_sys_lock_release). */
+PetscErrorCode mc_report_claim_output(MPI_Comm comm, const MCReportOpts *opts, MCLock **lock);
+
 /* mc_report_write - Write every output of `run` to run->opts.dir (see the header comment); fills
    run->n_edges. Collective on comm (rank 0 writes; the outcome is shared). */
 PetscErrorCode mc_report_write(MPI_Comm comm, MCReport *run);

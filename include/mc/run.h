@@ -49,6 +49,7 @@ typedef struct {
   MCPartitioning part[MC_MAX_PARTITIONINGS]; /* part[0] is the primary one; the run owns their results */
   PetscLogDouble t_start; /* PetscTime at mc_run_create */
   MCSigterm     *sigterm; /* SIGTERM asks the run to stop cleanly (between stages and tasks) while it lives */
+  MCLock        *output_lock; /* <output dir>.lock, held from mc_run_check to the end of the run */
 } MCRun;
 
 /* mc_run_create - An empty run on comm. Collective. Caller owns *out; release with mc_run_destroy(). */
@@ -57,6 +58,10 @@ PetscErrorCode mc_run_create(MPI_Comm comm, MCRun **out);
 /* mc_run_destroy - Free the run and everything its stages made; sets *run = NULL; NULL is ignored.
    Collective. */
 PetscErrorCode mc_run_destroy(MCRun **run);
+
+/* mc_run_release - Drop what a run holds outside its memory (the output directory's lock, and its file)
+   after a stage failed, so that no lock file is left behind; mc_run_destroy does it too. Not collective. */
+PetscErrorCode mc_run_release(MCRun *run);
 
 /* The stages, in pipeline order. Each is collective on run->comm, runs inside its log stage, and fails on
    every rank with one message naming the file, key or value at fault.

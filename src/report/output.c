@@ -34,6 +34,28 @@ PetscErrorCode mc_report_check_output(MPI_Comm comm, const MCReportOpts *opts)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode mc_report_claim_output(MPI_Comm comm, const MCReportOpts *opts, MCLock **lock)
+{
+  char           path[PETSC_MAX_PATH_LEN + 8], what[PETSC_MAX_PATH_LEN + 32];
+  size_t         n;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  *lock = NULL;
+  PetscCall(mc_report_check_output(comm, opts));
+  PetscCall(PetscStrncpy(path, opts->dir, sizeof(path)));
+  n = strlen(path);
+  while (n > 1 && path[n - 1] == '/') path[--n] = 0;
+  PetscCall(PetscSNPrintf(what, sizeof(what), "the output directory %s", path));
+  PetscCall(PetscStrlcat(path, ".lock", sizeof(path)));
+  PetscCall(mc_sys_lock_acquire(comm, path, what, lock));
+  /* Another run may have finished into the directory between the check and the lock. */
+  ierr = mc_report_check_output(comm, opts);
+  if (ierr) PetscCall(mc_sys_lock_release(lock));
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode mc__report_fopen(const char *path, FILE **fp)
 {
   PetscFunctionBeginUser;

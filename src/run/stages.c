@@ -29,7 +29,15 @@ PetscErrorCode mc_run_destroy(MCRun **run)
   PetscCall(mc_model_destroy(&(*run)->model));
   PetscCall(mc_config_destroy(&(*run)->cfg));
   PetscCall(mc_sys_sigterm_restore(&(*run)->sigterm));
+  PetscCall(mc_run_release(*run));
   PetscCall(PetscFree(*run));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_run_release(MCRun *run)
+{
+  PetscFunctionBeginUser;
+  if (run) PetscCall(mc_sys_lock_release(&run->output_lock));
   PetscFunctionReturn(0);
 }
 
@@ -76,7 +84,7 @@ PetscErrorCode mc_run_check(MCRun *run)
   PetscFunctionBeginUser;
   PetscCall(mc_sys_stage_push(run->comm, MC_STAGE_LOAD));
   PetscCall(mc_run_report_opts(run->cfg, &ro));
-  PetscCall(mc_report_check_output(run->comm, &ro));
+  PetscCall(mc_report_claim_output(run->comm, &ro, &run->output_lock));
   PetscCall(mc_run_partitionings(run->comm, run->cfg, &n, kind, scope));
   PetscCall(check_stages(run->comm, run->cfg, n, kind));
   run->n_parts = n;

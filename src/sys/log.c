@@ -1,6 +1,9 @@
 /* src/sys/log.c: error handler, log stages and events, agreed exit. */
+#include <signal.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include "mc/sys.h"
 
 PetscLogStage MC_STAGES[MC_N_STAGES];
@@ -82,8 +85,21 @@ PetscErrorCode mc_sys_stage_push(MPI_Comm comm, MCStage stage)
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_LOR, comm));
-  PetscCheck(!stop, comm, PETSC_ERR_SIG, "Stopped early (SIGTERM) before the %s stage; rerun the same command to resume (finished clusterability shuffles are kept in the checkpoint)",
+  PetscCheck(!stop, comm, PETSC_ERR_SIG,
+             "Stopped early (SIGTERM) before the %s stage; rerun the same command to resume (finished clusterability and importance tasks are kept in the checkpoint)",
              stage_names[stage]);
+  {
+    /* Fault injection for the tests: -mc_fault_kill <stage> kills the last rank as that stage starts (a lost
+       node while the others work in it). */
+    char        name[32] = "";
+    PetscBool   set;
+    PetscMPIInt rank, size;
+
+    PetscCall(PetscOptionsGetString(NULL, NULL, "-mc_fault_kill", name, sizeof(name), &set));
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    PetscCallMPI(MPI_Comm_size(comm, &size));
+    if (set && !strcasecmp(name, stage_names[stage]) && rank == size - 1) (void)kill(getpid(), SIGKILL);
+  }
   PetscCall(PetscLogStagePush(MC_STAGES[stage]));
   PetscFunctionReturn(0);
 }

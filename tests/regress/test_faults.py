@@ -1,13 +1,23 @@
 #!/usr/bin/python3
-"""Faults while writing the output: a full disk (a small tmpfs), an output path that is a file, a
-read-only output directory. Each must end every rank with one clear message, no crash (a signal), and
-leave the previous output as it was: no half-written or staging directory, no lock file.
+"""Faults: a full disk (a small tmpfs), an output path that is a file, a read-only output location, two runs
+into the same output directory at once, one rank killed as each stage starts (a lost node).
+- Output faults must end every rank with one clear message, no crash (a signal), and leave the previous
+  output as it was: no half-written or staging directory, no lock file.
+- A second run into a directory that a running job writes to is refused at once, naming the directory; the
+  first run's results are the only ones written.
+- A rank killed (-mc_fault_kill STAGE: the last rank kills itself with SIGKILL as STAGE starts) ends the
+  whole job within 10 s with no output directory; the same command then succeeds and leaves no lock or
+  checkpoint file behind.
 
-The full-disk case mounts a tmpfs and needs root; as another user it is skipped (the rest still runs)."""
+The full-disk and read-only cases mount a tmpfs and need root (as another user the read-only case uses
+permission bits and the full-disk case is skipped)."""
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import mcrun
 
@@ -56,12 +66,83 @@ with open("afile", "w") as f:
     f.write("not a directory\n")
 expect_clean_failure("output path is a file", "afile", ["afile"])
 
-# A read-only output location (root ignores permission bits, so only as another user).
-if os.geteuid() != 0:
-    os.makedirs("ro")
+# A read-only output location: a read-only tmpfs as root (root ignores permission bits), else mode 555.
+os.makedirs("ro")
+if os.geteuid() == 0:
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", "ro"], capture_output=True, text=True)
+    if r.returncode != 0:
+        print("read-only tmpfs mount failed, read-only case skipped:", r.stderr.strip())
+    else:
+        try:
+            expect_clean_failure("read-only location", "ro/out", ["ro/out", "not writable"])
+        finally:
+            subprocess.run(["umount", "ro"], capture_output=True)
+else:
     os.chmod("ro", 0o555)
-    expect_clean_failure("read-only location", "ro/out", ["ro/out"])
+    expect_clean_failure("read-only location", "ro/out", ["ro/out", "not writable"])
     os.chmod("ro", 0o755)
+
+# Two runs into one output directory at once: the second is refused while the first holds the directory
+# (the first's ranks are frozen with SIGSTOP meanwhile, so it cannot finish first on a fast machine).
+mcrun.write_config("long.ini", "[model]\npath = model.h5\n[cluster]\nk = 4\nseed = 11\n[clusterability]\nn_shuffles = 400\n")
+out = os.path.join(work, "shared")
+first = mcrun.start(NP, ["long.ini", "output.dir=" + out])
+t0 = time.time()
+while not os.path.exists(out + ".lock") and first.poll() is None and time.time() - t0 < 60:
+    time.sleep(0.02)
+ranks = [int(k) for k in subprocess.run(["pgrep", "-P", str(first.pid)], capture_output=True, text=True).stdout.split()]
+for k in ranks:
+    os.kill(k, signal.SIGSTOP)
+try:
+    before = sorted(os.listdir(work))
+    code, so, se = mcrun.run(NP, ["run.ini", "output.dir=" + out, "output.overwrite=true"], timeout=60)
+    still_running = first.poll() is None
+    after = sorted(os.listdir(work))
+finally:
+    for k in ranks:
+        os.kill(k, signal.SIGCONT)
+first.communicate(timeout=240)
+msgs = [l for l in se.splitlines() if l.startswith("modclust-mpi: error")]
+if not still_running:
+    failures.append("two runs: the first run ended before the second started; make it longer")
+elif code == 0 or len(msgs) != 1 or "output directory " + out not in msgs[0] or "in use by another run" not in msgs[0]:
+    failures.append(f"two runs: the second was not refused with one message naming the directory (exit {code}):\n{se}")
+if [e for e in after if e not in before]:
+    failures.append(f"two runs: the refused run created {[e for e in after if e not in before]}")
+if first.returncode != 0:
+    failures.append(f"two runs: the first run failed (exit {first.returncode})")
+elif json.load(open(os.path.join(out, "summary.json")))["clusterability"]["n_shuffles"] != 400:
+    failures.append("two runs: the output is not the first run's")
+print(f"{'two runs, one output dir':28s} {'ok' if not [f for f in failures if f.startswith('two runs')] else 'FAIL'}\n    {msgs[0] if msgs else ''}")
+
+# One rank killed as each stage starts (the graph of activations, the eigensolve, the null, importance).
+DATA = "/usr/share/datasets/fashion-mnist"
+if os.path.exists(os.path.join(DATA, "t10k-images-idx3-ubyte.gz")):
+    fashion = os.path.join(mcrun.SRC, "inputs", "fashion_mlp.h5")
+    mcrun.write_config("kill.ini", f"[model]\npath = {fashion}\n[graph]\npartitionings = weights_global, activations_global\n"
+                       f"[cluster]\nk = 8\n[clusterability]\nn_shuffles = 8\n[data]\nsource = {DATA}\n"
+                       "[importance]\nenabled = true\nn_random = 4\n")
+    for stage in ("graph", "spectral", "null", "lesion"):
+        out = os.path.join(work, "killed_" + stage)
+        t0 = time.time()
+        code, so, se = mcrun.run(NP, ["kill.ini", "output.dir=" + out, "-mc_fault_kill", stage], timeout=120)
+        took = time.time() - t0
+        problems = []
+        if code == 0:
+            problems.append("exit status 0")
+        if took > 10 + (4 if stage == "lesion" else 0):  # importance starts about 4 s into the run
+            problems.append(f"the job took {took:.1f} s to end")
+        if os.path.exists(out):
+            problems.append("an output directory was written")
+        mcrun.run_ok(NP, ["kill.ini", "output.dir=" + out], timeout=200)
+        left = [e for e in os.listdir(work) if e.startswith(os.path.basename(out) + ".")]
+        if left:
+            problems.append(f"the rerun left {left}")
+        print(f"{'rank killed: ' + stage:28s} {'ok' if not problems else 'FAIL: ' + '; '.join(problems)} (job ended after {took:.1f} s, exit {code})")
+        if problems:
+            failures.append(f"rank killed at {stage}: {'; '.join(problems)}\n--- stderr\n{se}")
+else:
+    print("no Fashion-MNIST: the rank-kill cases are skipped")
 
 # A full disk: a good run first, then the same run with overwrite on a disk filled to the brim.
 if os.geteuid() == 0:
