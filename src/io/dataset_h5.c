@@ -19,35 +19,11 @@ static PetscErrorCode open_dataset(const char *path, hid_t file, const char *nam
   PetscCheck(r >= 1 && r <= MC_IO_MAX_DIMS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has %d dimensions", path, name, r);
   MCCallHDF5(H5Sget_simple_extent_dims(*space, dims, NULL), path, "a dataspace");
   *ndim = r;
-  /* Sizes are checked before anything is allocated from them: each below 2^31, the whole below 2^38
-     values (1 TB of floats), and a contiguous dataset must hold them in the file. */
-  {
-    hsize_t total = 1;
-    hid_t   dcpl;
-
-    for (int i = 0; i < r; ++i) {
-      PetscCheck(dims[i] < ((hsize_t)1 << 31), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s dimension %d is %llu (a corrupt file?)", path, name, i, (unsigned long long)dims[i]);
-      total *= dims[i];
-      PetscCheck(total < ((hsize_t)1 << 38), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s describes more than 2^38 values (a corrupt file?)", path, name);
-    }
-    MCCallHDF5(dcpl = H5Dget_create_plist(*dset), path, "a dataset");
-    if (H5Pget_layout(dcpl) == H5D_CONTIGUOUS && total > 0) {
-      hid_t   t;
-      size_t  elem;
-      hsize_t held = H5Dget_storage_size(*dset);
-
-      MCCallHDF5(t = H5Dget_type(*dset), path, "a dataset");
-      elem = H5Tget_size(t);
-      (void)H5Tclose(t);
-      PetscCheck(held >= total * elem, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s describes %llu bytes but the file holds %llu for it (a truncated or corrupt file?)", path, name,
-                 (unsigned long long)(total * elem), (unsigned long long)held);
-    }
-    (void)H5Pclose(dcpl);
-  }
+  PetscCall(mc__io_h5_check_shape(path, *dset, name, r, dims));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__io_dataset_read_h5(const char *path, const char *split, MCDataset **out)
+PetscErrorCode mc__io_dataset_read_h5(const char *path, const char *split, double budget, MCDataset **out)
 {
   char        iname[64], lname[64];
   hid_t       file, dset, space, ftype;
@@ -73,6 +49,7 @@ PetscErrorCode mc__io_dataset_read_h5(const char *path, const char *split, MCDat
   d->shape[2] = ndi == 4 ? (PetscInt)di[3] : 1;
   hwc         = d->shape[0] * d->shape[1] * d->shape[2];
   nx          = (size_t)d->n * (size_t)hwc;
+  PetscCall(mc__io_check_budget(path, iname, 4.0 * (double)nx, budget));
   PetscCall(PetscMalloc1(nx ? nx : 1, &d->x));
   MCCallHDF5(ftype = H5Dget_type(dset), path, "a dataset");
   cls = H5Tget_class(ftype);

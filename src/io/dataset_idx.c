@@ -50,10 +50,10 @@ static unsigned be32(const unsigned char *p)
 }
 
 /* Read an unsigned-byte IDX file from the open gz: magic 0x00 0x00 0x08 ndim, ndim big-endian u32 dimensions,
-   data. Returns the dimensions and a new buffer of the data. The header's sizes are not trusted: the buffer
-   grows with the bytes actually read (a gzipped file's size is known only by reading it), so a damaged
+   data. Returns the dimensions and a new buffer of the data. The header's sizes are not trusted: their
+   floats must fit the memory budget, and the buffer grows with the bytes actually read (a gzipped file's size is known only by reading it), so a damaged
    header ends in a "truncated" message, not in an allocation of terabytes. */
-static PetscErrorCode read_idx_open(gzFile gz, const char *path, PetscInt min_dim, PetscInt max_dim, PetscInt *ndim, PetscInt dims[], unsigned char **data)
+static PetscErrorCode read_idx_open(gzFile gz, const char *path, PetscInt min_dim, PetscInt max_dim, double budget, PetscInt *ndim, PetscInt dims[], unsigned char **data)
 {
   unsigned char head[4], d[4];
   size_t        count = 1, have = 0, cap = 0;
@@ -73,6 +73,8 @@ static PetscErrorCode read_idx_open(gzFile gz, const char *path, PetscInt min_di
     PetscCheck(count <= ((size_t)1 << 40) / (size_t)dims[i], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the IDX header's dimensions describe more than 2^40 bytes (a damaged header?)", path);
     count *= (size_t)dims[i];
   }
+  /* Each byte becomes a float in memory (budget 0: no check, for the small label files). */
+  PetscCall(mc__io_check_budget(path, "the examples", 4.0 * (double)count, budget));
   while (have < count) {
     size_t want = PetscMin(count - have, step);
     int    got;
@@ -89,7 +91,7 @@ static PetscErrorCode read_idx_open(gzFile gz, const char *path, PetscInt min_di
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode read_idx_u8(const char *path, PetscInt min_dim, PetscInt max_dim, PetscInt *ndim, PetscInt dims[], unsigned char **data)
+static PetscErrorCode read_idx_u8(const char *path, PetscInt min_dim, PetscInt max_dim, double budget, PetscInt *ndim, PetscInt dims[], unsigned char **data)
 {
   gzFile         gz;
   PetscErrorCode ierr;
@@ -98,14 +100,14 @@ static PetscErrorCode read_idx_u8(const char *path, PetscInt min_dim, PetscInt m
   *data = NULL;
   gz    = gzopen(path, "rb"); /* zlib reads plain files transparently */
   PetscCheck(gz, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s", path);
-  ierr = read_idx_open(gz, path, min_dim, max_dim, ndim, dims, data);
+  ierr = read_idx_open(gz, path, min_dim, max_dim, budget, ndim, dims, data);
   gzclose(gz); /* also after an error: no file handle left open */
   if (ierr) PetscCall(PetscFree(*data));
   PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__io_dataset_read_idx(const char *dir, const char *split, MCDataset **out)
+PetscErrorCode mc__io_dataset_read_idx(const char *dir, const char *split, double budget, MCDataset **out)
 {
   const char    *prefix = !strcmp(split, "train") ? "train" : "t10k";
   char           name[64], ipath[PETSC_MAX_PATH_LEN], lpath[PETSC_MAX_PATH_LEN];
@@ -121,8 +123,8 @@ PetscErrorCode mc__io_dataset_read_idx(const char *dir, const char *split, MCDat
   PetscCall(PetscSNPrintf(name, sizeof(name), "%s-labels-idx1-ubyte", prefix));
   PetscCall(find_file(dir, name, lpath, sizeof(lpath), &found));
   PetscCheck(found, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "dataset directory %s has no %s or %s.gz (data.source; Fashion-MNIST: apt-get install dataset-fashion-mnist)", dir, name, name);
-  PetscCall(read_idx_u8(ipath, 3, 4, &nd_i, di, &img));
-  PetscCall(read_idx_u8(lpath, 1, 1, &nd_l, dl, &lab));
+  PetscCall(read_idx_u8(ipath, 3, 4, budget, &nd_i, di, &img));
+  PetscCall(read_idx_u8(lpath, 1, 1, 0, &nd_l, dl, &lab));
   PetscCheck(di[0] == dl[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s has %" PetscInt_FMT " images but %s has %" PetscInt_FMT " labels", ipath, di[0], lpath, dl[0]);
   PetscCall(PetscNew(&d));
   d->n        = di[0];
@@ -145,7 +147,7 @@ PetscErrorCode mc__io_dataset_read_idx(const char *dir, const char *split, MCDat
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode read_on_rank0(const char *source, const char *split, MCDataset **out)
+static PetscErrorCode read_on_rank0(const char *source, const char *split, double budget, MCDataset **out)
 {
   struct stat st;
   PetscBool   is_h5 = PETSC_FALSE;
@@ -157,11 +159,11 @@ static PetscErrorCode read_on_rank0(const char *source, const char *split, MCDat
   PetscCheck(stat(source, &st) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
              "dataset %s does not exist (data.source; for Fashion-MNIST: apt-get install dataset-fashion-mnist, then data.source=/usr/share/datasets/fashion-mnist)", source);
   if (S_ISDIR(st.st_mode)) {
-    PetscCall(mc__io_dataset_read_idx(source, split, out));
+    PetscCall(mc__io_dataset_read_idx(source, split, budget, out));
   } else {
     PetscCall(mc__io_h5_is_hdf5(source, &is_h5));
     PetscCheck(is_h5, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "dataset %s is neither a directory of IDX files nor an HDF5 file (data.source)", source);
-    PetscCall(mc__io_dataset_read_h5(source, split, out));
+    PetscCall(mc__io_dataset_read_h5(source, split, budget, out));
   }
   PetscCheck((*out)->n >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "dataset %s has no %s examples", source, split);
   PetscFunctionReturn(0);
@@ -173,14 +175,16 @@ PetscErrorCode mc_io_dataset_read(MPI_Comm comm, const char *source, const char 
   PetscErrorCode ierr = 0;
   MCDataset     *d    = NULL, head;
   size_t         nx;
+  double         budget;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(mc_sys_memory_per_rank(comm, &budget)); /* every rank will hold the examples */
   if (rank == 0) {
     MCIOGuard guard;
 
     PetscCall(mc__io_guard_push(source, &guard));
-    ierr = read_on_rank0(source, split, &d);
+    ierr = read_on_rank0(source, split, budget, &d);
     PetscCall(mc__io_guard_pop(&guard));
   }
   if (ierr) mc__io_h5_close_path(source);

@@ -1,4 +1,5 @@
-/* src/io/guard.c: while rank 0 reads a model or dataset, a crash inside a library (HDF5 1.10 trusts some
+/* src/io/guard.c: the guards of a read. A size read from a file is checked against the memory a rank has
+   before anything is allocated from it. While rank 0 reads a model or dataset, a crash inside a library (HDF5 1.10 trusts some
    structures of a file, e.g. its global heap, and a corrupt one can make it read wild memory) or a read
    that never ends (HDF5 loops forever on some corrupt heaps, as fuzzing found) ends the job with one line
    naming the file, instead of PETSc's generic SEGV banner or a job hung until its wall-time limit. */
@@ -9,6 +10,17 @@
 #include <time.h>
 #include <unistd.h>
 #include "io/io_impl.h"
+
+PetscErrorCode mc__io_check_budget(const char *file, const char *what, double bytes, double budget)
+{
+  PetscFunctionBeginUser;
+  /* Below 4 MiB nothing is refused: such a size cannot matter, whatever -mc_memory_per_rank says. */
+  PetscCheck(budget <= 0 || bytes <= PetscMax(budget, 4194304.0), PETSC_COMM_SELF, PETSC_ERR_MEM,
+             "%s: %s needs %.4g GB of memory on every rank, but a rank has %.4g GB here (the node's available memory shared by its ranks): use fewer ranks per node, a "
+             "node with more memory, or -mc_memory_per_rank BYTES where this figure misleads",
+             file, what, bytes / 1e9, budget / 1e9);
+  PetscFunctionReturn(0);
+}
 
 static PetscErrorCode on_crash(int sig, void *ctx)
 {

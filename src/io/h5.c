@@ -275,7 +275,34 @@ PetscErrorCode mc__io_h5_attr_reals(const char *file, hid_t loc, const char *wha
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__io_h5_read_floats(const char *file, hid_t loc, const char *path, PetscInt *ndim, PetscInt dims[], float **data)
+PetscErrorCode mc__io_h5_check_shape(const char *file, hid_t dset, const char *name, int rank, const hsize_t dims[])
+{
+  hsize_t total = 1;
+  hid_t   dcpl;
+
+  PetscFunctionBeginUser;
+  for (int i = 0; i < rank; ++i) {
+    PetscCheck(dims[i] < ((hsize_t)1 << 31), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s dimension %d is %llu (a corrupt file?)", file, name, i, (unsigned long long)dims[i]);
+    total *= dims[i];
+    PetscCheck(total < ((hsize_t)1 << 38), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s describes more than 2^38 values (a corrupt file?)", file, name);
+  }
+  MCCallHDF5(dcpl = H5Dget_create_plist(dset), file, "a dataset");
+  if (H5Pget_layout(dcpl) == H5D_CONTIGUOUS && total > 0) {
+    hid_t   t;
+    size_t  elem;
+    hsize_t held = H5Dget_storage_size(dset);
+
+    MCCallHDF5(t = H5Dget_type(dset), file, "a dataset");
+    elem = H5Tget_size(t);
+    (void)H5Tclose(t);
+    (void)H5Pclose(dcpl);
+    PetscCheck(held >= total * elem, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s describes %llu bytes but the file holds %llu for it (a truncated or corrupt file?)", file, name,
+               (unsigned long long)(total * elem), (unsigned long long)held);
+  } else (void)H5Pclose(dcpl);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc__io_h5_read_floats(const char *file, hid_t loc, const char *path, double budget, PetscInt *ndim, PetscInt dims[], float **data)
 {
   PetscBool   has = PETSC_FALSE;
   hid_t       dset, space, ftype;
@@ -297,11 +324,13 @@ PetscErrorCode mc__io_h5_read_floats(const char *file, hid_t loc, const char *pa
   PetscCheck(rank <= MC_IO_MAX_DIMS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s has %d dimensions, at most %d are supported", file, path, rank,
              MC_IO_MAX_DIMS);
   MCCallHDF5(H5Sget_simple_extent_dims(space, hd, NULL), file, "a dataspace");
+  PetscCall(mc__io_h5_check_shape(file, dset, path, rank, hd));
   for (int i = 0; i < rank; ++i) {
     dims[i] = (PetscInt)hd[i];
     count *= (size_t)hd[i];
   }
   *ndim = rank;
+  PetscCall(mc__io_check_budget(file, path, 4.0 * (double)count, budget));
   PetscCall(PetscMalloc1(count ? count : 1, data));
   /* HDF5 converts any stored float (half, double) or integer type to native float. */
   PetscCheck(H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ,

@@ -79,9 +79,16 @@ PetscErrorCode mc__io_strings_free(PetscInt n, char ***s);
 PetscErrorCode mc__io_h5_attr_ints(const char *file, hid_t loc, const char *what, const char *name, PetscInt max, PetscInt *n, long long v[]);
 PetscErrorCode mc__io_h5_attr_reals(const char *file, hid_t loc, const char *what, const char *name, PetscInt max, PetscInt *n, double v[]);
 
+/* Check the shape (rank dims) of dataset dset, named `name` in messages, before anything is allocated from
+   it: each dimension below 2^31, the whole below 2^38 values, and a contiguous dataset held whole by the
+   file (a truncated one is refused here, not by a short read). */
+PetscErrorCode mc__io_h5_check_shape(const char *file, hid_t dset, const char *name, int rank, const hsize_t dims[]);
+
 /* Read the floating-point (or integer) dataset `path` under loc as float: *ndim, dims[] (room for
-   MC_IO_MAX_DIMS) and a new PetscMalloc'd array *data (free with PetscFree). */
-PetscErrorCode mc__io_h5_read_floats(const char *file, hid_t loc, const char *path, PetscInt *ndim, PetscInt dims[], float **data);
+   MC_IO_MAX_DIMS) and a new PetscMalloc'd array *data (free with PetscFree). The shape is checked before
+   anything is allocated: each dimension below 2^31, a contiguous dataset held whole by the file, and the
+   floats within `budget` bytes (mc__io_check_budget). */
+PetscErrorCode mc__io_h5_read_floats(const char *file, hid_t loc, const char *path, double budget, PetscInt *ndim, PetscInt dims[], float **data);
 
 /* Writers: a variable-length UTF-8 string attribute, an int64 attribute of n values (n = 0: scalar of
    v[0]), a double attribute (scalar), a float dataset of the given dims, and a rows x cols dataset of
@@ -93,11 +100,18 @@ PetscErrorCode mc__io_h5_write_attr_real(const char *file, hid_t loc, const char
 PetscErrorCode mc__io_h5_write_floats(const char *file, hid_t loc, const char *name, PetscInt ndim, const PetscInt dims[], const float *data);
 PetscErrorCode mc__io_h5_write_dataset(const char *file, hid_t loc, const char *name, PetscBool is_int, PetscInt rows, PetscInt cols, const void *v);
 
-/* ---- Model readers, each run by one rank; *out is a new model with shapes finalized. ---- */
-PetscErrorCode mc__io_model_read_native(const char *path, MCModel **out);
-PetscErrorCode mc__io_model_read_keras(const char *path, MCModel **out);
-PetscErrorCode mc__io_model_read_safetensors(const MCModelReadOpts *opts, const char *path, MCModel **out);
+/* mc__io_check_budget - Before allocating `bytes` for `what` of `file`: fail with PETSC_ERR_MEM, naming
+   the file, what and both sizes, when they exceed `budget`, the memory one rank may hold (every rank holds a
+   copy of what rank 0 reads; mc_sys_memory_per_rank at the read's entry). budget <= 0: no check; sizes up
+   to 4 MiB always pass. */
+PetscErrorCode mc__io_check_budget(const char *file, const char *what, double bytes, double budget);
+
+/* ---- Model readers, each run by one rank; *out is a new model with shapes finalized. `budget` is the
+   memory a rank may hold (mc__io_check_budget). ---- */
+PetscErrorCode mc__io_model_read_native(const char *path, double budget, MCModel **out);
+PetscErrorCode mc__io_model_read_keras(const char *path, double budget, MCModel **out);
+PetscErrorCode mc__io_model_read_safetensors(const MCModelReadOpts *opts, const char *path, double budget, MCModel **out);
 
 /* ---- Dataset readers, run by one rank. ---- */
-PetscErrorCode mc__io_dataset_read_idx(const char *dir, const char *split, MCDataset **out);
-PetscErrorCode mc__io_dataset_read_h5(const char *path, const char *split, MCDataset **out);
+PetscErrorCode mc__io_dataset_read_idx(const char *dir, const char *split, double budget, MCDataset **out);
+PetscErrorCode mc__io_dataset_read_h5(const char *path, const char *split, double budget, MCDataset **out);

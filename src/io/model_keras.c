@@ -12,6 +12,7 @@ typedef struct {
   hid_t       weights;  /* /model_weights, or the root group of a save_weights file */
   PetscInt    n_names;  /* entries of layer_names */
   char      **names;
+  double      budget;   /* memory a rank may hold (mc__io_check_budget) */
 } KerasCtx;
 
 static const cJSON *obj_get(const cJSON *o, const char *key)
@@ -138,7 +139,7 @@ static PetscErrorCode read_layer_weights(const KerasCtx *k, const char *group, P
     for (PetscInt i = 0; i < n_want; ++i) {
       if (strcmp(base, want[i])) continue;
       PetscCheck(!out[i], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: layer '%s' lists two '%s' weights in weight_names", k->path, group, want[i]);
-      PetscCall(mc__io_h5_read_floats(k->path, g, wn[j], &ndim[i], dims[i], &out[i]));
+      PetscCall(mc__io_h5_read_floats(k->path, g, wn[j], k->budget, &ndim[i], dims[i], &out[i]));
     }
     /* Anything else (pruning mask, threshold, pruning_step, optimizer slots) is ignored. */
   }
@@ -340,7 +341,7 @@ static PetscErrorCode convert_layer(const KerasCtx *k, const char *cls, const cJ
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__io_model_read_keras(const char *path, MCModel **out)
+PetscErrorCode mc__io_model_read_keras(const char *path, double budget, MCModel **out)
 {
   hid_t        file;
   char        *text = NULL;
@@ -355,7 +356,8 @@ PetscErrorCode mc__io_model_read_keras(const char *path, MCModel **out)
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(&k, sizeof(k)));
-  k.path = path;
+  k.path   = path;
+  k.budget = budget;
   PetscCall(mc__io_h5_open_read(path, PETSC_TRUE, &file));
   PetscCall(mc__io_h5_attr_exists(file, "model_config", &has));
   PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,

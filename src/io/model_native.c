@@ -119,7 +119,7 @@ PetscErrorCode mc_io_model_write_native(const MCModel *m, const char *path)
 }
 
 /* Read an optional 1-D tensor of n entries. */
-static PetscErrorCode read_vector(const char *path, hid_t g, const char *gname, const char *name, PetscInt n, float **out)
+static PetscErrorCode read_vector(const char *path, hid_t g, const char *gname, const char *name, PetscInt n, double budget, float **out)
 {
   PetscBool has = PETSC_FALSE;
   PetscInt  ndim, dims[MC_IO_MAX_DIMS];
@@ -127,7 +127,7 @@ static PetscErrorCode read_vector(const char *path, hid_t g, const char *gname, 
   PetscFunctionBeginUser;
   PetscCall(mc__io_h5_exists(g, name, &has));
   if (!has) PetscFunctionReturn(0);
-  PetscCall(mc__io_h5_read_floats(path, g, name, &ndim, dims, out));
+  PetscCall(mc__io_h5_read_floats(path, g, name, budget, &ndim, dims, out));
   PetscCheck(ndim == 1 && dims[0] == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s/%s should have %" PetscInt_FMT " entries, found shape with %" PetscInt_FMT " dimensions and %" PetscInt_FMT " first", path, gname, name, n, ndim, dims[0]);
   PetscFunctionReturn(0);
 }
@@ -145,7 +145,7 @@ static PetscErrorCode read_pair(const char *path, hid_t g, const char *gname, co
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__io_model_read_native(const char *path, MCModel **out)
+PetscErrorCode mc__io_model_read_native(const char *path, double budget, MCModel **out)
 {
   hid_t     file;
   char     *s = NULL;
@@ -197,7 +197,7 @@ PetscErrorCode mc__io_model_read_native(const char *path, MCModel **out)
     switch (l->type) {
     case MC_LAYER_DENSE:
     case MC_LAYER_CONV2D:
-      PetscCall(mc__io_h5_read_floats(path, g, "weight", &ndim, dims, &l->weight));
+      PetscCall(mc__io_h5_read_floats(path, g, "weight", budget, &ndim, dims, &l->weight));
       if (l->type == MC_LAYER_DENSE) {
         PetscCheck(ndim == 2, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s/weight of a dense layer must be 2-D [n_in, n_out], found %" PetscInt_FMT "-D", path, gname, ndim);
         l->n_in  = dims[0];
@@ -213,16 +213,16 @@ PetscErrorCode mc__io_model_read_native(const char *path, MCModel **out)
         l->n_in  = dims[2];
         l->n_out = dims[3];
       }
-      PetscCall(read_vector(path, g, gname, "bias", l->n_out, &l->bias));
+      PetscCall(read_vector(path, g, gname, "bias", l->n_out, budget, &l->bias));
       break;
     case MC_LAYER_BATCHNORM:
-      PetscCall(mc__io_h5_read_floats(path, g, "moving_mean", &ndim, dims, &l->moving_mean));
+      PetscCall(mc__io_h5_read_floats(path, g, "moving_mean", budget, &ndim, dims, &l->moving_mean));
       PetscCheck(ndim == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s/moving_mean must be 1-D", path, gname);
       l->n_out = dims[0];
-      PetscCall(read_vector(path, g, gname, "moving_var", l->n_out, &l->moving_var));
+      PetscCall(read_vector(path, g, gname, "moving_var", l->n_out, budget, &l->moving_var));
       PetscCheck(l->moving_var, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset %s/moving_var is missing", path, gname);
-      PetscCall(read_vector(path, g, gname, "gamma", l->n_out, &l->gamma));
-      PetscCall(read_vector(path, g, gname, "beta", l->n_out, &l->beta));
+      PetscCall(read_vector(path, g, gname, "gamma", l->n_out, budget, &l->gamma));
+      PetscCall(read_vector(path, g, gname, "beta", l->n_out, budget, &l->beta));
       PetscCall(mc__io_h5_attr_reals(path, g, gname, "epsilon", 1, &n, &r));
       l->eps = (float)r;
       break;

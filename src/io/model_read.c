@@ -48,7 +48,7 @@ static PetscErrorCode detect_format(const char *path, MCModelFormat *fmt)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode read_on_rank0(const MCModelReadOpts *opts, MCModel **out)
+static PetscErrorCode read_on_rank0(const MCModelReadOpts *opts, double budget, MCModel **out)
 {
   const char   *path = opts->path;
   struct stat   st;
@@ -63,13 +63,13 @@ static PetscErrorCode read_on_rank0(const MCModelReadOpts *opts, MCModel **out)
   case MC_MODEL_FORMAT_AUTO:
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_PLIB, "model format of %s left undecided", path);
   case MC_MODEL_FORMAT_NATIVE:
-    PetscCall(mc__io_model_read_native(path, out));
+    PetscCall(mc__io_model_read_native(path, budget, out));
     break;
   case MC_MODEL_FORMAT_KERAS:
-    PetscCall(mc__io_model_read_keras(path, out));
+    PetscCall(mc__io_model_read_keras(path, budget, out));
     break;
   case MC_MODEL_FORMAT_SAFETENSORS:
-    PetscCall(mc__io_model_read_safetensors(opts, path, out));
+    PetscCall(mc__io_model_read_safetensors(opts, path, budget, out));
     break;
   }
   PetscFunctionReturn(0);
@@ -80,15 +80,17 @@ PetscErrorCode mc_io_model_read(MPI_Comm comm, const MCModelReadOpts *opts, MCMo
   PetscMPIInt    rank;
   PetscErrorCode ierr = 0;
   MCModel       *m    = NULL;
+  double         budget;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(mc_sys_memory_per_rank(comm, &budget)); /* every rank will hold the model */
   PetscCall(PetscLogEventBegin(MC_EVENTS[MC_EVENT_MODEL_READ], 0, 0, 0, 0));
   if (rank == 0) {
     MCIOGuard guard;
 
     PetscCall(mc__io_guard_push(opts->path, &guard));
-    ierr = read_on_rank0(opts, &m);
+    ierr = read_on_rank0(opts, budget, &m);
     PetscCall(mc__io_guard_pop(&guard));
   }
   if (ierr) mc__io_h5_close_path(opts->path);

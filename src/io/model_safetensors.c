@@ -35,6 +35,7 @@ typedef struct {
   PetscInt    n;
   STTensor   *t; /* n entries in header order */
   PetscBool   torch;
+  double      budget; /* memory a rank may hold (mc__io_check_budget) */
 } STFile;
 
 static int cmp_begin(const void *a, const void *b)
@@ -71,7 +72,7 @@ static PetscErrorCode st_dtype(const char *path, const char *tname, const char *
 
 /* Open and validate: header size, JSON, every entry's dtype/shape/offsets, no duplicates, offsets inside
    the file, the data covered exactly (no holes, no overlaps). */
-static PetscErrorCode st_open(const char *path, STFile *st)
+static PetscErrorCode st_open(const char *path, double budget, STFile *st)
 {
   unsigned char len8[8];
   uint64_t      hlen = 0;
@@ -82,7 +83,8 @@ static PetscErrorCode st_open(const char *path, STFile *st)
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(st, sizeof(*st)));
-  st->path = path;
+  st->path   = path;
+  st->budget = budget;
   PetscCheck(stat(path, &sb) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s: %s", path, strerror(errno));
   st->fp = fopen(path, "rb");
   PetscCheck(st->fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s: %s", path, strerror(errno));
@@ -220,6 +222,7 @@ static PetscErrorCode st_read(const STFile *st, const STTensor *t, const char *k
   PetscFunctionBeginUser;
   PetscCheck(t->dtype != ST_OTHER, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: tensor '%s' (%s) has dtype %s; weights must be F32, F64, F16 or BF16", st->path, t->name, key, t->dtype_name);
   n = nbytes / (t->dtype == ST_F64 ? 8 : t->dtype == ST_F32 ? 4 : 2);
+  PetscCall(mc__io_check_budget(st->path, t->name, (double)nbytes + 4.0 * (double)n, st->budget));
   PetscCall(PetscMalloc1(nbytes + 1, &raw));
   PetscCall(PetscMalloc1(n + 1, &v));
   PetscCheck(fseeko(st->fp, (off_t)(st->data_start + t->begin), SEEK_SET) == 0 && fread(raw, 1, nbytes, st->fp) == nbytes, PETSC_COMM_SELF, PETSC_ERR_FILE_READ,
@@ -528,14 +531,14 @@ static PetscErrorCode permute_flatten_rows(MCModel *m)
 }
 
 /* The model from an opened file (st_open fills st; the caller closes it whatever happens). */
-static PetscErrorCode read_opened(const MCModelReadOpts *opts, const char *path, STFile *st, MCModel **out)
+static PetscErrorCode read_opened(const MCModelReadOpts *opts, const char *path, double budget, STFile *st, MCModel **out)
 {
   MCModel  *m;
   PetscInt  shape[3] = {1, 1, 1};
   PetscBool given = PETSC_FALSE, mlp = opts->infer == MC_INFER_MLP ? PETSC_TRUE : PETSC_FALSE, flatten_first;
 
   PetscFunctionBeginUser;
-  PetscCall(st_open(path, st));
+  PetscCall(st_open(path, budget, st));
   st->torch = opts->layout != MC_LAYOUT_KERAS ? PETSC_TRUE : PETSC_FALSE; /* auto and torch */
   PetscCheck(opts->n_layer_specs > 0 || mlp, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "%s is a safetensors file, which holds no architecture: describe its layers in [layer.0], [layer.1], ... sections or set model.infer = mlp", path);
@@ -558,14 +561,14 @@ static PetscErrorCode read_opened(const MCModelReadOpts *opts, const char *path,
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc__io_model_read_safetensors(const MCModelReadOpts *opts, const char *path, MCModel **out)
+PetscErrorCode mc__io_model_read_safetensors(const MCModelReadOpts *opts, const char *path, double budget, MCModel **out)
 {
   STFile         st;
   PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(&st, sizeof(st)));
-  ierr = read_opened(opts, path, &st, out);
+  ierr = read_opened(opts, path, budget, &st, out);
   PetscCall(st_close(&st)); /* also after an error: no file handle left open */
   PetscCall(ierr);
   PetscFunctionReturn(0);

@@ -106,6 +106,22 @@ for d, dims in (("idx_short", [60000, 28, 28]), ("idx_huge", [1 << 29, 1 << 29, 
     idx(f"{d}/train-images-idx3-ubyte", dims, bytes(28 * 28 * 100))
     idx(f"{d}/train-labels-idx1-ubyte", [60000], bytes(100))
 ACT = ["graph.kind=activations", "data.source=" + FASHION]
+# A small dataset for the memory cases: -mc_memory_per_rank below a few MB refuses Fashion-MNIST itself.
+with h5py.File("small.h5", "w") as f:
+    rng = np.random.default_rng(5)
+    for split in ("train", "test"):
+        f[f"{split}/images"] = rng.integers(0, 256, size=(400, 28, 28), dtype=np.uint8)
+        f[f"{split}/labels"] = rng.integers(0, 10, size=400).astype(np.int64)
+SMALL = ["graph.kind=activations", "data.source=small.h5"]
+# Inputs a little beyond a memory budget of 5 MB (-mc_memory_per_rank 5e6): 6.3 MB of float images, a 6.3 MB
+# weight tensor in a safetensors file and in a native model file.
+with h5py.File("big.h5", "w") as f:
+    for split in ("train", "test"):
+        f[f"{split}/images"] = np.zeros((2000, 28, 28), dtype=np.float32)
+        f[f"{split}/labels"] = np.zeros(2000, dtype=np.int64)
+safetensors("wide.safetensors", {"0.weight": rng.normal(size=(2000, 784)), "0.bias": np.zeros(2000), "2.weight": rng.normal(size=(10, 2000)),
+                                 "2.bias": np.zeros(10)})
+mcrun.synth(os.path.join(work, "wide.h5"), [784, 2000, 10], 2)
 
 GOOD = "[model]\npath = good.safetensors\ninfer = mlp\n[cluster]\nk = 4\n"
 mcrun.write_config("good.ini", GOOD)
@@ -154,11 +170,19 @@ CASES = [
     ("act_samples too large", "good.ini", [*ACT, "model.path=fashion.safetensors", "graph.act_samples=70000"],
      ["act_samples", "70000", "60000"]),
     ("layer all dead", "good.ini", [*ACT, "model.path=deadlayer.safetensors"], ["deadlayer.safetensors", "dead", "0"]),
-    ("graph beyond memory", "good.ini", [*ACT, "model.path=fashion.safetensors", "graph.act_samples=300", "-mc_memory_per_rank", "40000"],
+    ("graph beyond memory", "good.ini", [*SMALL, "model.path=fashion.safetensors", "graph.act_samples=300", "-mc_memory_per_rank", "40000"],
      ["activation graph", "28 units", "at least 8 ranks"]),
     ("kendall with act_knn", "good.ini", [*ACT, "model.path=fashion.safetensors", "graph.act_corr=kendall", "graph.act_knn=5"], ["act_knn", "kendall"]),
-    ("graph beyond any ranks", "good.ini", [*ACT, "model.path=fashion.safetensors", "-mc_memory_per_rank", "10000"],
+    ("graph beyond any ranks", "good.ini", [*SMALL, "model.path=fashion.safetensors", "graph.act_samples=400", "-mc_memory_per_rank", "10000"],
      ["activation graph", "28 units", "act_samples"]),
+    ("dataset beyond memory", "good.ini", [*ACT, "model.path=fashion.safetensors", "-mc_memory_per_rank", "1e8"],
+     [FASHION + "/train-images-idx3-ubyte", "0.1882 GB", "0.1 GB", "-mc_memory_per_rank"]),
+    ("HDF5 dataset beyond memory", "good.ini", ["graph.kind=activations", "model.path=fashion.safetensors", "data.source=big.h5", "-mc_memory_per_rank", "5e6"],
+     ["big.h5", "/train/images", "0.006272 GB", "0.005 GB"]),
+    ("model tensor beyond memory", "good.ini", ["model.path=wide.safetensors", "-mc_memory_per_rank", "5e6"],
+     ["wide.safetensors", "0.weight", "GB", "-mc_memory_per_rank"]),
+    ("native tensor beyond memory", "good.ini", ["model.path=wide.h5", "model.infer=none", "-mc_memory_per_rank", "5e6"],
+     ["wide.h5", "weight", "0.006272 GB", "0.005 GB"]),
 ]
 
 failures = []
