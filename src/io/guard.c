@@ -90,6 +90,14 @@ PetscErrorCode mc__io_guard_push(const char *path, MCIOGuard *g)
     PetscCheck(timer_settime(g->timer, 0, &its, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot start the read watchdog");
     g->timed = PETSC_TRUE;
   }
+  {
+    /* Fault injection for the tests: -mc_fault_read_crash crashes the read as it starts (SIGSEGV, as a wild
+       read inside HDF5 would), so that the handler above is exercised. */
+    PetscBool crash = PETSC_FALSE;
+
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-mc_fault_read_crash", &crash));
+    if (crash) (void)raise(SIGSEGV);
+  }
   PetscFunctionReturn(0);
 }
 

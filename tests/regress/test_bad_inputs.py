@@ -156,6 +156,7 @@ CASES = [
      ["huge_images.h5", "/train/images", "2^31"]),
     ("HDF5 dataset never written", "good.ini", ["graph.kind=activations", "model.path=fashion.safetensors", "data.source=unwritten.h5"],
      ["unwritten.h5", "/train/images", "holds 0"]),
+    ("crash while reading", "good.ini", ["-mc_fault_read_crash"], ["good.safetensors", "crashed (signal 11)"]),
     ("read watchdog", "good.ini", [*ACT, "model.path=fashion.safetensors", "-mc_read_timeout", "0.001"], ["did not end within 0.001 s"]),
     ("IDX header of terabytes", "good.ini", ["graph.kind=activations", "model.path=fashion.safetensors", "data.source=idx_huge"],
      ["idx_huge/train-images-idx3-ubyte", "2^40"]),
