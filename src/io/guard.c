@@ -27,8 +27,8 @@ static PetscErrorCode on_crash(int sig, void *ctx)
   const MCIOGuard *g = (const MCIOGuard *)ctx;
 
   fprintf(stderr,
-          "modclust-mpi: error: %s: crashed (signal %d) while reading this file: it is corrupt in a way the HDF5 library does not check; re-export "
-          "it, or check it with h5dump\n",
+          "modclust-mpi: error: %s: crashed (signal %d) while reading this file: it is corrupt in a way its reader does not check (the HDF5 "
+          "library trusts some structures of a file); re-export it, or check an HDF5 file with h5dump\n",
           g->path, sig);
   fflush(stderr);
   return 1; /* PETSc then aborts the job */
