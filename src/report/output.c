@@ -21,9 +21,11 @@ PetscErrorCode mc_report_check_output(MPI_Comm comm, const MCReportOpts *opts)
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) {
     PetscCall(PetscStrncpy(parent, opts->dir, sizeof(parent)));
-    if (stat(opts->dir, &st) == 0 && !S_ISDIR(st.st_mode)) problem = 3;
-    else if (stat(opts->dir, &st) == 0 && !opts->overwrite) problem = 1;
-    else if (access(dirname(parent), W_OK) != 0) problem = 2;
+    int exists = stat(opts->dir, &st) == 0;
+
+    if (exists && !S_ISDIR(st.st_mode)) problem = 3;
+    else if (exists && !opts->overwrite) problem = 1;
+    else if (access(dirname(parent), W_OK) != 0) problem = 2; /* also to replace an existing directory */
   }
   PetscCallMPI(MPI_Bcast(&problem, 1, MPI_INT, 0, comm));
   PetscCheck(problem != 1, comm, PETSC_ERR_USER_INPUT, "output directory %s exists; remove it, choose another ([output] dir) or set output.overwrite=true",
