@@ -99,7 +99,14 @@ PetscErrorCode mc__io_h5_attr_exists(hid_t loc, const char *name, PetscBool *exi
 
   PetscFunctionBeginUser;
   e = H5Aexists(loc, name);
-  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "cannot look up HDF5 attribute %s (a damaged file?)", name);
+  if (e < 0) {
+    char file[PETSC_MAX_PATH_LEN] = "an HDF5 file", obj[256] = "";
+
+    /* The file and object come from the id itself, so that every caller's message names them. */
+    if (H5Fget_name(loc, file, sizeof(file)) < 0) PetscCall(PetscStrncpy(file, "an HDF5 file", sizeof(file)));
+    if (H5Iget_name(loc, obj, sizeof(obj)) <= 0) PetscCall(PetscStrncpy(obj, "?", sizeof(obj)));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: cannot look up the attribute %s of %s (a damaged file?)", file, name, obj);
+  }
   *exists = e > 0 ? PETSC_TRUE : PETSC_FALSE;
   PetscFunctionReturn(0);
 }

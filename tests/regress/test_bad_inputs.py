@@ -71,6 +71,13 @@ assert gcol >= 0, "no global heap in planted.h5"
 struct.pack_into("<Q", heap, gcol + 24, 1 << 46)
 with open("heap.h5", "wb") as f:
     f.write(heap)
+# An attribute message whose name runs into garbage (the datatype that follows is lost): H5Aexists fails, and
+# the message must still name the file and the group (found by tools/mutate.py).
+bad = bytearray(blob)
+at = bad.find(b"activation\x00")
+bad[at + 5:at + 24] = b"G\x87\xe9\x00\xb5\\t\xa3M\x18\x1dR9\xb8B\xbf\xf9\x9d\xd3"
+with open("badattr.h5", "wb") as f:
+    f.write(bad)
 with open("garbage.bin", "wb") as f:
     f.write(b"this is not a model file at all" * 10)
 os.makedirs("existing_out")
@@ -162,6 +169,7 @@ CASES = [
      ["idx_huge/train-images-idx3-ubyte", "2^40"]),
     ("truncated HDF5", "good.ini", ["model.path=truncated.h5", "model.infer=none"], ["truncated.h5"]),
     ("not a model", "good.ini", ["model.path=garbage.bin"], ["garbage.bin"]),
+    ("unreadable HDF5 attribute", "good.ini", ["model.path=badattr.h5", "model.infer=none"], ["badattr.h5", "attribute activation", "/layers/000"]),
     ("corrupt HDF5 global heap", "good.ini", ["model.path=heap.h5", "model.infer=none"], ["heap.h5", "corrupt", "global heap"]),
     ("output exists", "good.ini", ["output.dir=existing_out"], ["existing_out", "overwrite"]),
     ("stage not implemented", "good.ini", ["coherence.enabled=true"], ["coherence", "not implemented"]),
