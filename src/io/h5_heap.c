@@ -73,7 +73,7 @@ PetscErrorCode mc__io_h5_check_heaps(const char *path)
 
       if (h[0] != 'G' || memcmp(h, "GCOL\1\0\0\0", 8)) continue;
       size = le64(h + 8);
-      if (size < GCOL_MIN || base + i + size > (uint64_t)st.st_size) {
+      if (size < GCOL_MIN || size > (uint64_t)st.st_size || base + i > (uint64_t)st.st_size - size) { /* no overflow: size first */
         fclose(fp);
         PetscCall(PetscFree(buf));
         SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s is a corrupt HDF5 file: its global heap at byte %llu claims %llu bytes (the file has %lld)", path,

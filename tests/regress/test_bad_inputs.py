@@ -71,6 +71,11 @@ assert gcol >= 0, "no global heap in planted.h5"
 struct.pack_into("<Q", heap, gcol + 24, 1 << 46)
 with open("heap.h5", "wb") as f:
     f.write(heap)
+# A collection whose size wraps the file offset around 2^64 (found by fuzzing: the check itself overflowed).
+heap = bytearray(blob)
+struct.pack_into("<Q", heap, gcol + 8, (1 << 64) - 64)
+with open("heapwrap.h5", "wb") as f:
+    f.write(heap)
 # An attribute message whose name runs into garbage (the datatype that follows is lost): H5Aexists fails, and
 # the message must still name the file and the group (found by tools/mutate.py).
 bad = bytearray(blob)
@@ -171,6 +176,7 @@ CASES = [
     ("not a model", "good.ini", ["model.path=garbage.bin"], ["garbage.bin"]),
     ("unreadable HDF5 attribute", "good.ini", ["model.path=badattr.h5", "model.infer=none"], ["badattr.h5", "attribute activation", "/layers/000"]),
     ("corrupt HDF5 global heap", "good.ini", ["model.path=heap.h5", "model.infer=none"], ["heap.h5", "corrupt", "global heap"]),
+    ("HDF5 global heap size wraps", "good.ini", ["model.path=heapwrap.h5", "model.infer=none"], ["heapwrap.h5", "corrupt", "global heap", "18446744073709551552"]),
     ("output exists", "good.ini", ["output.dir=existing_out"], ["existing_out", "overwrite"]),
     ("stage not implemented", "good.ini", ["coherence.enabled=true"], ["coherence", "not implemented"]),
     ("activations without data", "good.ini", ["graph.kind=activations"], ["data", "source"]),
