@@ -4,7 +4,7 @@ into the same output directory at once, one rank killed as each stage starts (a 
 - Output faults must end every rank with one clear message, no crash (a signal), and leave the previous
   output as it was: no half-written or staging directory, no lock file.
 - A second run into a directory that a running job writes to is refused at once, naming the directory; the
-  first run's results are the only ones written.
+  first run's results are the only ones written. Two runs into two directories at once both succeed alike.
 - A rank killed (-mc_fault_kill STAGE: the last rank kills itself with SIGKILL as STAGE starts) ends the
   whole job within 10 s with no output directory; the same command then succeeds and leaves no lock or
   checkpoint file behind.
@@ -114,6 +114,19 @@ if first.returncode != 0:
 elif json.load(open(os.path.join(out, "summary.json")))["clusterability"]["n_shuffles"] != 400:
     failures.append("two runs: the output is not the first run's")
 print(f"{'two runs, one output dir':28s} {'ok' if not [f for f in failures if f.startswith('two runs')] else 'FAIL'}\n    {msgs[0] if msgs else ''}")
+
+# Two runs of the same configuration at once into two output directories: both succeed with the same
+# results (each has its own lock and checkpoint files).
+outs = [os.path.join(work, "twin_a"), os.path.join(work, "twin_b")]
+procs = [mcrun.start(NP, ["run.ini", "output.dir=" + o]) for o in outs]
+codes = [p.communicate(timeout=240) and p.returncode for p in procs]
+if codes != [0, 0]:
+    failures.append(f"two runs into two directories: exit statuses {codes}")
+else:
+    a, b = (json.load(open(os.path.join(o, "summary.json"))) for o in outs)
+    if a["clusterability"]["ncut_shuffled"] != b["clusterability"]["ncut_shuffled"] or a["clustering"] != b["clustering"]:
+        failures.append("two runs into two directories: their results differ")
+print(f"{'two runs, two output dirs':28s} {'ok' if codes == [0, 0] else 'FAIL'}")
 
 # One rank killed as each stage starts (the graph of activations, the eigensolve, the null, importance).
 DATA = "/usr/share/datasets/fashion-mnist"
