@@ -19,7 +19,6 @@ that is not clean or ran are kept in WORKDIR/keep/ to replay. MC_BIN names the b
 import argparse
 import csv
 import gzip
-import json
 import os
 import shutil
 import struct
@@ -47,17 +46,6 @@ os.chdir(work)
 rng0 = np.random.default_rng(args.seed)
 
 
-def safetensors_bytes(tensors):
-    header, blobs, off = {}, [], 0
-    for name, arr in tensors.items():
-        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
-
-
 def idx_bytes(dims, payload):
     return bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + payload
 
@@ -66,13 +54,13 @@ def idx_bytes(dims, payload):
 mcrun.synth(os.path.join(work, "base_native.h5"), [64, 32, 16, 10], 2, seed=3)
 base = {"native": open("base_native.h5", "rb").read()}
 mlp = {"0.weight": rng0.normal(size=(32, 64)), "0.bias": np.zeros(32), "2.weight": rng0.normal(size=(10, 32)), "2.bias": np.zeros(10)}
-base["safetensors"] = safetensors_bytes(mlp)
+base["safetensors"] = mcrun.safetensors_bytes(mlp)
 with open("model.safetensors", "wb") as f:
     f.write(base["safetensors"])
 fashion = {"0.weight": rng0.normal(size=(16, 784)) * 0.05, "0.bias": np.zeros(16), "2.weight": rng0.normal(size=(12, 16)), "2.bias": np.zeros(12),
            "4.weight": rng0.normal(size=(10, 12)), "4.bias": np.zeros(10)}
 with open("fashion.safetensors", "wb") as f:
-    f.write(safetensors_bytes(fashion))
+    f.write(mcrun.safetensors_bytes(fashion))
 images = rng0.integers(0, 256, size=(300, 28, 28), dtype=np.uint8)
 labels = rng0.integers(0, 10, size=300).astype(np.uint8)
 base["idx"] = idx_bytes([300, 28, 28], images.tobytes())

@@ -46,18 +46,8 @@ control = random_partition
 
 
 def records(out):
-    """Checkpoint files beside output dir `out` and the (file hash, key) pairs of their complete records."""
-    base = os.path.basename(out) + ".ckpt-"
-    files = [e for e in os.listdir(work) if e.startswith(base) and not e.endswith(".tmp")]
-    keys = set()
-    for e in files:
-        try:
-            lines = open(os.path.join(work, e)).read().split("\n")
-        except FileNotFoundError:
-            continue  # renamed away between listdir and open
-        if not lines[0].startswith("modclust-checkpoint 2 "):
-            continue
-        keys |= {(e.split(".")[1], int(line.split()[0])) for line in lines[1:-1]}
+    """Checkpoint files beside output dir `out` but the lock, and the (file hash, key) pairs of their records."""
+    files, keys = mcrun.checkpoint_records(out)
     return [f for f in files if not f.endswith(".lock")], keys
 
 

@@ -24,23 +24,9 @@ os.makedirs(work)
 
 
 def ckpt_entries(prefix_dir, out):
-    """The checkpoint files of output dir `out` and the shuffles recorded in them (complete lines '<key> <n-cut>
-    <done>' after the header; shuffle s has key s)."""
-    base = os.path.basename(out) + ".ckpt-"
-    files = [e for e in os.listdir(prefix_dir) if e.startswith(base) and not e.endswith(".tmp")]
-    idx = set()
-    for e in files:
-        try:
-            lines = open(os.path.join(prefix_dir, e)).read().split("\n")
-            if lines[0] != "modclust-checkpoint 2 2":
-                continue
-            for line in lines[1:-1]:  # the last piece is empty or a line still being written
-                key = int(line.split()[0])
-                if key < 2**62:
-                    idx.add(key)
-        except FileNotFoundError:
-            pass  # renamed away between listdir and open
-    return files, idx
+    """The checkpoint files of output dir `out` and the shuffles recorded in them (shuffle s has key s)."""
+    files, records = mcrun.checkpoint_records(os.path.join(prefix_dir, os.path.basename(out)))
+    return files, {k for _, k in records if k < 2**62}
 
 
 def alive(pid):
@@ -196,7 +182,7 @@ check(np.array_equal(res[0], ref[0]), "SIGTERM-stopped and resumed null equals t
 # nothing, keeps the whole null in the checkpoint, and the rerun resumes all of it. ---
 out = os.path.join(work, "fashion_term_late")
 with open(cfg, "a") as f:
-    f.write(f"[data]\nsource = /usr/share/datasets/fashion-mnist\n[importance]\nenabled = true\nn_random = 19\n")
+    f.write("[data]\nsource = /usr/share/datasets/fashion-mnist\n[importance]\nenabled = true\nn_random = 19\n")
 p, ranks, seen = start_and_signal(out, 48, signal.SIGTERM)
 so, se = p.communicate(timeout=200)
 check(len(ranks) == 2 and seen == 48, f"SIGTERM sent to the 2 ranks after the null ({ranks}, {seen} entries)")

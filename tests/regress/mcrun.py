@@ -1,8 +1,12 @@
 """Shared helpers of the end-to-end tests: run the executables the way a user does, under mpiexec."""
+import json
 import os
 import shlex
+import struct
 import subprocess
 import sys
+
+import numpy as np
 
 BIN = os.environ.get("MC_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 SRC = os.environ.get("MC_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -47,6 +51,36 @@ def synth(path, widths, modules, weak=0.05, seed=1, labels=None, extra=()):
         with open(labels) as f:
             return [int(x) for x in f.read().split()]
     return None
+
+
+def checkpoint_records(out):
+    """The checkpoint files beside output directory `out` (DIR.ckpt-HASH.*, lock included) and the (HASH, key)
+    pairs of the complete records in them (lines after the header 'modclust-checkpoint 2 N'; the last
+    piece of a file is empty or a line still being written)."""
+    parent, base = os.path.dirname(os.path.abspath(out)), os.path.basename(out) + ".ckpt-"
+    files = [e for e in os.listdir(parent) if e.startswith(base) and not e.endswith(".tmp")]
+    records = set()
+    for e in files:
+        try:
+            lines = open(os.path.join(parent, e)).read().split("\n")
+        except FileNotFoundError:
+            continue  # renamed away between listdir and open
+        if lines[0].startswith("modclust-checkpoint 2 "):
+            records |= {(e[len(base):].split(".")[0], int(line.split()[0])) for line in lines[1:-1]}
+    return files, records
+
+
+def safetensors_bytes(tensors, pad=b""):
+    """A safetensors file of float32 tensors {name: array}, written by hand (Debian has no safetensors
+    package); `pad` is put after the header's JSON."""
+    header, blobs, off = {}, [], 0
+    for name, arr in tensors.items():
+        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode() + pad
+    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
 
 
 def write_config(path, text):

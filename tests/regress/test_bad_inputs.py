@@ -19,15 +19,8 @@ NP = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 
 
 def safetensors(path, tensors, truncate=0, pad=b""):
-    """Write a safetensors file by hand (Debian has no safetensors package)."""
-    header, blobs, off = {}, [], 0
-    for name, arr in tensors.items():
-        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode() + pad
-    data = struct.pack("<Q", len(h)) + h + b"".join(blobs)
+    """Write a safetensors file, cut short by `truncate` bytes."""
+    data = mcrun.safetensors_bytes(tensors, pad)
     with open(path, "wb") as f:
         f.write(data[: len(data) - truncate] if truncate else data)
 
