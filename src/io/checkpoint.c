@@ -243,9 +243,13 @@ PetscErrorCode mc_io_checkpoint_record(MCCheckpoint *ck, PetscInt t, const Petsc
   if (!ck || ck->broken) PetscFunctionReturn(0);
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s.r%d", ck->prefix, (int)ck->rank));
   if (!ck->fp) {
-    /* A file left by an earlier run whose merge failed is appended to: its records stay valid. */
-    ck->fp = fopen(path, "a");
-    if (!ck->fp || (ftell(ck->fp) == 0 && fprintf(ck->fp, "%s %lld\n", CKPT_MAGIC, (long long)ck->n_out) < 0)) err = errno ? errno : EIO;
+    /* A file an earlier run left (no complete record, or its merge failed) is appended to: its records stay
+       valid, and a line that run was killed in the middle of is ended first, so it cannot swallow ours. */
+    ck->fp = fopen(path, "a+");
+    if (!ck->fp) err = errno ? errno : EIO;
+    else if (fseeko(ck->fp, 0, SEEK_END) == 0 && ftello(ck->fp) == 0) {
+      if (fprintf(ck->fp, "%s %lld\n", CKPT_MAGIC, (long long)ck->n_out) < 0) err = errno ? errno : EIO;
+    } else if (fseeko(ck->fp, -1, SEEK_END) == 0 && fgetc(ck->fp) != '\n' && fputc('\n', ck->fp) == EOF) err = errno ? errno : EIO;
   }
   if (!err) err = put_record(ck->fp, ck->key[t], ck->n_out, result);
   if (!err && fflush(ck->fp) != 0) err = errno ? errno : EIO;

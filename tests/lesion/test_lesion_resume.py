@@ -6,7 +6,8 @@
   equal to an uninterrupted run, and removes the checkpoint;
 - SIGKILL of one rank midway ends the whole job within 10 s with no output; the rerun resumes;
 - SIGTERM to the ranks stops the run cleanly (exit 75) at the next task; the rerun resumes;
-- another partition (another seed) does not pick the checkpoint up."""
+- another partition (another seed) does not pick the checkpoint up;
+- a rank file left ending in half a line is appended to without losing the next record."""
 import os
 import shutil
 import signal
@@ -99,6 +100,24 @@ check(code == 75, "stopped")
 code, so, se = mcrun.run(2, [config("seed.ini", 9, seed=7), f"output.dir={out}", "-lesion_stop_after", "1"], timeout=200)
 check(code == 75 and "resuming" not in so, f"another seed computes its own tasks:\n{so}")
 check(len({h for h, _ in records(out)[1]}) == 2, "each partition keeps its own checkpoint")
+
+
+# --- A rank file that ends in the middle of a line (its writer was killed there) and holds no complete record:
+# the next run appends to it, and its records must not be glued to that half line. ---
+out = os.path.join(work, "halfline")
+code, so, se = mcrun.run(1, [cfg, f"output.dir={out}", "-lesion_stop_after", "1"], timeout=200)
+files, keys = records(out)
+check(code == 75 and len(files) == 1 and len(keys) == 1, f"one task in one rank file ({files}, {keys})")
+with open(os.path.join(work, files[0]), "r+") as f:
+    header = f.readline()
+    f.seek(0)
+    f.truncate()
+    f.write(header + "5 0x1.8p+3 0x1")
+code, so, se = mcrun.run(1, [cfg, f"output.dir={out}", "-lesion_stop_after", "2"], timeout=200)
+check(code == 75 and "resuming" not in so and len(records(out)[1]) == 2, f"both new tasks are readable after the half line ({records(out)[1]})")
+so = mcrun.run_ok(2, [cfg, f"output.dir={out}"], timeout=200)
+check("2 of 130 tasks already done" in so, f"the rerun resumes the 2 tasks:\n{so}")
+check(same(importance(out), ref), "resumed after a half line: /importance equals the uninterrupted run bitwise")
 
 
 def start_and_signal(out, n_keys, sig, which):

@@ -55,8 +55,8 @@ def synth(path, widths, modules, weak=0.05, seed=1, labels=None, extra=()):
 
 def checkpoint_records(out):
     """The checkpoint files beside output directory `out` (DIR.ckpt-HASH.*, lock included) and the (HASH, key)
-    pairs of the complete records in them (lines after the header 'modclust-checkpoint 2 N'; the last
-    piece of a file is empty or a line still being written)."""
+    pairs of the complete records in them (lines of a key and N values after the header 'modclust-checkpoint
+    2 N'; the last piece of a file is empty or a line still being written)."""
     parent, base = os.path.dirname(os.path.abspath(out)), os.path.basename(out) + ".ckpt-"
     files = [e for e in os.listdir(parent) if e.startswith(base) and not e.endswith(".tmp")]
     records = set()
@@ -66,7 +66,8 @@ def checkpoint_records(out):
         except FileNotFoundError:
             continue  # renamed away between listdir and open
         if lines[0].startswith("modclust-checkpoint 2 "):
-            records |= {(e[len(base):].split(".")[0], int(line.split()[0])) for line in lines[1:-1]}
+            n = int(lines[0].split()[2])  # values per record: a line with another count is not a record
+            records |= {(e[len(base):].split(".")[0], int(line.split()[0])) for line in lines[1:-1] if len(line.split()) == n + 1}
     return files, records
 
 
