@@ -96,7 +96,9 @@ def cancel_and_resume(slurm, ref):
     check(m and "stopped early (cancelled) with its work saved" in text, f"cancelled job does not say it stopped cleanly:\n{text}")
     n_done = int(m.group(1))
     shown = [int(x) for x in re.findall(r"\[null\] ~(\d+)/", text)]
-    check(max(shown) <= n_done + 2, f"progress claimed {max(shown)} tasks, but {n_done} were done")
+    # A progress line extrapolates rank 0's share of finished tasks ("~"): it may run ahead of the true count by
+    # the imbalance between the ranks (a few tasks on a loaded machine), never by the tasks still running.
+    check(max(shown) <= n_done + max(2, n_done // 10), f"progress claimed {max(shown)} tasks, but {n_done} were done")
     check(not os.path.exists(out), "a cancelled job left an output directory")
     check(any(f.startswith("resume.ckpt-") for f in os.listdir(WORK)), "a cancelled job left no checkpoint")
 
