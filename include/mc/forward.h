@@ -128,8 +128,9 @@ PetscErrorCode mc_backward_set_relu_redirect(MCForward *f, PetscBool on);
 /* mc_backward_run - Back-propagate dtop (n x width of layer `top` of the last run, w.r.t. its output or
    pre-activation as `at` says) down to the input. If g is not NULL, overwrites the gradients of every
    layer at or below `top` with the sums over the batch (layers above top are left alone); if dx is not NULL,
-   writes the gradient w.r.t. the input (n * H*W*C floats). Uses the caches of the last run, which must have
-   been a pass from layer 0 with no lesions set (training-mode dropout masks of that run are honoured).
+   writes the gradient w.r.t. the input (n * H*W*C floats). Works on any DAG: gradients of a layer read by
+   several layers are summed, layers top does not depend on are left alone. Uses the caches of the last run,
+   which must have been a pass from layer 0 with no lesions set (training-mode dropout masks are honoured).
    BatchNorm is differentiated in inference mode (moving statistics are constants). MaxPool sends the
    gradient to the first maximum of each window. Not collective. */
 PetscErrorCode mc_backward_run(MCForward *f, PetscInt top, MCGradAt at, const float dtop[], MCGrads *g, float dx[]);

@@ -394,6 +394,10 @@ PetscErrorCode mc_graph_build(MPI_Comm comm, const MCGraphOpts *opts, const MCMo
   PetscCheck(opts->kind != MC_GRAPH_ACTIVATIONS, comm, PETSC_ERR_ARG_WRONG, "activation graphs are built by mc_graph_build_activations");
   PetscCheck(opts->kind == MC_GRAPH_WEIGHTS, comm, PETSC_ERR_PLIB, "graph kind %d out of range", (int)opts->kind);
   PetscCheck(norm >= MC_CONV_NORM_L1 && norm <= MC_CONV_NORM_FRO, comm, PETSC_ERR_PLIB, "graph conv norm %d out of range", (int)norm);
+  PetscCheck(mc_model_is_chain(model), comm, PETSC_ERR_SUP,
+             "The weight graph of '%s' cannot be built yet: it has branches, merges (Add, Concatenate, Multiply) or grouped convolutions, and the weight graph "
+             "handles sequential chains so far (graph.kind = activations works on any network)",
+             model->source);
   PetscCall(PetscMalloc1(model->n_layers + 1, &widx));
   for (PetscInt l = 0; l < model->n_layers; ++l) {
     const MCLayer *L = &model->layers[l];

@@ -1,17 +1,56 @@
 /* src/io/model_native.c: the native modclust HDF5 model file (docs/formats.md, "Native model file"):
    root attributes format = "modclust-model", version = 1, input_shape = [H, W, C], n_layers; one group
    per layer /layers/000, /layers/001, ... with attributes type, name, activation (+ geometry) and the
-   tensors weight, bias, gamma, beta, moving_mean, moving_var in the canonical layout of mc/model.h. */
+   tensors weight, bias, gamma, beta, moving_mean, moving_var in the canonical layout of mc/model.h. The
+   graph: root attribute outputs and per-layer attribute inputs (layer numbers, -1 = the model input); a
+   file without them is a chain. */
 #include <stdio.h>
 #include <string.h>
 #include "io/io_impl.h"
 
 #define MC_NATIVE_FORMAT  "modclust-model"
 #define MC_NATIVE_VERSION 1
+#define MC_NATIVE_MAX_INPUTS 4096 /* producers one layer may read */
 
 static void layer_group_name(PetscInt i, char *buf, size_t n)
 {
   snprintf(buf, n, "/layers/%03d", (int)i);
+}
+
+/* An attribute of layer indices (inputs, outputs). */
+static PetscErrorCode write_index_attr(const char *tmp, hid_t loc, const char *name, PetscInt n, const PetscInt idx[])
+{
+  long long *v;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(n > 0 ? n : 1, &v));
+  for (PetscInt i = 0; i < n; ++i) v[i] = idx[i];
+  PetscCall(mc__io_h5_write_attr_ints(tmp, loc, name, n, v));
+  PetscCall(PetscFree(v));
+  PetscFunctionReturn(0);
+}
+
+/* Read an optional attribute of layer indices into the model (inputs of layer `li`, or outputs for li < 0). */
+static PetscErrorCode read_index_attr(const char *path, hid_t loc, const char *what, const char *name, MCModel *m, PetscInt li)
+{
+  PetscBool  has = PETSC_FALSE;
+  PetscInt   n, *idx;
+  long long *v;
+
+  PetscFunctionBeginUser;
+  PetscCall(mc__io_h5_attr_exists(loc, name, &has));
+  if (!has) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc2(MC_NATIVE_MAX_INPUTS, &v, MC_NATIVE_MAX_INPUTS, &idx));
+  PetscCall(mc__io_h5_attr_ints(path, loc, what, name, MC_NATIVE_MAX_INPUTS, &n, v));
+  for (PetscInt i = 0; i < n; ++i) {
+    PetscCheck(v[i] >= (li < 0 ? 0 : -1) && v[i] < (li < 0 ? m->n_layers : li), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s: attribute %s entry %lld is not %s", path, what, name, v[i],
+               li < 0 ? "a layer of the model" : "an earlier layer (or -1, the model input)");
+    idx[i] = (PetscInt)v[i];
+  }
+  if (li < 0) PetscCall(mc_model_set_outputs(m, n, idx));
+  else PetscCall(mc_model_set_inputs(&m->layers[li], n, idx));
+  PetscCall(PetscFree2(v, idx));
+  PetscFunctionReturn(0);
 }
 
 /* Everything but the file itself; tmp names the file in messages. */
@@ -19,7 +58,7 @@ static PetscErrorCode write_native_body(hid_t file, const char *tmp, const MCMod
 {
   const char *path = tmp;
   hid_t       layers;
-  long long   v[3];
+  long long   v[3], v4[4];
 
   PetscFunctionBeginUser;
   PetscCall(mc__io_h5_write_attr_string(tmp, file, "format", MC_NATIVE_FORMAT));
@@ -31,6 +70,7 @@ static PetscErrorCode write_native_body(hid_t file, const char *tmp, const MCMod
   PetscCall(mc__io_h5_write_attr_ints(tmp, file, "n_layers", 0, v));
   PetscCall(mc__io_h5_write_attr_string(tmp, file, "source_format", m->format[0] ? m->format : "unknown"));
   PetscCall(mc__io_h5_write_attr_string(tmp, file, "source", m->source));
+  PetscCall(write_index_attr(tmp, file, "outputs", m->n_outputs, m->outputs));
   MCCallHDF5(layers = H5Gcreate2(file, "/layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path, "a group");
   for (PetscInt i = 0; i < m->n_layers; ++i) {
     const MCLayer *l = &m->layers[i];
@@ -44,6 +84,12 @@ static PetscErrorCode write_native_body(hid_t file, const char *tmp, const MCMod
     PetscCall(mc__io_h5_write_attr_string(tmp, g, "name", l->name));
     PetscCall(mc__io_h5_write_attr_string(tmp, g, "activation", mc_model_activation_name(l->act)));
     PetscCall(mc__io_h5_write_attr_real(tmp, g, "alpha", (double)l->alpha));
+    if (l->act == MC_ACT_HARD_SIGMOID || l->act == MC_ACT_CLIP) PetscCall(mc__io_h5_write_attr_real(tmp, g, "act_beta", (double)l->act_beta));
+    PetscCall(write_index_attr(tmp, g, "inputs", l->n_inputs, l->inputs));
+    if (l->padding == MC_PAD_EXPLICIT || l->type == MC_LAYER_ZEROPAD2D) {
+      v4[0] = l->pad_t, v4[1] = l->pad_b, v4[2] = l->pad_l, v4[3] = l->pad_r;
+      PetscCall(mc__io_h5_write_attr_ints(tmp, g, "pads", 4, v4));
+    }
     switch (l->type) {
     case MC_LAYER_DENSE:
       dims[0] = l->n_in;
@@ -53,9 +99,14 @@ static PetscErrorCode write_native_body(hid_t file, const char *tmp, const MCMod
     case MC_LAYER_CONV2D:
       dims[0] = l->kh;
       dims[1] = l->kw;
-      dims[2] = l->n_in;
+      dims[2] = l->n_in / l->groups;
       dims[3] = l->n_out;
       PetscCall(mc__io_h5_write_floats(tmp, g, "weight", 4, dims, l->weight));
+      v[0] = l->groups;
+      PetscCall(mc__io_h5_write_attr_ints(tmp, g, "groups", 0, v));
+      v[0] = l->dil_h;
+      v[1] = l->dil_w;
+      PetscCall(mc__io_h5_write_attr_ints(tmp, g, "dilation", 2, v));
       /* fall through */
     case MC_LAYER_MAXPOOL2D:
     case MC_LAYER_AVGPOOL2D:
@@ -65,7 +116,16 @@ static PetscErrorCode write_native_body(hid_t file, const char *tmp, const MCMod
       v[0] = l->stride_h;
       v[1] = l->stride_w;
       PetscCall(mc__io_h5_write_attr_ints(tmp, g, "strides", 2, v));
-      PetscCall(mc__io_h5_write_attr_string(tmp, g, "padding", l->padding == MC_PAD_SAME ? "same" : "valid"));
+      PetscCall(mc__io_h5_write_attr_string(tmp, g, "padding", mc_model_padding_name(l->padding)));
+      break;
+    case MC_LAYER_UPSAMPLE2D:
+      v[0] = l->kh;
+      v[1] = l->kw;
+      PetscCall(mc__io_h5_write_attr_ints(tmp, g, "size", 2, v));
+      break;
+    case MC_LAYER_RESHAPE:
+      for (int d = 0; d < 3; ++d) v[d] = l->target[d];
+      PetscCall(mc__io_h5_write_attr_ints(tmp, g, "target", 3, v));
       break;
     case MC_LAYER_BATCHNORM:
       PetscCall(mc__io_h5_write_attr_real(tmp, g, "epsilon", (double)l->eps));
@@ -169,6 +229,7 @@ PetscErrorCode mc__io_model_read_native(const char *path, double budget, MCModel
   PetscCall(mc_model_create((PetscInt)v[0], shape, &m));
   PetscCall(PetscStrncpy(m->source, path, sizeof(m->source)));
   PetscCall(PetscStrncpy(m->format, "native", sizeof(m->format)));
+  PetscCall(read_index_attr(path, file, "the root group", "outputs", m, -1));
   for (PetscInt i = 0; i < m->n_layers; ++i) {
     MCLayer  *l = &m->layers[i];
     char      gname[64];
@@ -194,6 +255,21 @@ PetscErrorCode mc__io_model_read_native(const char *path, double budget, MCModel
       PetscCall(mc__io_h5_attr_reals(path, g, gname, "alpha", 1, &n, &r));
       l->alpha = (float)r;
     }
+    PetscCall(mc__io_h5_attr_exists(g, "act_beta", &has));
+    if (has) {
+      PetscCall(mc__io_h5_attr_reals(path, g, gname, "act_beta", 1, &n, &r));
+      l->act_beta = (float)r;
+    }
+    PetscCall(read_index_attr(path, g, gname, "inputs", m, i));
+    PetscCall(mc__io_h5_attr_exists(g, "pads", &has));
+    if (has) {
+      long long p[4];
+
+      PetscCall(mc__io_h5_attr_ints(path, g, gname, "pads", 4, &n, p));
+      PetscCheck(n == 4 && p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0 && p[0] < 1 << 20 && p[1] < 1 << 20 && p[2] < 1 << 20 && p[3] < 1 << 20, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                 "%s: attribute pads of %s must be four non-negative integers (top, bottom, left, right)", path, gname);
+      l->pad_t = (PetscInt)p[0], l->pad_b = (PetscInt)p[1], l->pad_l = (PetscInt)p[2], l->pad_r = (PetscInt)p[3];
+    }
     switch (l->type) {
     case MC_LAYER_DENSE:
     case MC_LAYER_CONV2D:
@@ -210,8 +286,17 @@ PetscErrorCode mc__io_model_read_native(const char *path, double budget, MCModel
         PetscCheck(kh == dims[0] && kw == dims[1], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s: attribute kernel %" PetscInt_FMT " x %" PetscInt_FMT " disagrees with the weight's %" PetscInt_FMT " x %" PetscInt_FMT, path, gname, kh, kw, dims[0], dims[1]);
         l->kh    = dims[0];
         l->kw    = dims[1];
-        l->n_in  = dims[2];
         l->n_out = dims[3];
+        l->groups = 1;
+        PetscCall(mc__io_h5_attr_exists(g, "groups", &has));
+        if (has) {
+          PetscCall(mc__io_h5_attr_ints(path, g, gname, "groups", 1, &n, v));
+          PetscCheck(v[0] >= 1 && v[0] <= l->n_out, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute groups of %s is %lld, expected 1 to the %" PetscInt_FMT " output channels", path, gname, v[0], l->n_out);
+          l->groups = (PetscInt)v[0];
+        }
+        l->n_in = dims[2] * l->groups;
+        PetscCall(mc__io_h5_attr_exists(g, "dilation", &has));
+        if (has) PetscCall(read_pair(path, g, gname, "dilation", &l->dil_h, &l->dil_w));
       }
       PetscCall(read_vector(path, g, gname, "bias", l->n_out, budget, &l->bias));
       break;
@@ -225,6 +310,15 @@ PetscErrorCode mc__io_model_read_native(const char *path, double budget, MCModel
       PetscCall(read_vector(path, g, gname, "beta", l->n_out, budget, &l->beta));
       PetscCall(mc__io_h5_attr_reals(path, g, gname, "epsilon", 1, &n, &r));
       l->eps = (float)r;
+      break;
+    case MC_LAYER_UPSAMPLE2D:
+      PetscCall(read_pair(path, g, gname, "size", &l->kh, &l->kw));
+      break;
+    case MC_LAYER_RESHAPE:
+      PetscCall(mc__io_h5_attr_ints(path, g, gname, "target", 3, &n, v));
+      PetscCheck(n == 3 && v[0] >= 1 && v[1] >= 1 && v[2] >= 1 && v[0] < 1 << 30 && v[1] < 1 << 30 && v[2] < 1 << 30, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                 "%s: attribute target of %s must be three positive integers H, W, C", path, gname);
+      for (int d = 0; d < 3; ++d) l->target[d] = (PetscInt)v[d];
       break;
     case MC_LAYER_DROPOUT:
       PetscCall(mc__io_h5_attr_exists(g, "rate", &has));
@@ -240,8 +334,8 @@ PetscErrorCode mc__io_model_read_native(const char *path, double budget, MCModel
       PetscCall(read_pair(path, g, gname, "kernel", &l->kh, &l->kw));
       PetscCall(read_pair(path, g, gname, "strides", &l->stride_h, &l->stride_w));
       PetscCall(mc__io_h5_attr_string(path, g, gname, "padding", &s));
-      PetscCheck(!strcmp(s, "same") || !strcmp(s, "valid"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has padding '%s', expected same or valid", path, gname, s);
-      l->padding = !strcmp(s, "same") ? MC_PAD_SAME : MC_PAD_VALID;
+      PetscCheck(!strcmp(s, "same") || !strcmp(s, "valid") || !strcmp(s, "explicit"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has padding '%s', expected same, valid or explicit", path, gname, s);
+      l->padding = !strcmp(s, "same") ? MC_PAD_SAME : !strcmp(s, "explicit") ? MC_PAD_EXPLICIT : MC_PAD_VALID;
       PetscCall(PetscFree(s));
     }
     MCCallHDF5(H5Gclose(g), path, "a group");

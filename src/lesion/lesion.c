@@ -300,7 +300,7 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
              "[data] source %s has examples of %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT " values but the model %s expects %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT,
              data->source, data->shape[0], data->shape[1], data->shape[2], model->source, model->input_shape[0], model->input_shape[1], model->input_shape[2]);
   {
-    const MCLayer *last = &model->layers[model->n_layers - 1];
+    const MCLayer *last = &model->layers[model->outputs[0]];
     n_out               = last->out_shape[0] * last->out_shape[1] * last->out_shape[2];
   }
   PetscCheck(C <= n_out, comm, PETSC_ERR_USER_INPUT, "[data] source %s has %" PetscInt_FMT " classes but the model %s has only %" PetscInt_FMT " outputs", data->source, C,

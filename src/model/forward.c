@@ -12,47 +12,75 @@ static PetscInt shape_size(const PetscInt s[3])
   return s[0] * s[1] * s[2];
 }
 
-/* Keras' rules: valid -> floor((n - k)/s) + 1 with no padding; same -> ceil(n/s), padding split with the
-   smaller half before. */
-static void axis_geom(PetscInt n, PetscInt k, PetscInt s, MCPadding pad, PetscInt *o, PetscInt *p)
+/* A convolution with one input channel per group (depthwise, any channel multiplier): run directly. */
+static PetscBool is_depthwise(const MCLayer *L)
 {
-  if (pad == MC_PAD_SAME) {
-    PetscInt total;
-    *o    = (n + s - 1) / s;
-    total = (*o - 1) * s + k - n;
-    if (total < 0) total = 0;
-    *p = total / 2;
-  } else {
-    *o = n >= k ? (n - k) / s + 1 : 0;
-    *p = 0;
-  }
+  return (L->groups > 1 && L->groups == L->in_shape[2]) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+const float *mc__nn_input(const MCForward *f, PetscInt i, PetscInt j)
+{
+  PetscInt p = f->model->layers[i].inputs[j];
+
+  return p < 0 ? f->x : f->out[p];
+}
+
+/* Depthwise convolution, output channel o = c*mult + m reading input channel c: z += x (*) K. */
+static void depthwise_forward(const MCLayer *L, const MCWinGeom *g, PetscInt n, const float *x, float *z)
+{
+  const PetscInt H = L->in_shape[0], W = L->in_shape[1], C = L->in_shape[2], co = L->n_out, mult = co / C;
+  const PetscInt ni = H * W * C, no = g->oh * g->ow * co;
+
+  for (PetscInt e = 0; e < n; ++e)
+    for (PetscInt oh = 0; oh < g->oh; ++oh)
+      for (PetscInt ow = 0; ow < g->ow; ++ow) {
+        float *zo = z + e * no + (oh * g->ow + ow) * co;
+        for (PetscInt a = 0; a < L->kh; ++a) {
+          PetscInt ih = oh * L->stride_h - g->pt + a * L->dil_h;
+          if (ih < 0 || ih >= H) continue;
+          for (PetscInt b = 0; b < L->kw; ++b) {
+            PetscInt     iw = ow * L->stride_w - g->pl + b * L->dil_w;
+            const float *xv, *kv;
+            if (iw < 0 || iw >= W) continue;
+            xv = x + e * ni + (ih * W + iw) * C;
+            kv = L->weight + (a * L->kw + b) * co;
+            if (mult == 1)
+              for (PetscInt c = 0; c < C; ++c) zo[c] += xv[c] * kv[c];
+            else
+              for (PetscInt o = 0; o < co; ++o) zo[o] += xv[o / mult] * kv[o];
+          }
+        }
+      }
 }
 
 PetscInt mc__nn_chunk(const MCForward *f, PetscInt i)
 {
   const MCLayer *L    = &f->model->layers[i];
   PetscInt       rows = f->geom[i].oh * f->geom[i].ow;
-  PetscInt       c    = f->n_col / (rows * L->kh * L->kw * L->in_shape[2]);
+  PetscInt       c    = f->n_col / (rows * L->kh * L->kw * (L->in_shape[2] / L->groups));
   return c < 1 ? 1 : c;
 }
 
-void mc__nn_im2col(const MCLayer *L, const MCWinGeom *g, PetscInt n_ex, const float *x, float *col)
+/* Rows of the im2col matrix: one per (example, output position), K = kh*kw*Cg entries in (a, b, channel)
+   order, for the Cg = C/groups input channels of group grp. */
+void mc__nn_im2col(const MCLayer *L, const MCWinGeom *g, PetscInt grp, PetscInt n_ex, const float *x, float *col)
 {
   const PetscInt H = L->in_shape[0], W = L->in_shape[1], C = L->in_shape[2];
-  const PetscInt K = L->kh * L->kw * C;
+  const PetscInt Cg = C / L->groups, K = L->kh * L->kw * Cg;
+  const size_t   bytes = (size_t)Cg * sizeof(float);
 
   for (PetscInt e = 0; e < n_ex; ++e) {
-    const float *xe = x + e * H * W * C;
+    const float *xe = x + e * H * W * C + grp * Cg;
     for (PetscInt oh = 0; oh < g->oh; ++oh) {
       for (PetscInt ow = 0; ow < g->ow; ++ow) {
         float *row = col + ((e * g->oh + oh) * g->ow + ow) * K;
         for (PetscInt a = 0; a < L->kh; ++a) {
-          PetscInt ih = oh * L->stride_h - g->pt + a;
+          PetscInt ih = oh * L->stride_h - g->pt + a * L->dil_h;
           for (PetscInt b = 0; b < L->kw; ++b) {
-            PetscInt iw  = ow * L->stride_w - g->pl + b;
-            float   *dst = row + (a * L->kw + b) * C;
-            if (ih < 0 || ih >= H || iw < 0 || iw >= W) memset(dst, 0, (size_t)C * sizeof(float));
-            else memcpy(dst, xe + (ih * W + iw) * C, (size_t)C * sizeof(float));
+            PetscInt iw  = ow * L->stride_w - g->pl + b * L->dil_w;
+            float   *dst = row + (a * L->kw + b) * Cg;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) memset(dst, 0, bytes);
+            else memcpy(dst, xe + (ih * W + iw) * C, bytes);
           }
         }
       }
@@ -60,26 +88,26 @@ void mc__nn_im2col(const MCLayer *L, const MCWinGeom *g, PetscInt n_ex, const fl
   }
 }
 
-void mc__nn_col2im(const MCLayer *L, const MCWinGeom *g, PetscInt n_ex, const float *col, float *dx)
+void mc__nn_col2im(const MCLayer *L, const MCWinGeom *g, PetscInt grp, PetscInt n_ex, const float *col, float *dx)
 {
   const PetscInt H = L->in_shape[0], W = L->in_shape[1], C = L->in_shape[2];
-  const PetscInt K = L->kh * L->kw * C;
+  const PetscInt Cg = C / L->groups, K = L->kh * L->kw * Cg;
 
   for (PetscInt e = 0; e < n_ex; ++e) {
-    float *de = dx + e * H * W * C;
+    float *de = dx + e * H * W * C + grp * Cg;
     for (PetscInt oh = 0; oh < g->oh; ++oh) {
       for (PetscInt ow = 0; ow < g->ow; ++ow) {
         const float *row = col + ((e * g->oh + oh) * g->ow + ow) * K;
         for (PetscInt a = 0; a < L->kh; ++a) {
-          PetscInt ih = oh * L->stride_h - g->pt + a;
+          PetscInt ih = oh * L->stride_h - g->pt + a * L->dil_h;
           if (ih < 0 || ih >= H) continue;
           for (PetscInt b = 0; b < L->kw; ++b) {
-            PetscInt     iw  = ow * L->stride_w - g->pl + b;
-            const float *src = row + (a * L->kw + b) * C;
+            PetscInt     iw  = ow * L->stride_w - g->pl + b * L->dil_w;
+            const float *src = row + (a * L->kw + b) * Cg;
             float       *d;
             if (iw < 0 || iw >= W) continue;
             d = de + (ih * W + iw) * C;
-            for (PetscInt c = 0; c < C; ++c) d[c] += src[c];
+            for (PetscInt c = 0; c < Cg; ++c) d[c] += src[c];
           }
         }
       }
@@ -102,7 +130,6 @@ PetscErrorCode mc_forward_create(const MCModel *model, PetscInt max_batch, MCFor
 {
   MCForward *f;
   PetscInt   nl = model->n_layers, col_need = 0;
-  PetscInt   cur[3];
 
   PetscFunctionBeginUser;
   PetscCheck(max_batch >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Forward batch size must be at least 1, got %" PetscInt_FMT ".", max_batch);
@@ -128,63 +155,46 @@ PetscErrorCode mc_forward_create(const MCModel *model, PetscInt max_batch, MCFor
   PetscCall(PetscCalloc1(nl, &f->n_pre_mask));
   PetscCall(PetscCalloc1(nl, &f->drop));
   f->max_size = f->in_size0;
-  for (int d = 0; d < 3; ++d) cur[d] = model->input_shape[d];
   for (PetscInt i = 0; i < nl; ++i) {
     const MCLayer *L = &model->layers[i];
-    PetscInt       o[3];
-    for (int d = 0; d < 3; ++d) {
-      PetscCheck(L->in_shape[d] == cur[d], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s' expects input %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT " but receives %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT " (shapes not finalized?).", i, L->name, L->in_shape[0], L->in_shape[1], L->in_shape[2], cur[0], cur[1], cur[2]);
-      o[d] = cur[d];
-    }
+
+    PetscCheck(L->n_inputs >= 1 && L->inputs, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s' has no inputs (model not finalized?).", i, L->name);
     switch (L->type) {
     case MC_LAYER_DENSE:
-      PetscCheck(L->n_in == shape_size(cur) && L->weight, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Dense layer %" PetscInt_FMT " '%s' has %" PetscInt_FMT " inputs but receives %" PetscInt_FMT ".", i, L->name, L->n_in, shape_size(cur));
-      o[0] = 1, o[1] = 1, o[2] = L->n_out;
+      PetscCheck(L->n_in == shape_size(L->in_shape) && L->weight, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Dense layer %" PetscInt_FMT " '%s' has %" PetscInt_FMT " inputs but receives %" PetscInt_FMT ".", i, L->name, L->n_in, shape_size(L->in_shape));
       break;
     case MC_LAYER_CONV2D:
     case MC_LAYER_MAXPOOL2D:
     case MC_LAYER_AVGPOOL2D:
-      PetscCheck(L->kh >= 1 && L->kw >= 1 && L->stride_h >= 1 && L->stride_w >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s' has a bad window %" PetscInt_FMT "x%" PetscInt_FMT " or stride %" PetscInt_FMT "x%" PetscInt_FMT ".", i, L->name, L->kh, L->kw, L->stride_h, L->stride_w);
-      axis_geom(cur[0], L->kh, L->stride_h, L->padding, &f->geom[i].oh, &f->geom[i].pt);
-      axis_geom(cur[1], L->kw, L->stride_w, L->padding, &f->geom[i].ow, &f->geom[i].pl);
-      PetscCheck(f->geom[i].oh >= 1 && f->geom[i].ow >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s': window larger than its input.", i, L->name);
-      o[0] = f->geom[i].oh, o[1] = f->geom[i].ow;
+      mc_model_window(L, 0, L->in_shape[0], &f->geom[i].oh, &f->geom[i].pt);
+      mc_model_window(L, 1, L->in_shape[1], &f->geom[i].ow, &f->geom[i].pl);
+      PetscCheck(f->geom[i].oh == L->out_shape[0] && f->geom[i].ow == L->out_shape[1], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s': window geometry disagrees with its output shape (shapes not finalized?).", i, L->name);
       if (L->type == MC_LAYER_CONV2D) {
-        PetscCheck(L->n_in == cur[2] && L->weight, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Conv2D layer %" PetscInt_FMT " '%s' has %" PetscInt_FMT " input channels but receives %" PetscInt_FMT ".", i, L->name, L->n_in, cur[2]);
-        o[2] = L->n_out;
-        {
-          PetscInt rows = o[0] * o[1], k = L->kh * L->kw * cur[2];
-          PetscInt need = rows * k * PetscMin(max_batch, PetscMax(1, MC_NN_COL_BUDGET / (rows * k)));
-          col_need      = PetscMax(col_need, need);
-        }
+        PetscInt rows = L->out_shape[0] * L->out_shape[1], k = L->kh * L->kw * (L->in_shape[2] / L->groups);
+        PetscInt need = rows * k * PetscMin(max_batch, PetscMax(1, MC_NN_COL_BUDGET / (rows * k)));
+
+        PetscCheck(L->weight && L->groups >= 1 && L->dil_h >= 1 && L->dil_w >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Conv2D layer %" PetscInt_FMT " '%s' has no kernel or is not finalized.", i, L->name);
+        if (!is_depthwise(L)) col_need = PetscMax(col_need, need);
       }
-      break;
-    case MC_LAYER_FLATTEN:
-      o[0] = 1, o[1] = 1, o[2] = shape_size(cur);
       break;
     case MC_LAYER_BATCHNORM:
       PetscCheck(L->moving_mean && L->moving_var, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "BatchNorm layer %" PetscInt_FMT " '%s' has no moving statistics.", i, L->name);
-      PetscCall(PetscMalloc1(cur[2], &f->bn_scale[i]));
-      PetscCall(PetscMalloc1(cur[2], &f->bn_shift[i]));
-      break;
-    case MC_LAYER_ACTIVATION:
-    case MC_LAYER_DROPOUT:
-    case MC_LAYER_SOFTMAX:
+      PetscCall(PetscMalloc1(L->in_shape[2], &f->bn_scale[i]));
+      PetscCall(PetscMalloc1(L->in_shape[2], &f->bn_shift[i]));
       break;
     default:
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s' has a type the engine cannot run.", i, L->name);
+      PetscCheck(L->type > MC_LAYER_UNSET && L->type < MC_N_LAYER_TYPES, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s' has a type the engine cannot run.", i, L->name);
+      break;
     }
-    for (int d = 0; d < 3; ++d) PetscCheck(L->out_shape[d] == o[d], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " '%s' declares output %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT " but computes %" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT ".", i, L->name, L->out_shape[0], L->out_shape[1], L->out_shape[2], o[0], o[1], o[2]);
-    f->in_size[i]  = shape_size(cur);
-    f->out_size[i] = shape_size(o);
-    f->max_size    = PetscMax(f->max_size, f->out_size[i]);
-    if (L->type != MC_LAYER_FLATTEN) { /* a Flatten aliases its input, set at run time */
+    f->in_size[i]  = shape_size(L->in_shape);
+    f->out_size[i] = shape_size(L->out_shape);
+    f->max_size    = PetscMax(f->max_size, PetscMax(f->out_size[i], f->in_size[i]));
+    if (L->type != MC_LAYER_FLATTEN && L->type != MC_LAYER_RESHAPE) { /* these alias their input, set at run time */
       PetscCall(PetscMalloc1(max_batch * f->out_size[i], &f->out[i]));
       f->own_out[i] = PETSC_TRUE;
     }
     if ((L->type == MC_LAYER_DENSE || L->type == MC_LAYER_CONV2D) && L->act != MC_ACT_LINEAR) PetscCall(PetscMalloc1(max_batch * f->out_size[i], &f->pre[i]));
     if (L->type == MC_LAYER_DROPOUT) PetscCall(PetscMalloc1(max_batch * f->out_size[i], &f->drop[i]));
-    for (int d = 0; d < 3; ++d) cur[d] = o[d];
   }
   f->n_col = col_need;
   if (col_need) PetscCall(PetscMalloc1(col_need, &f->col));
@@ -225,14 +235,17 @@ PetscErrorCode mc_forward_destroy(MCForward **fp)
   PetscCall(PetscFree(f->masked));
   PetscCall(PetscFree(f->col));
   PetscCall(PetscFree(f->dcol));
-  PetscCall(PetscFree(f->ga));
-  PetscCall(PetscFree(f->gb));
+  if (f->grad)
+    for (PetscInt i = 0; i < f->n_layers; ++i) PetscCall(PetscFree(f->grad[i]));
+  PetscCall(PetscFree3(f->grad, f->gset, f->gneed));
+  PetscCall(PetscFree(f->gin));
+  PetscCall(PetscFree(f->gtmp));
   PetscCall(PetscFree(*fp));
   PetscFunctionReturn(0);
 }
 
 /* Element-wise activation z -> y (may alias); softmax over the last axis of width c. */
-MC_VECTORIZE static void act_forward(MCActivation act, float alpha, PetscInt n, PetscInt c, const float *z, float *y)
+MC_VECTORIZE static void act_forward(MCActivation act, float alpha, float beta, PetscInt n, PetscInt c, const float *z, float *y)
 {
   const float selu_a = 1.6732632423543772848f, selu_s = 1.0507009873554804934f;
 
@@ -264,6 +277,27 @@ MC_VECTORIZE static void act_forward(MCActivation act, float alpha, PetscInt n, 
   case MC_ACT_LEAKY_RELU:
     for (PetscInt j = 0; j < n; ++j) y[j] = z[j] > 0.0f ? z[j] : alpha * z[j];
     break;
+  case MC_ACT_RELU6:
+    for (PetscInt j = 0; j < n; ++j) y[j] = z[j] > 0.0f ? (z[j] < 6.0f ? z[j] : 6.0f) : 0.0f;
+    break;
+  case MC_ACT_HARD_SIGMOID:
+    for (PetscInt j = 0; j < n; ++j) {
+      float v = alpha * z[j] + beta;
+      y[j]    = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f;
+    }
+    break;
+  case MC_ACT_HARD_SWISH:
+    for (PetscInt j = 0; j < n; ++j) {
+      float v = z[j] + 3.0f;
+      y[j]    = z[j] * (v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f) / 6.0f;
+    }
+    break;
+  case MC_ACT_SWISH:
+    for (PetscInt j = 0; j < n; ++j) y[j] = z[j] / (1.0f + expf(-z[j]));
+    break;
+  case MC_ACT_CLIP:
+    for (PetscInt j = 0; j < n; ++j) y[j] = z[j] > alpha ? (z[j] < beta ? z[j] : beta) : alpha;
+    break;
   case MC_ACT_SOFTMAX:
     for (PetscInt r = 0; r < n / c; ++r) {
       const float *zr = z + r * c;
@@ -294,7 +328,7 @@ MC_VECTORIZE static void apply_mask(PetscInt n, PetscInt w, PetscInt c, PetscInt
 static PetscErrorCode run_layer(MCForward *f, PetscInt i, PetscInt n)
 {
   const MCLayer *L   = &f->model->layers[i];
-  const float   *in  = i == 0 ? f->x : f->out[i - 1];
+  const float   *in  = mc__nn_input(f, i, 0);
   float         *out = f->out[i];
   PetscInt       ni = f->in_size[i], no = f->out_size[i];
   PetscInt       C   = L->in_shape[2];
@@ -316,18 +350,22 @@ static PetscErrorCode run_layer(MCForward *f, PetscInt i, PetscInt n)
     }
     if (L->type == MC_LAYER_DENSE) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)co, (int)ni, 1.0f, in, (int)ni, L->weight, (int)co, 1.0f, z, (int)co);
+    } else if (is_depthwise(L)) {
+      depthwise_forward(L, &f->geom[i], n, in, z);
     } else {
       const MCWinGeom *g     = &f->geom[i];
-      PetscInt         K     = L->kh * L->kw * C, rows = g->oh * g->ow;
+      PetscInt         cog   = co / L->groups, K = L->kh * L->kw * (C / L->groups), rows = g->oh * g->ow;
       PetscInt         chunk = mc__nn_chunk(f, i);
       for (PetscInt e0 = 0; e0 < n; e0 += chunk) {
         PetscInt ne = PetscMin(chunk, n - e0);
-        mc__nn_im2col(L, g, ne, in + e0 * ni, f->col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(ne * rows), (int)co, (int)K, 1.0f, f->col, (int)K, L->weight, (int)co, 1.0f, z + e0 * no, (int)co);
+        for (PetscInt grp = 0; grp < L->groups; ++grp) {
+          mc__nn_im2col(L, g, grp, ne, in + e0 * ni, f->col);
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(ne * rows), (int)cog, (int)K, 1.0f, f->col, (int)K, L->weight + grp * cog, (int)co, 1.0f, z + e0 * no + grp * cog, (int)co);
+        }
       }
     }
     if (f->n_pre_mask[i]) apply_mask(n, no, co, f->n_pre_mask[i], f->pre_mask[i], z);
-    if (f->pre[i]) act_forward(L->act, L->alpha, n * no, co, z, out);
+    if (f->pre[i]) act_forward(L->act, L->alpha, L->act_beta, n * no, co, z, out);
   } break;
   case MC_LAYER_MAXPOOL2D:
   case MC_LAYER_AVGPOOL2D: {
@@ -358,8 +396,61 @@ static PetscErrorCode run_layer(MCForward *f, PetscInt i, PetscInt n)
     }
   } break;
   case MC_LAYER_FLATTEN:
-    f->out[i] = (float *)in; /* channels-last memory is already flat: alias the input */
+  case MC_LAYER_RESHAPE:
+    f->out[i] = (float *)in; /* channels-last memory keeps its order: alias the input */
     break;
+  case MC_LAYER_ADD:
+    memcpy(out, in, (size_t)(n * no) * sizeof(float));
+    for (PetscInt j = 1; j < L->n_inputs; ++j) {
+      const float *v = mc__nn_input(f, i, j);
+      for (PetscInt k = 0; k < n * no; ++k) out[k] += v[k];
+    }
+    break;
+  case MC_LAYER_MULTIPLY:
+    for (PetscInt k = 0; k < n * no; ++k) out[k] = 1.0f;
+    for (PetscInt j = 0; j < L->n_inputs; ++j) {
+      const float *v  = mc__nn_input(f, i, j);
+      PetscInt     p  = L->inputs[j];
+      PetscInt     wj = p < 0 ? f->in_size0 : f->out_size[p];
+      if (wj == no)
+        for (PetscInt k = 0; k < n * no; ++k) out[k] *= v[k];
+      else /* a 1 x 1 x C gate over H x W */
+        for (PetscInt e = 0; e < n; ++e)
+          for (PetscInt k = 0; k < no; ++k) out[e * no + k] *= v[e * C + k % C];
+    }
+    break;
+  case MC_LAYER_CONCAT: {
+    PetscInt c0 = 0, hw = no / C;
+    for (PetscInt j = 0; j < L->n_inputs; ++j) {
+      const float *v  = mc__nn_input(f, i, j);
+      PetscInt     p  = L->inputs[j];
+      PetscInt     cj = p < 0 ? f->model->input_shape[2] : f->model->layers[p].out_shape[2];
+      for (PetscInt r = 0; r < n * hw; ++r) memcpy(out + r * C + c0, v + r * cj, (size_t)cj * sizeof(float));
+      c0 += cj;
+    }
+  } break;
+  case MC_LAYER_ZEROPAD2D: {
+    PetscInt H = L->in_shape[0], W = L->in_shape[1], Wo = L->out_shape[1];
+    memset(out, 0, (size_t)(n * no) * sizeof(float));
+    for (PetscInt e = 0; e < n; ++e)
+      for (PetscInt h = 0; h < H; ++h) memcpy(out + e * no + ((h + L->pad_t) * Wo + L->pad_l) * C, in + e * ni + h * W * C, (size_t)(W * C) * sizeof(float));
+  } break;
+  case MC_LAYER_GLOBALAVGPOOL: {
+    PetscInt hw = ni / C;
+    for (PetscInt e = 0; e < n; ++e) {
+      float *o = out + e * C;
+      for (PetscInt c = 0; c < C; ++c) o[c] = 0.0f;
+      for (PetscInt p = 0; p < hw; ++p)
+        for (PetscInt c = 0; c < C; ++c) o[c] += in[e * ni + p * C + c];
+      for (PetscInt c = 0; c < C; ++c) o[c] /= (float)hw;
+    }
+  } break;
+  case MC_LAYER_UPSAMPLE2D: {
+    PetscInt W = L->in_shape[1], Ho = L->out_shape[0], Wo = L->out_shape[1];
+    for (PetscInt e = 0; e < n; ++e)
+      for (PetscInt h = 0; h < Ho; ++h)
+        for (PetscInt w = 0; w < Wo; ++w) memcpy(out + e * no + (h * Wo + w) * C, in + e * ni + ((h / L->kh) * W + w / L->kw) * C, (size_t)C * sizeof(float));
+  } break;
   case MC_LAYER_BATCHNORM:
     /* Folded per run (C values), so parameters changed between runs (training, tests) take effect. */
     for (PetscInt c = 0; c < C; ++c) {
@@ -371,10 +462,10 @@ static PetscErrorCode run_layer(MCForward *f, PetscInt i, PetscInt n)
       for (PetscInt c = 0; c < C; ++c) out[r * C + c] = in[r * C + c] * f->bn_scale[i][c] + f->bn_shift[i][c];
     break;
   case MC_LAYER_ACTIVATION:
-    act_forward(L->act, L->alpha, n * ni, C, in, out);
+    act_forward(L->act, L->alpha, L->act_beta, n * ni, C, in, out);
     break;
   case MC_LAYER_SOFTMAX:
-    act_forward(MC_ACT_SOFTMAX, 0.0f, n * ni, C, in, out);
+    act_forward(MC_ACT_SOFTMAX, 0.0f, 0.0f, n * ni, C, in, out);
     break;
   case MC_LAYER_DROPOUT:
     if (f->train && L->rate > 0.0f) {
@@ -433,7 +524,7 @@ PetscErrorCode mc_forward_preact(MCForward *f, PetscInt layer, const float **z, 
   if (L->type == MC_LAYER_DENSE || L->type == MC_LAYER_CONV2D) {
     if (z) *z = f->pre[layer] ? f->pre[layer] : f->out[layer];
     if (width) *width = f->out_size[layer];
-  } else PetscCall(mc_forward_output(f, layer - 1, z, width));
+  } else PetscCall(mc_forward_output(f, L->inputs[0], z, width));
   PetscFunctionReturn(0);
 }
 
@@ -496,6 +587,34 @@ static PetscErrorCode merge_units(PetscInt **list, PetscInt *n, PetscInt n_add, 
   PetscFunctionReturn(0);
 }
 
+/* The Dense/Conv2D layer that reads unit layer u (layers[] index `layer`, -1 the input) through layers that
+   keep its channels: the one consumer of each layer on the way, which reads nothing else. Branches (a unit
+   layer read by several layers, or merged with another tensor) are not lesioned this way yet. */
+static PetscErrorCode outgoing_consumer(const MCForward *f, PetscInt u, PetscInt layer, PetscInt *at)
+{
+  const MCModel *m = f->model;
+
+  PetscFunctionBeginUser;
+  for (PetscInt cur = layer;;) {
+    PetscInt next = -1, n_next = 0;
+
+    for (PetscInt j = cur + 1; j < m->n_layers; ++j)
+      for (PetscInt k = 0; k < m->layers[j].n_inputs; ++k)
+        if (m->layers[j].inputs[k] == cur) next = j, ++n_next;
+    for (PetscInt o = 0; o < m->n_outputs; ++o) n_next += m->outputs[o] == cur ? 1 : 0;
+    PetscCheck(n_next > 0 && next >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Unit layer %" PetscInt_FMT " feeds no Dense or Conv2D layer, so its outgoing weights cannot be lesioned.", u);
+    PetscCheck(n_next == 1 && m->layers[next].n_inputs == 1, PETSC_COMM_SELF, PETSC_ERR_SUP,
+               "Unit layer %" PetscInt_FMT " reaches a branch or a merge (layer %" PetscInt_FMT " '%s') before its consuming weights; outgoing lesions of branching networks are not supported yet.", u, next,
+               m->layers[next].name);
+    if (m->layers[next].type == MC_LAYER_DENSE || m->layers[next].type == MC_LAYER_CONV2D) {
+      *at = next;
+      break;
+    }
+    cur = next;
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode mc_forward_lesion_set(MCForward *f, PetscInt u, PetscInt n_units, const PetscInt units[], MCLesionMode mode, PetscInt *restart)
 {
   PetscInt layer, nu, at;
@@ -507,9 +626,7 @@ PetscErrorCode mc_forward_lesion_set(MCForward *f, PetscInt u, PetscInt n_units,
     at = layer;
     PetscCall(merge_units(&f->pre_mask[at], &f->n_pre_mask[at], n_units, units));
   } else {
-    for (at = layer + 1; at < f->n_layers; ++at)
-      if (f->model->layers[at].type == MC_LAYER_DENSE || f->model->layers[at].type == MC_LAYER_CONV2D) break;
-    PetscCheck(at < f->n_layers, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Unit layer %" PetscInt_FMT " feeds no Dense or Conv2D layer, so its outgoing weights cannot be lesioned.", u);
+    PetscCall(outgoing_consumer(f, u, layer, &at));
     PetscCheck(f->in_size[at] % nu == 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Layer %" PetscInt_FMT " reads %" PetscInt_FMT " values, not a multiple of the %" PetscInt_FMT " units of unit layer %" PetscInt_FMT ".", at, f->in_size[at], nu, u);
     f->in_mask_c[at] = nu;
     PetscCall(merge_units(&f->in_mask[at], &f->n_in_mask[at], n_units, units));
@@ -547,8 +664,8 @@ PetscErrorCode mc_forward_set_training(MCForward *f, PetscBool train, MCRng *rng
 
 PetscErrorCode mc_forward_predict(MCForward *f, PetscInt pred[])
 {
-  PetscInt     w = f->out_size[f->n_layers - 1];
-  const float *y = f->out[f->n_layers - 1];
+  PetscInt     w = f->out_size[f->model->outputs[0]];
+  const float *y = f->out[f->model->outputs[0]];
 
   PetscFunctionBeginUser;
   for (PetscInt r = 0; r < f->n; ++r) {

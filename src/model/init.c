@@ -13,9 +13,9 @@ PetscErrorCode mc_model_init_glorot(MCLayer *L, uint64_t seed, uint64_t task)
 
   PetscFunctionBeginUser;
   PetscCheck(L->type == MC_LAYER_DENSE || L->type == MC_LAYER_CONV2D, PETSC_COMM_SELF, PETSC_ERR_PLIB, "layer '%s' has no kernel to initialize", L->name);
-  if (L->type == MC_LAYER_CONV2D) {
-    fan_in *= L->kh * L->kw;
-    fan_out *= L->kh * L->kw;
+  if (L->type == MC_LAYER_CONV2D) { /* Keras' fans of the kernel [kh, kw, c_in / groups, c_out] */
+    fan_in  = fan_in / (L->groups > 1 ? L->groups : 1) * L->kh * L->kw;
+    fan_out = fan_out * L->kh * L->kw;
   }
   a = sqrt(6.0 / (double)(fan_in + fan_out));
   mc_rng_init(&r, seed, MC_STREAM_INIT, task);
@@ -39,6 +39,8 @@ PetscErrorCode mc_model_create_initialized(const MCModel *m, uint64_t seed, uint
 
     *L        = m->layers[l];
     L->weight = L->bias = L->gamma = L->beta = L->moving_mean = L->moving_var = NULL;
+    L->inputs = NULL;
+    PetscCall(mc_model_set_inputs(L, m->layers[l].n_inputs, m->layers[l].inputs));
     if (L->type == MC_LAYER_DENSE || L->type == MC_LAYER_CONV2D) PetscCall(mc_model_init_glorot(L, seed, task0 + (uint64_t)wl++));
     else if (L->type == MC_LAYER_BATCHNORM) {
       PetscInt n = PetscMax(PetscMax(L->n_out, L->out_shape[2]), 1);
@@ -49,6 +51,7 @@ PetscErrorCode mc_model_create_initialized(const MCModel *m, uint64_t seed, uint
       for (PetscInt j = 0; j < n; ++j) L->moving_var[j] = 1.0f;
     }
   }
+  PetscCall(mc_model_set_outputs(c, m->n_outputs, m->outputs));
   *out = c;
   PetscFunctionReturn(0);
 }

@@ -41,11 +41,15 @@ struct MCForward_s {
   float   *col, *dcol;
   PetscInt n_col;            /* floats in col (and dcol once allocated) */
   PetscInt max_size;         /* largest in_size / out_size of any layer */
-  float   *ga, *gb;          /* backward gradient buffers, max_batch * max_size each (lazy) */
+  float   **grad;            /* backward: per layer, the gradient of its output, max_batch * out_size (lazy) */
+  PetscBool *gset, *gneed;   /* grad[i] holds a value this pass; a gradient is wanted at layer i */
+  float    *gin, *gtmp;      /* the input's gradient (max_batch * in_size0) and scratch (max_batch * max_size) */
+  PetscBool gin_set;
   PetscBool relu_redirect;   /* Lucid's redirected ReLU gradient (feature visualization) */
 };
 
 /* Shared kernels (forward.c). */
 PetscInt mc__nn_chunk(const MCForward *f, PetscInt i);
-void     mc__nn_im2col(const MCLayer *L, const MCWinGeom *g, PetscInt n_ex, const float *x, float *col);
-void     mc__nn_col2im(const MCLayer *L, const MCWinGeom *g, PetscInt n_ex, const float *col, float *dx);
+void     mc__nn_im2col(const MCLayer *L, const MCWinGeom *g, PetscInt grp, PetscInt n_ex, const float *x, float *col);
+void     mc__nn_col2im(const MCLayer *L, const MCWinGeom *g, PetscInt grp, PetscInt n_ex, const float *col, float *dx);
+const float *mc__nn_input(const MCForward *f, PetscInt i, PetscInt j);

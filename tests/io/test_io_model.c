@@ -56,6 +56,8 @@ static PetscErrorCode compare_models(const char *what, const MCModel *a, const M
   PetscFunctionBeginUser;
   PetscCheck(a->n_layers == b->n_layers, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: %" PetscInt_FMT " vs %" PetscInt_FMT " layers", what, a->n_layers, b->n_layers);
   for (int k = 0; k < 3; ++k) PetscCheck(a->input_shape[k] == b->input_shape[k], PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: input shapes differ", what);
+  PetscCheck(a->n_outputs == b->n_outputs, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: %" PetscInt_FMT " vs %" PetscInt_FMT " outputs", what, a->n_outputs, b->n_outputs);
+  for (PetscInt o = 0; o < a->n_outputs; ++o) PetscCheck(a->outputs[o] == b->outputs[o], PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: output %" PetscInt_FMT " differs", what, o);
   for (PetscInt i = 0; i < a->n_layers; ++i) {
     const MCLayer *x = &a->layers[i], *y = &b->layers[i];
 
@@ -69,6 +71,10 @@ static PetscErrorCode compare_models(const char *what, const MCModel *a, const M
     if (x->type == MC_LAYER_CONV2D || x->type == MC_LAYER_MAXPOOL2D || x->type == MC_LAYER_AVGPOOL2D)
       PetscCheck(x->kh == y->kh && x->kw == y->kw && x->stride_h == y->stride_h && x->stride_w == y->stride_w && x->padding == y->padding, PETSC_COMM_SELF, PETSC_ERR_PLIB,
                  "%s: layer %" PetscInt_FMT " geometry differs", what, i);
+    PetscCheck(x->act_beta == y->act_beta && x->n_inputs == y->n_inputs, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: layer %" PetscInt_FMT " activation parameter or input count differs", what, i);
+    for (PetscInt j = 0; j < x->n_inputs; ++j) PetscCheck(x->inputs[j] == y->inputs[j], PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: layer %" PetscInt_FMT " input %" PetscInt_FMT " differs", what, i, j);
+    PetscCheck(x->groups == y->groups && x->dil_h == y->dil_h && x->dil_w == y->dil_w && x->pad_t == y->pad_t && x->pad_b == y->pad_b && x->pad_l == y->pad_l && x->pad_r == y->pad_r, PETSC_COMM_SELF,
+               PETSC_ERR_PLIB, "%s: layer %" PetscInt_FMT " groups, dilation or padding differ", what, i);
     if (x->type == MC_LAYER_BATCHNORM) PetscCheck(x->eps == y->eps, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: layer %" PetscInt_FMT " eps %g vs %g", what, i, (double)x->eps, (double)y->eps);
     PetscCall(compare_tensor(what, i, "weight", x->weight, y->weight, mc_model_weight_count(x)));
     PetscCall(compare_tensor(what, i, "bias", x->bias, y->bias, x->n_out));
@@ -80,31 +86,12 @@ static PetscErrorCode compare_models(const char *what, const MCModel *a, const M
   PetscFunctionReturn(0);
 }
 
-/* Every rank's copy must equal rank 0's: compare an order-dependent checksum of all tensor bits. */
+/* Every rank's copy must equal rank 0's: compare the model hash (every layer, tensor, input and output). */
 static PetscErrorCode check_bcast(MPI_Comm comm, const MCModel *m)
 {
-  unsigned long long h = 1469598103934665603ULL, lo, hi;
+  unsigned long long h = (unsigned long long)mc_model_hash(m, 1469598103934665603ULL), lo, hi;
 
   PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < m->n_layers; ++i) {
-    const MCLayer *l        = &m->layers[i];
-    const float   *t[6]     = {l->weight, l->bias, l->gamma, l->beta, l->moving_mean, l->moving_var};
-    PetscInt       n[6]     = {mc_model_weight_count(l), l->n_out, l->n_out, l->n_out, l->n_out, l->n_out};
-    PetscInt       geom[12] = {l->type, l->act, l->n_in, l->n_out, l->kh, l->kw, l->stride_h, l->stride_w, l->padding, l->out_shape[0], l->out_shape[1], l->out_shape[2]};
-
-    for (int g = 0; g < 12; ++g) h = (h ^ (unsigned long long)geom[g]) * 1099511628211ULL;
-    for (int k = 0; k < 6; ++k) {
-      if (!t[k]) {
-        h = (h ^ 0xabcdULL) * 1099511628211ULL;
-        continue;
-      }
-      for (PetscInt j = 0; j < n[k]; ++j) {
-        unsigned u;
-        memcpy(&u, &t[k][j], sizeof(u));
-        h = (h ^ u) * 1099511628211ULL;
-      }
-    }
-  }
   PetscCallMPI(MPI_Allreduce(&h, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, comm));
   PetscCallMPI(MPI_Allreduce(&h, &hi, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, comm));
   PetscCheck(lo == hi, comm, PETSC_ERR_PLIB, "broadcast copies of the model differ between ranks");

@@ -1,6 +1,9 @@
 /* tests/nn/nn_model_forward.c: read a model through the project's readers (mc_config_load + mc_io_model_read:
-   Keras .h5, safetensors, native) and write the engine's last-layer output (batches of 500) for an input file (n examples,
-   channels-last float32). Usage: nn_model_forward CONFIG.ini X N OUT */
+   Keras .h5, safetensors, native) and write the engine's outputs (batches of 500; per batch each of the model's outputs in
+   turn, outputs[0] first) for an input file (n examples, channels-last float32). With DTOP and GOUT (n <= 500): the backward
+   pass of DTOP (n x width of outputs[0]) written to GOUT: the input gradient, then per layer in order the gradients of a
+   Dense/Conv2D weight and bias or a BatchNorm gamma and beta (those present).
+   Usage: nn_model_forward CONFIG.ini X N OUT [DTOP GOUT] */
 #include <stdio.h>
 #include <stdlib.h>
 #include "mc/forward.h"
@@ -36,10 +39,38 @@ int main(int argc, char **argv)
   for (PetscInt b = 0; b < n; b += 500) {
     PetscInt nb = PetscMin(500, n - b);
     PetscCall(mc_forward_run(f, nb, x + b * nin, 0));
-    PetscCall(mc_forward_output(f, m->n_layers - 1, &y, &w));
-    fwrite(y, sizeof(float), (size_t)(nb * w), fp);
+    for (PetscInt o = 0; o < m->n_outputs; ++o) {
+      PetscCall(mc_forward_output(f, m->outputs[o], &y, &w));
+      fwrite(y, sizeof(float), (size_t)(nb * w), fp);
+    }
   }
   fclose(fp);
+  if (argc >= 7) {
+    MCGrads *g;
+    float   *dtop, *dx;
+
+    PetscCheck(n <= 500, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "The backward check takes at most 500 examples.");
+    PetscCall(mc_forward_output(f, m->outputs[0], NULL, &w));
+    PetscCall(PetscMalloc2(n * w, &dtop, n * nin, &dx));
+    fp = fopen(argv[5], "rb");
+    PetscCheck(fp && fread(dtop, sizeof(float), (size_t)(n * w), fp) == (size_t)(n * w), PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "Cannot read %" PetscInt_FMT " floats from %s.", n * w, argv[5]);
+    fclose(fp);
+    PetscCall(mc_grads_create(m, &g));
+    PetscCall(mc_backward_run(f, m->outputs[0], MC_GRAD_OUTPUT, dtop, g, dx));
+    fp = fopen(argv[6], "wb");
+    PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot write %s.", argv[6]);
+    fwrite(dx, sizeof(float), (size_t)(n * nin), fp);
+    for (PetscInt i = 0; i < m->n_layers; ++i) {
+      const MCLayer *L = &m->layers[i];
+      if (g->dweight[i]) fwrite(g->dweight[i], sizeof(float), (size_t)mc_model_weight_count(L), fp);
+      if (g->dbias[i]) fwrite(g->dbias[i], sizeof(float), (size_t)L->n_out, fp);
+      if (g->dgamma[i]) fwrite(g->dgamma[i], sizeof(float), (size_t)L->n_out, fp);
+      if (g->dbeta[i]) fwrite(g->dbeta[i], sizeof(float), (size_t)L->n_out, fp);
+    }
+    fclose(fp);
+    PetscCall(mc_grads_destroy(&g));
+    PetscCall(PetscFree2(dtop, dx));
+  }
   PetscCall(PetscFree(x));
   PetscCall(mc_forward_destroy(&f));
   PetscCall(mc_model_destroy(&m));
