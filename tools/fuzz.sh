@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools/fuzz.sh: run one fuzzing harness of tests/fuzz with clang's libFuzzer, AddressSanitizer and UBSan.
-#   bash tools/fuzz.sh NAME SECONDS     NAME: config safetensors keras native idx h5data
+#   bash tools/fuzz.sh NAME SECONDS     NAME: config safetensors keras native onnx idx h5data
 # Builds ./build-fuzz (CC=clang, -DMC_FUZZ=ON), makes the seed corpus (tests/fuzz/make_corpus.py) into
 # build-fuzz/corpus/NAME, then fuzzes for SECONDS on one process, growing the corpus there. Findings
 # (crash-*, leak-*, timeout-*) land in build-fuzz/findings/NAME; the summary line gives executions.
@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:-}
 secs=${2:-600}
-case $name in config | safetensors | keras | native | idx | h5data) ;; *)
-  echo "usage: bash tools/fuzz.sh config|safetensors|keras|native|idx|h5data SECONDS" >&2
+case $name in config | safetensors | keras | native | onnx | idx | h5data) ;; *)
+  echo "usage: bash tools/fuzz.sh config|safetensors|keras|native|onnx|idx|h5data SECONDS" >&2
   exit 2 ;;
 esac
 B=${FUZZ_BUILD_DIR:-build-fuzz}

@@ -8,7 +8,7 @@
 /* ---- Model reading options ([model] and [layer.N] of the configuration, filled by src/run) ---- */
 
 /* Enum values are listed in the order of the key's choices in src/config/config.def. */
-typedef enum { MC_MODEL_FORMAT_AUTO, MC_MODEL_FORMAT_KERAS, MC_MODEL_FORMAT_SAFETENSORS, MC_MODEL_FORMAT_NATIVE } MCModelFormat;
+typedef enum { MC_MODEL_FORMAT_AUTO, MC_MODEL_FORMAT_KERAS, MC_MODEL_FORMAT_SAFETENSORS, MC_MODEL_FORMAT_NATIVE, MC_MODEL_FORMAT_ONNX } MCModelFormat;
 typedef enum { MC_LAYOUT_AUTO, MC_LAYOUT_KERAS, MC_LAYOUT_TORCH } MCTensorLayout;
 typedef enum { MC_INFER_NONE, MC_INFER_MLP } MCModelInfer;
 

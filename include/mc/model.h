@@ -133,6 +133,10 @@ PetscErrorCode mc_model_destroy(MCModel **m);
    `comm` is used for the error only (pass PETSC_COMM_SELF on a reading rank). */
 PetscErrorCode mc_model_finalize_shapes(MPI_Comm comm, MCModel *m);
 
+/* mc_model_finalize_layer - The shape part of mc_model_finalize_shapes for layer i alone: its inputs must
+   be set and layers before it finalized (readers that need shapes while they build a model). */
+PetscErrorCode mc_model_finalize_layer(MPI_Comm comm, MCModel *m, PetscInt i);
+
 /* mc_model_bcast - Broadcast a model from rank 0 to every rank of comm. On rank 0 *m is the model read;
    on other ranks *m is NULL on entry and a new model on return (caller owns it). Collective. */
 PetscErrorCode mc_model_bcast(MPI_Comm comm, MCModel **m);

@@ -111,6 +111,10 @@ PetscErrorCode mc__io_check_budget(const char *file, const char *what, double by
 PetscErrorCode mc__io_model_read_native(const char *path, double budget, MCModel **out);
 PetscErrorCode mc__io_model_read_keras(const char *path, double budget, MCModel **out);
 PetscErrorCode mc__io_model_read_safetensors(const MCModelReadOpts *opts, const char *path, double budget, MCModel **out);
+PetscErrorCode mc__io_model_read_onnx(const char *path, double budget, MCModel **out);
+
+/* mc__io_half_to_float - IEEE 754 binary16 (bits h) as a float, subnormals, Inf and NaN included. */
+float mc__io_half_to_float(uint16_t h);
 
 /* ---- Dataset readers, run by one rank. ---- */
 PetscErrorCode mc__io_dataset_read_idx(const char *dir, const char *split, double budget, MCDataset **out);

@@ -42,9 +42,19 @@ static PetscErrorCode detect_format(const char *path, MCModelFormat *fmt)
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open model file %s", path);
   got = fread(buf, 1, sizeof(buf), fp);
   fclose(fp);
-  PetscCheck(got == sizeof(buf) && buf[8] == '{', PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s is not a model file this tool reads (expected Keras .h5, safetensors or a modclust HDF5 model)", path);
-  *fmt = MC_MODEL_FORMAT_SAFETENSORS;
+  if (got == sizeof(buf) && buf[8] == '{') {
+    *fmt = MC_MODEL_FORMAT_SAFETENSORS;
+    PetscFunctionReturn(0);
+  }
+  /* ONNX has no signature: a ModelProto begins with field 1 (ir_version, varint: byte 0x08) in practice,
+     and the name says .onnx. */
+  {
+    size_t len = strlen(path);
+
+    PetscCheck(got >= 2 && (buf[0] == 0x08 || (len > 5 && !strcmp(path + len - 5, ".onnx"))), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "%s is not a model file this tool reads (expected Keras .h5, ONNX, safetensors or a modclust HDF5 model)", path);
+  }
+  *fmt = MC_MODEL_FORMAT_ONNX;
   PetscFunctionReturn(0);
 }
 
@@ -70,6 +80,9 @@ static PetscErrorCode read_on_rank0(const MCModelReadOpts *opts, double budget, 
     break;
   case MC_MODEL_FORMAT_SAFETENSORS:
     PetscCall(mc__io_model_read_safetensors(opts, path, budget, out));
+    break;
+  case MC_MODEL_FORMAT_ONNX:
+    PetscCall(mc__io_model_read_onnx(path, budget, out));
     break;
   }
   PetscFunctionReturn(0);

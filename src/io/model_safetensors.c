@@ -191,27 +191,6 @@ static const STTensor *st_find(const STFile *st, const char *name)
   return NULL;
 }
 
-static float half_to_float(uint16_t h)
-{
-  uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-  float    f;
-
-  if (exp == 0) {
-    if (man == 0) bits = sign;
-    else { /* subnormal: renormalise */
-      int e = -1;
-      do {
-        ++e;
-        man <<= 1;
-      } while (!(man & 0x400));
-      bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
-    }
-  } else if (exp == 0x1f) bits = sign | 0x7f800000u | (man << 13);
-  else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-  memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-
 /* Read tensor t as float (converting F64, F16, BF16). */
 static PetscErrorCode st_read(const STFile *st, const STTensor *t, const char *key, float **out)
 {
@@ -239,7 +218,7 @@ static PetscErrorCode st_read(const STFile *st, const STTensor *t, const char *k
       v[i] = (float)d;
     } break;
     case ST_F16:
-      v[i] = half_to_float((uint16_t)(raw[2 * i] | (raw[2 * i + 1] << 8)));
+      v[i] = mc__io_half_to_float((uint16_t)(raw[2 * i] | (raw[2 * i + 1] << 8)));
       break;
     case ST_BF16: {
       uint32_t bits = ((uint32_t)raw[2 * i] | ((uint32_t)raw[2 * i + 1] << 8)) << 16;

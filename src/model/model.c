@@ -281,7 +281,20 @@ PetscErrorCode mc_model_finalize_shapes(MPI_Comm comm, MCModel *m)
              m->input_shape[0], m->input_shape[1], m->input_shape[2]);
   PetscCheck(m->n_layers >= 1, comm, PETSC_ERR_USER_INPUT, "%s: the model has no layers", src);
   PetscCall(finalize_graph(comm, src, m));
-  for (PetscInt i = 0; i < m->n_layers; ++i) {
+  for (PetscInt i = 0; i < m->n_layers; ++i) PetscCall(mc_model_finalize_layer(comm, m, i));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_model_finalize_layer(MPI_Comm comm, MCModel *m, PetscInt i)
+{
+  const char *src = m->source[0] ? m->source : "model";
+
+  PetscFunctionBeginUser;
+  PetscCheck(i >= 0 && i < m->n_layers && m->layers[i].n_inputs >= 1, comm, PETSC_ERR_PLIB, "%s: layer %" PetscInt_FMT " has no inputs set", src, i);
+  for (PetscInt j = 0; j < m->layers[i].n_inputs; ++j)
+    PetscCheck(m->layers[i].inputs[j] >= -1 && m->layers[i].inputs[j] < i, comm, PETSC_ERR_USER_INPUT, "%s: layer %" PetscInt_FMT " '%s' reads layer %" PetscInt_FMT ", which does not come before it", src, i,
+               m->layers[i].name, m->layers[i].inputs[j]);
+  {
     MCLayer    *l    = &m->layers[i];
     const char *type = mc_model_layer_type_name(l->type);
     PetscInt    h, w, c;

@@ -24,6 +24,7 @@ typedef struct {
   P("model", "format", "keras", MC_MODEL_FORMAT_KERAS, NULL), \
   P("model", "format", "safetensors", MC_MODEL_FORMAT_SAFETENSORS, NULL), \
   P("model", "format", "native", MC_MODEL_FORMAT_NATIVE, NULL), \
+  P("model", "format", "onnx", MC_MODEL_FORMAT_ONNX, NULL), \
   P("model", "layout", "auto", MC_LAYOUT_AUTO, NULL), \
   P("model", "layout", "keras", MC_LAYOUT_KERAS, NULL), \
   P("model", "layout", "torch", MC_LAYOUT_TORCH, NULL), \

@@ -18,7 +18,7 @@ import numpy as np
 src = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 out = os.path.abspath(sys.argv[1])
 shutil.rmtree(out, ignore_errors=True)
-dirs = {h: os.path.join(out, h) for h in ("config", "safetensors", "keras", "native", "idx", "h5data")}
+dirs = {h: os.path.join(out, h) for h in ("config", "safetensors", "keras", "native", "idx", "h5data", "onnx")}
 for d in dirs.values():
     os.makedirs(d)
 
@@ -70,6 +70,44 @@ mlp = {"0.weight": rng.normal(size=(6, 8)), "0.bias": rng.normal(size=6), "2.wei
        "2.bias": rng.normal(size=3)}
 for dt in ("F32", "F64", "F16"):
     put("safetensors", f"small_{dt}.safetensors", safetensors(mlp, dt))
+
+# ONNX: small networks exported by torch.onnx at several opsets (an N,H,W,C input behind a Transpose, a shape
+# subgraph, a residual Add, Concat, Pad), and Keras Functional DAGs (tests/nn/test_dag_keras.py).
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2 = nn.Conv2d(2, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1, groups=4)
+        self.bn, self.fc = nn.BatchNorm2d(4), nn.Linear(8 * 9, 3)
+
+    def forward(self, x):
+        x = F.pad(x.permute(0, 3, 1, 2), (0, 1, 0, 1))
+        y = F.relu(self.bn(self.c1(x)))
+        z = torch.cat([y, F.hardswish(self.c2(y)) + y], 1)
+        z = F.max_pool2d(z, 2, ceil_mode=True)
+        return torch.softmax(self.fc(z.reshape(z.shape[0], -1)), -1)
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    for opset in (9, 11, 13, 17):
+        p = os.path.join(tmp, f"small_{opset}.onnx")
+        torch.onnx.export(Small().eval(), torch.rand(1, 5, 5, 2), p, opset_version=opset, dynamic_axes={"x": {0: "n"}},
+                          input_names=["x"], do_constant_folding=opset != 11)
+        put("onnx", f"small_{opset}.onnx", open(p, "rb").read())
+sys.path.insert(0, os.path.join(src, "tests", "nn"))
+import test_dag_keras  # noqa: E402
+
+with tempfile.TemporaryDirectory() as tmp:
+    for net in (test_dag_keras.resnet_like(), test_dag_keras.mobilenet_like()):
+        p = os.path.join(tmp, net.name + ".h5")
+        net.write(p)
+        put("keras", net.name + ".h5", open(p, "rb").read())
 
 # A small native model from modclust-synth.
 bin_dir = os.environ.get("MC_BIN", os.path.join(src, "build"))
