@@ -784,20 +784,21 @@ static PetscErrorCode graph_input(Builder *B, const Onnx__GraphProto *g)
   if (nd == 2) {
     B->m->input_shape[0] = B->m->input_shape[1] = 1, B->m->input_shape[2] = (PetscInt)d[1];
   } else {
-    PetscBool nhwc = PETSC_FALSE;
+    PetscBool nhwc;
+    PetscInt  readers = 0, transposes = 0;
 
     for (size_t k = 0; k < g->n_node; ++k) {
       const Onnx__NodeProto *nd2 = g->node[k];
       size_t                 np;
-      const int64_t         *p;
+      const int64_t         *p = attr_ints(nd2, "perm", &np);
 
       for (size_t j = 0; j < nd2->n_input; ++j) {
         if (strcmp(nd2->input[j], in->name)) continue;
-        p    = attr_ints(nd2, "perm", &np);
-        nhwc = (!strcmp(nd2->op_type, "Transpose") && p && np == 4 && p[0] == 0 && p[1] == 3 && p[2] == 1 && p[3] == 2) ? PETSC_TRUE : PETSC_FALSE;
-        if (!nhwc) break;
+        readers++;
+        if (!strcmp(nd2->op_type, "Transpose") && p && np == 4 && p[0] == 0 && p[1] == 3 && p[2] == 1 && p[3] == 2) transposes++;
       }
     }
+    nhwc = (readers > 0 && readers == transposes) ? PETSC_TRUE : PETSC_FALSE;
     v->nhwc = nhwc;
     if (nhwc) B->m->input_shape[0] = (PetscInt)d[1], B->m->input_shape[1] = (PetscInt)d[2], B->m->input_shape[2] = (PetscInt)d[3];
     else B->m->input_shape[0] = (PetscInt)d[2], B->m->input_shape[1] = (PetscInt)d[3], B->m->input_shape[2] = (PetscInt)d[1];

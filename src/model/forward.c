@@ -604,8 +604,8 @@ static PetscErrorCode outgoing_consumer(const MCForward *f, PetscInt u, PetscInt
     for (PetscInt o = 0; o < m->n_outputs; ++o) n_next += m->outputs[o] == cur ? 1 : 0;
     PetscCheck(n_next > 0 && next >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Unit layer %" PetscInt_FMT " feeds no Dense or Conv2D layer, so its outgoing weights cannot be lesioned.", u);
     PetscCheck(n_next == 1 && m->layers[next].n_inputs == 1, PETSC_COMM_SELF, PETSC_ERR_SUP,
-               "Unit layer %" PetscInt_FMT " reaches a branch or a merge (layer %" PetscInt_FMT " '%s') before its consuming weights; outgoing lesions of branching networks are not supported yet.", u, next,
-               m->layers[next].name);
+               "The units of layer '%s' reach a branch or a merge (layer %" PetscInt_FMT " '%s') before the weights that read them; outgoing lesions of branching networks are not supported yet.",
+               layer < 0 ? "input" : m->layers[layer].name, next, m->layers[next].name);
     if (m->layers[next].type == MC_LAYER_DENSE || m->layers[next].type == MC_LAYER_CONV2D) {
       *at = next;
       break;

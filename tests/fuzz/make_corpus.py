@@ -73,9 +73,13 @@ for dt in ("F32", "F64", "F16"):
 
 # ONNX: small networks exported by torch.onnx at several opsets (an N,H,W,C input behind a Transpose, a shape
 # subgraph, a residual Add, Concat, Pad), and Keras Functional DAGs (tests/nn/test_dag_keras.py).
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+import warnings  # noqa: E402
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+warnings.filterwarnings("ignore")  # torch.onnx's export notes
 
 torch.manual_seed(0)
 
