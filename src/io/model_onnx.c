@@ -633,6 +633,8 @@ static PetscErrorCode convert(Builder *B, const Onnx__NodeProto *node)
   MCOnnxValue *x;
 
   PetscFunctionBeginUser;
+  PetscCheck(op && op[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: node %s has no op_type", B->path, B->where);
+  PetscCheck(node->n_input >= 1 || !strcmp(op, "Constant"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: node %s has no input", B->path, B->where);
   PetscCheck(node->n_output >= 1 && node->output[0][0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: node %s has no output", B->path, B->where);
   PetscCheck(!node->domain || !node->domain[0] || !strcmp(node->domain, "ai.onnx"), PETSC_COMM_SELF, PETSC_ERR_SUP, "%s: node %s is from operator domain '%s' (only the standard domain is supported)",
              B->path, B->where, node->domain);
@@ -758,8 +760,10 @@ static PetscErrorCode graph_input(Builder *B, const Onnx__GraphProto *g)
 
   PetscFunctionBeginUser;
   for (size_t k = 0; k < g->n_input; ++k) {
-    MCOnnxValue *c = mc__onnx_find(&B->vs, g->input[k]->name);
+    MCOnnxValue *c;
 
+    PetscCheck(g->input[k]->name && g->input[k]->name[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: graph input %zu has no name", B->path, k);
+    c = mc__onnx_find(&B->vs, g->input[k]->name);
     if (c && c->kind == MC_ONNX_CONST) continue;
     PetscCheck(!in, PETSC_COMM_SELF, PETSC_ERR_SUP, "%s: the graph has several inputs ('%s', '%s'); models with one input are supported", B->path, in->name, g->input[k]->name);
     in = g->input[k];
@@ -795,7 +799,7 @@ static PetscErrorCode graph_input(Builder *B, const Onnx__GraphProto *g)
       for (size_t j = 0; j < nd2->n_input; ++j) {
         if (strcmp(nd2->input[j], in->name)) continue;
         readers++;
-        if (!strcmp(nd2->op_type, "Transpose") && p && np == 4 && p[0] == 0 && p[1] == 3 && p[2] == 1 && p[3] == 2) transposes++;
+        if (nd2->op_type && !strcmp(nd2->op_type, "Transpose") && p && np == 4 && p[0] == 0 && p[1] == 3 && p[2] == 1 && p[3] == 2) transposes++;
       }
     }
     nhwc = (readers > 0 && readers == transposes) ? PETSC_TRUE : PETSC_FALSE;
@@ -872,10 +876,10 @@ static PetscErrorCode build(Builder *B, const Onnx__ModelProto *mp)
   PetscCheck(g->n_output >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the graph has no output", B->path);
   PetscCall(PetscMalloc1(g->n_output, &outs));
   for (size_t k = 0; k < g->n_output; ++k) {
-    MCOnnxValue *v = mc__onnx_find(&B->vs, g->output[k]->name);
+    MCOnnxValue *v = g->output[k]->name ? mc__onnx_find(&B->vs, g->output[k]->name) : NULL;
 
     PetscCheck(v && v->kind == MC_ONNX_RUNTIME && v->layer >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: graph output '%s' is not computed by a layer of the model", B->path,
-               g->output[k]->name);
+               g->output[k]->name ? g->output[k]->name : "");
     PetscCheck(!v->chw_order, PETSC_COMM_SELF, PETSC_ERR_SUP, "%s: graph output '%s' is a flattened map in C,H,W order", B->path, g->output[k]->name);
     outs[k] = v->layer;
   }
@@ -921,8 +925,11 @@ PetscErrorCode mc__io_model_read_onnx(const char *path, double budget, MCModel *
   ierr = build(&B, mp);
   onnx__model_proto__free_unpacked(mp, NULL);
   PetscCall(mc__onnx_values_free(&B.vs));
-  PetscCall(ierr);
-  PetscCall(mc_model_finalize_shapes(PETSC_COMM_SELF, B.m));
+  if (!ierr) ierr = mc_model_finalize_shapes(PETSC_COMM_SELF, B.m);
+  if (ierr) { /* nothing of a refused file stays behind */
+    PetscCall(mc_model_destroy(&B.m));
+    PetscCall(ierr);
+  }
   *out = B.m;
   PetscFunctionReturn(0);
 }

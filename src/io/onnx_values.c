@@ -77,8 +77,10 @@ MCOnnxValue *mc__onnx_const_input(MCOnnxValues *vs, const Onnx__NodeProto *node,
 
 const char *mc__onnx_node_name(const Onnx__NodeProto *node, size_t index, char buf[], size_t n)
 {
-  if (node->name && node->name[0]) snprintf(buf, n, "%s (%s)", node->name, node->op_type);
-  else snprintf(buf, n, "%s node #%zu", node->op_type, index);
+  const char *op = node->op_type ? node->op_type : "?";
+
+  if (node->name && node->name[0]) snprintf(buf, n, "%s (%s)", node->name, op);
+  else snprintf(buf, n, "%s node #%zu", op, index);
   return buf;
 }
 
@@ -304,7 +306,8 @@ static PetscErrorCode new_const(MCOnnxValues *vs, const Onnx__NodeProto *node, P
   PetscFunctionBeginUser;
   PetscCheck(ndim <= MC_ONNX_MAX_DIMS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s computes a tensor of %" PetscInt_FMT " dimensions", vs->path, node->op_type, ndim);
   for (PetscInt d = 0; d < ndim; ++d) n *= (PetscInt)dims[d];
-  PetscCheck(n >= 0 && n < (1 << 26), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s computes a constant of %" PetscInt_FMT " values at load time", vs->path, node->op_type, n);
+  PetscCheck(n >= 0 && n < (1 << 24), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s computes a constant of %" PetscInt_FMT " values at load time (shape arithmetic is folded up to 2^24 values)", vs->path,
+             node->op_type, n);
   PetscCall(mc__onnx_add(vs, node->output[0], out));
   (*out)->kind = MC_ONNX_CONST;
   (*out)->ndim = ndim;
@@ -387,8 +390,10 @@ PetscErrorCode mc__onnx_fold(MCOnnxValues *vs, const Onnx__NodeProto *node, cons
       for (PetscInt d = 0; d < b->n; ++d) {
         dims[d] = ci(b, d);
         if (dims[d] == 0 && d < a->ndim) dims[d] = a->dims[d];
+        PetscCheck(dims[d] >= -1 && dims[d] < ((int64_t)1 << 31), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: node %s: reshape size %lld", vs->path, where, (long long)dims[d]);
         if (dims[d] < 0) neg = d;
         else known *= dims[d];
+        PetscCheck(known < ((int64_t)1 << 40), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: node %s: reshape to more than 2^40 values", vs->path, where);
       }
       nd = b->n;
       if (neg >= 0) dims[neg] = known ? a->n / known : 0;
@@ -424,7 +429,11 @@ PetscErrorCode mc__onnx_fold(MCOnnxValues *vs, const Onnx__NodeProto *node, cons
     PetscCheck(nd == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: node %s: Concat of constants is folded for vectors only", vs->path, where);
     ax = norm_axis(mc__onnx_attr_int(node, "axis", 0), 1);
     PetscCheck(ax == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: node %s: Concat of constant vectors along axis %" PetscInt_FMT, vs->path, where, ax);
-    for (size_t k = 0; k < node->n_input; ++k) total += mc__onnx_const_input(vs, node, k)->n;
+    for (size_t k = 0; k < node->n_input; ++k) {
+      MCOnnxValue *c = mc__onnx_const_input(vs, node, k);
+      PetscCheck(c && c->ndim == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: node %s: input %zu is not a constant vector", vs->path, where, k);
+      total += c->n;
+    }
     dims[0] = total;
     PetscCall(new_const(vs, node, 1, dims, a->f ? PETSC_TRUE : PETSC_FALSE, &o));
     total = 0;
@@ -490,7 +499,7 @@ PetscErrorCode mc__onnx_fold(MCOnnxValues *vs, const Onnx__NodeProto *node, cons
       if (e0 < 0) e0 += dim;
       if (vsp[k] > 0) s0 = PetscMax(0, PetscMin(s0, dim)), e0 = PetscMax(0, PetscMin(e0, dim));
       else s0 = PetscMax(-1, PetscMin(s0, dim - 1)), e0 = PetscMax(-1, PetscMin(e0, dim - 1));
-      st[ax] = s0, en[ax] = e0, sp[ax] = vsp[k];
+      st[ax] = s0, en[ax] = e0, sp[ax] = PetscMax(-(dim + 1), PetscMin(vsp[k], dim + 1)); /* a larger step takes one element too */
     }
     for (PetscInt d = 0; d < nd; ++d) {
       int64_t cnt = sp[d] > 0 ? (en[d] - st[d] + sp[d] - 1) / sp[d] : (st[d] - en[d] + (-sp[d]) - 1) / (-sp[d]);
@@ -530,6 +539,7 @@ PetscErrorCode mc__onnx_fold(MCOnnxValues *vs, const Onnx__NodeProto *node, cons
     for (PetscInt j = 0; j < o->n; ++j) {
       double x = cf(a, a->n == 1 ? 0 : j), y = cf(b, b->n == 1 ? 0 : j), r;
       r = op[0] == 'A' ? x + y : op[0] == 'S' ? x - y : op[0] == 'M' ? x * y : (fl ? x / y : (double)(ci(a, a->n == 1 ? 0 : j) / (ci(b, b->n == 1 ? 0 : j) ? ci(b, b->n == 1 ? 0 : j) : 1)));
+      PetscCheck(fl || (r > -9e18 && r < 9e18), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: node %s: integer result %g out of range", vs->path, where, r);
       if (fl) o->f[j] = (float)r;
       else o->i[j] = (int64_t)r;
     }

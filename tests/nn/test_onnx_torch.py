@@ -175,6 +175,36 @@ def main():
         onnx.save(mp, p)
         fails += bad_case(io_exe, p, [nodes[convs[0]].name, "no earlier node"])
 
+        # Cases the fuzzer found (each crashed or misbehaved before it was fixed), built with onnx.helper: a
+        # node without op_type, integer shape arithmetic that overflows, a node without inputs; and a slice
+        # with a huge step folded correctly (the graph loads).
+        from onnx import TensorProto, helper
+
+        def tiny(extra_nodes, extra_inits=()):
+            nodes = list(extra_nodes) + [helper.make_node("Relu", ["x"], ["y"], name="relu")]
+            g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])], list(extra_inits))
+            return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+        big = helper.make_tensor("big", TensorProto.INT64, [1], [2 ** 62])
+        vec = helper.make_tensor("vec", TensorProto.INT64, [3], [1, 2, 3])
+        one = helper.make_tensor("one", TensorProto.INT64, [1], [1])
+        zero = helper.make_tensor("zero", TensorProto.INT64, [1], [0])
+        step = helper.make_tensor("step", TensorProto.INT64, [1], [2 ** 63 - 1])
+        cases = [("bad_noop", tiny([helper.make_node("", ["x"], ["z"], name="nameless_op")]), ["nameless_op", "op_type"]),
+                 ("bad_overflow", tiny([helper.make_node("Mul", ["big", "big"], ["z"], name="square")], [big]), ["square", "out of range"]),
+                 ("bad_noinput", tiny([helper.make_node("Relu", [], ["z"], name="lonely")]), ["lonely", "no input"])]
+        for tag, model, keys in cases:
+            p = os.path.join(d, tag + ".onnx")
+            onnx.save(model, p)
+            fails += bad_case(io_exe, p, keys)
+        p = os.path.join(d, "huge_step.onnx")
+        onnx.save(tiny([helper.make_node("Slice", ["vec", "zero", "one", "zero", "step"], ["z"], name="slice")], [vec, one, zero, step]), p)
+        r = run([io_exe, "-model", p], 2)
+        print(("ok  " if r.returncode == 0 else "FAIL") + " huge_step.onnx loads")
+        if r.returncode:
+            fails.append(f"huge_step.onnx: {r.stderr[-800:]}")
+
         p = os.path.join(d, "bad_dynamic.onnx")
         export(torchvision.models.resnet18(weights=None).eval(), torch.rand(1, 3, 32, 32), p, 13, dynamic_hw=True)
         fails += bad_case(io_exe, p, ["dynamic", "'x'"])
