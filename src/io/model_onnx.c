@@ -45,21 +45,17 @@ static PetscErrorCode new_layer(Builder *B, const Onnx__NodeProto *node, MCLayer
 
 /* Shapes of the last layer (after its tensors are set) and its output value, like `like` in layout (like
    may point into the value table, which adding a value can move: read it first). */
+static PetscErrorCode alias(Builder *B, const Onnx__NodeProto *node, MCOnnxValue x, int rank, PetscBool nhwc, MCOnnxValue **out);
+
 static PetscErrorCode finish_layer(Builder *B, const Onnx__NodeProto *node, const MCOnnxValue *like, MCOnnxValue **out)
 {
-  MCOnnxValue *v;
-  PetscInt     li = B->m->n_layers - 1;
-  int          rank = like->rank;
-  PetscBool    nhwc = like->nhwc;
+  MCOnnxValue v = {0};
 
   PetscFunctionBeginUser;
-  PetscCall(mc_model_finalize_layer(PETSC_COMM_SELF, B->m, li));
-  PetscCall(mc__onnx_add(&B->vs, node->output[0], &v));
-  v->kind  = MC_ONNX_RUNTIME;
-  v->layer = li;
-  v->rank  = rank;
-  v->nhwc  = nhwc;
-  if (out) *out = v;
+  v.kind  = MC_ONNX_RUNTIME;
+  v.layer = B->m->n_layers - 1;
+  PetscCall(mc_model_finalize_layer(PETSC_COMM_SELF, B->m, v.layer));
+  PetscCall(alias(B, node, v, like->rank, like->nhwc, out));
   PetscFunctionReturn(0);
 }
 
@@ -215,18 +211,13 @@ static PetscErrorCode op_gemm(Builder *B, const Onnx__NodeProto *node, PetscBool
   {
     PetscInt in = x->layer;
 
-    PetscCall(new_layer(B, node, MC_LAYER_DENSE, 1, &in, &L));
-  }
-  if (hwc(B, x)[0] * hwc(B, x)[1] > 1) { /* a Dense reads a flat vector: flatten our H x W x C first */
-    MCLayer *F = L;
-
-    F->type = MC_LAYER_FLATTEN;
-    PetscCall(PetscStrlcat(F->name, "_flatten", sizeof(F->name)));
-    PetscCall(mc_model_finalize_layer(PETSC_COMM_SELF, B->m, B->m->n_layers - 1));
-    {
-      PetscInt in = B->m->n_layers - 1;
-      PetscCall(new_layer(B, node, MC_LAYER_DENSE, 1, &in, &L));
+    if (hwc(B, x)[0] * hwc(B, x)[1] > 1) { /* a Dense reads a flat vector: flatten our H x W x C first */
+      PetscCall(new_layer(B, node, MC_LAYER_FLATTEN, 1, &in, &L));
+      PetscCall(PetscStrlcat(L->name, "_flatten", sizeof(L->name)));
+      PetscCall(mc_model_finalize_layer(PETSC_COMM_SELF, B->m, B->m->n_layers - 1));
+      in = B->m->n_layers - 1;
     }
+    PetscCall(new_layer(B, node, MC_LAYER_DENSE, 1, &in, &L));
   }
   L->n_in  = K;
   L->n_out = M;
@@ -241,10 +232,10 @@ static PetscErrorCode op_gemm(Builder *B, const Onnx__NodeProto *node, PetscBool
     for (PetscInt j = 0; j < M; ++j) L->bias[j] = beta * c->f[c->n == 1 ? 0 : j];
   }
   {
-    MCOnnxValue like = *x, *o;
+    MCOnnxValue like = *x;
 
     like.rank = 2;
-    PetscCall(finish_layer(B, node, &like, &o));
+    PetscCall(finish_layer(B, node, &like, NULL));
   }
   PetscFunctionReturn(0);
 }
@@ -278,7 +269,7 @@ static PetscErrorCode affine(Builder *B, const Onnx__NodeProto *node, MCOnnxValu
 
 /* A constant that broadcasts per channel over runtime value x: a scalar, C values, or C values with 1s around
    them in the positions of x's channel axis. *ok = PETSC_FALSE otherwise. */
-static void per_channel(const Builder *B, const MCOnnxValue *x, const MCOnnxValue *k, PetscInt C, PetscBool *ok)
+static void per_channel(const MCOnnxValue *x, const MCOnnxValue *k, PetscInt C, PetscBool *ok)
 {
   PetscInt non1 = 0, at = -1;
 
@@ -297,7 +288,6 @@ static void per_channel(const Builder *B, const MCOnnxValue *x, const MCOnnxValu
     PetscInt from_end = k->ndim - 1 - at, ch_from_end = x->rank == 2 ? 0 : (x->nhwc ? 0 : 2);
     *ok = from_end == ch_from_end ? PETSC_TRUE : PETSC_FALSE;
   }
-  (void)B;
 }
 
 /* Add, Sub, Mul, Div: of two computed tensors (Add, Mul: merge layers), or of one by a per-channel constant
@@ -328,7 +318,7 @@ static PetscErrorCode op_arith(Builder *B, const Onnx__NodeProto *node)
 
     PetscCall(runtime_input(B, node, x_first ? 0 : 1, &x));
     C = hwc(B, x)[2];
-    per_channel(B, x, k, C, &ok);
+    per_channel(x, k, C, &ok);
     PetscCheck(ok, PETSC_COMM_SELF, PETSC_ERR_SUP, "%s: node %s: %s by constant '%s' of %" PetscInt_FMT " values, which is not a scalar or one value per channel of '%s'", B->path, B->where, op, k->name, k->n,
                x->name);
     PetscCheck(x_first || op[0] != 'D', PETSC_COMM_SELF, PETSC_ERR_SUP, "%s: node %s: a constant divided by a computed tensor is not supported", B->path, B->where);
@@ -408,7 +398,8 @@ static PetscErrorCode op_pool(Builder *B, const Onnx__NodeProto *node, PetscBool
 }
 
 /* A computed tensor under a new name with a new ONNX view (Identity, Dropout, Transpose, Squeeze, Reshape
-   that keeps our memory): no layer. */
+   that keeps our memory: no layer), or the output of a new layer (finish_layer). x is a copy, since adding a
+   value may move the table it came from. */
 static PetscErrorCode alias(Builder *B, const Onnx__NodeProto *node, MCOnnxValue x, int rank, PetscBool nhwc, MCOnnxValue **out)
 {
   MCOnnxValue *v;
