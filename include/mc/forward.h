@@ -82,6 +82,14 @@ PetscErrorCode mc_forward_unit_layer(const MCForward *f, PetscInt u, PetscInt *l
    must be recomputed. Not collective. Errors: PETSC_ERR_USER_INPUT for a bad layer or unit index. */
 PetscErrorCode mc_forward_lesion_set(MCForward *f, PetscInt u, PetscInt n_units, const PetscInt units[], MCLesionMode mode, PetscInt *restart);
 
+/* mc_forward_lesion_set_input - Silence input channels units[0..n_units) of Dense/Conv2D layer `layer`
+   alone (the consumer's input slice: the paper's ImageNet lesion, docs/method.md section 8), its input seen
+   as positions of `channels` channels each (a Dense layer after a Flatten: every position of a channel).
+   Other readers of the same tensor are unaffected. Marks the layer for MC_FORWARD_RESUME; *restart (may be
+   NULL) is `layer`. Not collective. Errors: PETSC_ERR_USER_INPUT for a layer that is not Dense/Conv2D, a
+   width its input is not a multiple of, or a channel out of range. */
+PetscErrorCode mc_forward_lesion_set_input(MCForward *f, PetscInt layer, PetscInt channels, PetscInt n_units, const PetscInt units[], PetscInt *restart);
+
 /* mc_forward_lesion_clear - Remove every lesion; *restart (may be NULL) as above. Not collective. */
 PetscErrorCode mc_forward_lesion_clear(MCForward *f, PetscInt *restart);
 

@@ -12,6 +12,10 @@ typedef enum { MC_CONV_NORM_L1, MC_CONV_NORM_INDUCED_L1, MC_CONV_NORM_L2, MC_CON
 typedef enum { MC_SPATIAL_L1, MC_SPATIAL_INDUCED_L1, MC_SPATIAL_L2, MC_SPATIAL_FRO, MC_SPATIAL_MEAN } MCSpatialNorm;
 /* A partitioning of the whole graph, or of each layer on its own ([graph] scope). */
 typedef enum { MC_SCOPE_GLOBAL, MC_SCOPE_LOCAL } MCScope;
+/* What a weight graph's node group is (MCGraph group_role). */
+typedef enum { MC_GROUP_SOURCE, MC_GROUP_STOP, MC_GROUP_OUTPUT } MCGroupRole;
+/* What BatchNorm folding does with a negative scale gamma / sqrt(var + eps): KEEP its magnitude, CLIP it to 0. */
+typedef enum { MC_BN_NEGATIVE_KEEP, MC_BN_NEGATIVE_CLIP } MCBNNegative;
 /* The correlation whose square weighs an activation edge. */
 typedef enum { MC_CORR_SPEARMAN, MC_CORR_PEARSON, MC_CORR_KENDALL } MCCorr;
 
@@ -20,6 +24,7 @@ typedef struct {
   MCGraphKind kind;
   MCConvNorm  conv_norm;          /* norm of a kernel slice (CNN edges) */
   PetscBool   fold_batchnorm;     /* scale kernels by the BatchNorm that follows */
+  MCBNNegative bn_negative;       /* folding a negative BatchNorm scale */
   PetscBool   include_dense_head; /* CNN: the Dense layers after the convolutions join the graph */
   /* Activation graphs (kind = activations) */
   PetscInt      act_samples;      /* training examples drawn, stream (seed, MC_STREAM_ACTIVATIONS, 0) */
@@ -33,12 +38,14 @@ typedef struct {
 } MCGraphOpts;
 
 /* mc_graph_kind_name, mc_graph_conv_norm_name, mc_graph_spatial_norm_name, mc_graph_corr_name,
-   mc_graph_scope_name - The names of the configuration ("weights", "l1", "mean", "spearman", "local", ...);
+   mc_graph_scope_name, mc_graph_bn_negative_name - The names of the configuration ("weights", "l1", "mean",
+   "spearman", "local", "keep", ...);
    "unknown" out of range. Not collective. */
 const char *mc_graph_kind_name(MCGraphKind kind);
 const char *mc_graph_conv_norm_name(MCConvNorm norm);
 const char *mc_graph_spatial_norm_name(MCSpatialNorm norm);
 const char *mc_graph_corr_name(MCCorr corr);
+const char *mc_graph_bn_negative_name(MCBNNegative mode);
 const char *mc_graph_scope_name(MCScope scope);
 
 /* mc_graph_partitioning_name - "weights_global", "weights_local", "activations_global" or
@@ -62,12 +69,21 @@ typedef struct {
   PetscInt  n_groups;      /* unit layers that are graph nodes, in forward order */
   PetscInt *group_offset;  /* n_groups + 1 global node offsets: group g holds [offset[g], offset[g+1]) */
   PetscInt *group_layer;   /* n_groups: unit-layer number of group g (0 = model input, i = i-th weight layer) */
-  /* Dense blocks between consecutive groups, replicated on every rank (they come from replicated weights):
-     block b couples group b and group b + 1 and is n_{b} x n_{b+1}, row-major; NULL for graphs that do
-     not come from layer blocks (synthetic sparse graphs). Shuffles permute these. */
-  PetscInt   n_blocks;
+  /* Dense blocks between pairs of groups, replicated on every rank (they come from replicated weights):
+     block b couples row group block_pair[2b] and column group block_pair[2b + 1] (the smaller first; no
+     pair twice) and is n_row x n_col, row-major; NULL for graphs that do not come from layer blocks
+     (synthetic sparse graphs, activation graphs). Shuffles permute these. */
+  PetscInt    n_blocks;
+  PetscInt   *block_pair;  /* 2 * n_blocks group numbers; owned */
   PetscReal **block;       /* n_blocks arrays; owned */
-  PetscBool  layered;      /* edges join consecutive groups only (graphs from blocks) */
+  PetscBool   layered;     /* every block joins consecutive groups (g, g + 1): a chain's graph */
+  /* Weight graphs of any network (the channel walker, docs/method.md section 2): group g holds the input
+     channels of model layer group_site[g] (role SOURCE: a weight layer the walks start from; STOP: a Dense
+     layer outside the graph where walks end), or its output channels (OUTPUT: a network output). NULL for
+     graphs that do not come from a model. */
+  PetscInt  *group_site;
+  PetscInt  *group_role;   /* MCGroupRole values */
+  PetscBool  branched;     /* the model is not a chain: lesions are of a group's consumer input slice */
 
   /* Activation graphs: */
   PetscInt   n_dead;       /* units with zero variance over the samples: no edges, so labelled -1 */
@@ -78,19 +94,26 @@ typedef struct {
                               before ranking; owned (NULL unless opts->keep_activations) */
 } MCGraph;
 
-/* mc_graph_build - The |weight| graph of `model` (docs/method.md section 2) for opts->kind = weights:
-   MLP: nodes are input features, every Dense layer's units and the logits, edges |W|.
-   CNN: nodes are the output channels of every Conv2D layer; edge (i, j) is the opts->conv_norm of
-   kernel slice K[:, :, i, j], after BatchNorm folding when opts->fold_batchnorm; with
-   opts->include_dense_head the Dense layers after the convolutions join (first Dense: edge (channel c,
-   unit j) = sum over the H*W flattened positions p of |W[p*C + c, j]|, root-sum-square for l2/fro).
-   Folding also scales Dense columns by the BatchNorm that follows a Dense layer (VGG's dense head).
-   Pooling, activation, dropout, flatten and softmax layers pass through. Blocks are replicated on every
-   rank (conv norms are computed on a share of the rows per rank and gathered); each rank inserts only the
-   matrix rows it owns, with exact preallocation; exact zeros (pruned weights) give no edge.
-   Errors: PETSC_ERR_USER_INPUT if the model has no weight layer; PETSC_ERR_ARG_WRONG for kind = activations
-   (mc_graph_build_activations builds those). Collective on comm. Caller owns *out; release with
-   mc_graph_destroy(). */
+/* mc_graph_build - The |weight| graph of `model` (docs/method.md section 2) for opts->kind = weights, from
+   the channel walker, for chains and DAGs alike. Nodes are the input channels of every weight layer (Dense,
+   Conv2D; a depthwise convolution is not one) except those that read the image, plus the channels reaching
+   a Dense layer outside the graph or a network output: in a chain CNN the output channels of every conv, in
+   an MLP the input features, every Dense layer's units and the logits; ResNet-50 24,576 nodes in 53 groups.
+   From each such layer the walk goes forward through BatchNorm (folded when opts->fold_batchnorm, negative
+   scales per opts->bn_negative), activations, pooling, padding, Flatten, Reshape that keeps channels, Add
+   and Multiply (both inputs pass), Concatenate (the branch's channels shifted to its place) and depthwise
+   convolutions (channel c to its outputs, times their kernel slice norms) until the next weight layer or an
+   output. Edge (input channel i of layer x, channel j of the target) = sum over the paths of the
+   opts->conv_norm of x's kernel slice K[:, :, i, c] times the path's factors; a Dense after a Flatten
+   counts channel c over its H*W positions (sum of |W[p*C + c, j]|, root-sum-square for l2/fro). Dense
+   layers join in an MLP, with opts->include_dense_head, or when a convolution follows them. Blocks are
+   replicated on every rank (norms computed on a share of the rows per rank and gathered); each rank
+   inserts only the matrix rows it owns; exact zeros (pruned weights) give no edge. g->group_site and
+   g->group_role say what each group is (g->branched when the model is not a chain); g->group_layer is the unit layer whose outputs the channels
+   are, -1 after a merge. Errors: PETSC_ERR_USER_INPUT if the model has no weight layer or the graph no
+   edges; PETSC_ERR_SUP for a Reshape that changes the channel count on a walk; PETSC_ERR_ARG_WRONG for
+   kind = activations (mc_graph_build_activations builds those). Collective on comm. Caller owns *out;
+   release with mc_graph_destroy(). */
 PetscErrorCode mc_graph_build(MPI_Comm comm, const MCGraphOpts *opts, const MCModel *model, MCGraph **out);
 
 /* mc_graph_build_activations - The activation graph of `model` on the examples of `train` (docs/method.md
@@ -114,11 +137,23 @@ PetscErrorCode mc_graph_build(MPI_Comm comm, const MCGraphOpts *opts, const MCMo
    Collective on comm. Caller owns *out; release with mc_graph_destroy(). */
 PetscErrorCode mc_graph_build_activations(MPI_Comm comm, const MCGraphOpts *opts, const MCModel *model, const MCDataset *train, MCGraph **out);
 
-/* mc_graph_from_blocks - A graph from group sizes and dense inter-group blocks (as in MCGraph). Takes
-   ownership of the arrays passed (block[], the arrays it points to, group sizes are copied).
+/* mc_graph_from_blocks - A layered graph from group sizes and dense blocks between consecutive groups
+   (block b couples groups b and b + 1; mc_graph_from_pairs with those pairs). Takes ownership of the
+   arrays passed (block[], the arrays it points to, group sizes are copied).
    Collective on comm. Caller owns *out. */
 PetscErrorCode mc_graph_from_blocks(MPI_Comm comm, PetscInt n_groups, const PetscInt group_size[], const PetscInt group_layer[],
                                     PetscReal **block, MCGraph **out);
+
+/* mc_graph_from_pairs - A graph from group sizes and dense blocks between any pairs of groups (as in
+   MCGraph: pair[2b] < pair[2b + 1], no pair twice). Copies the sizes, layers and pairs; takes ownership
+   of block[] and the arrays it points to (also on error). Errors: PETSC_ERR_USER_INPUT for an empty group
+   or a negative, NaN or infinite edge weight; PETSC_ERR_ARG_OUTOFRANGE for a bad pair.
+   Collective on comm. Caller owns *out. */
+PetscErrorCode mc_graph_from_pairs(MPI_Comm comm, PetscInt n_groups, const PetscInt group_size[], const PetscInt group_layer[], PetscInt n_blocks,
+                                   const PetscInt pair[], PetscReal **block, MCGraph **out);
+
+/* mc_graph_block_dims - Rows and columns of block b of g. Not collective. */
+void mc_graph_block_dims(const MCGraph *g, PetscInt b, PetscInt *n_row, PetscInt *n_col);
 
 /* mc_graph_groups - The node groups of g (borrowed from it), for the eigensolver; n_groups = 0 (no groups)
    when g has edges other than between consecutive groups. Not collective. */
@@ -132,6 +167,11 @@ PetscErrorCode mc_graph_subgraph(const MCGraph *g, PetscInt g0, PetscInt g1, MCG
 /* mc_graph_node_info - For global node id i, its unit layer and unit index within that layer.
    Not collective. */
 void mc_graph_node_info(const MCGraph *g, PetscInt i, PetscInt *layer, PetscInt *unit);
+
+/* mc_graph_group_name - A readable name of group grp of g, a graph of model m: the unit layer's name for a
+   chain ("input" for the input features), "input of NAME" / "output of NAME" for the channel walker's
+   groups of a branched network. May write into buf (n bytes) and return it. Not collective. */
+const char *mc_graph_group_name(const MCGraph *g, const MCModel *m, PetscInt grp, char buf[], size_t n);
 
 /* mc_graph_destroy - Free *g; sets it to NULL; does nothing on NULL. Collective. */
 PetscErrorCode mc_graph_destroy(MCGraph **g);

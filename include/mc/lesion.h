@@ -17,7 +17,9 @@
 /* Sub-clusters: cluster x hidden layer, with min_size <= size <= max_prop x valid units of the layer. */
 typedef struct {
   PetscInt  n;       /* number of sub-clusters */
-  PetscInt *layer;   /* n unit-layer numbers (1 = first weight layer's outputs) */
+  PetscInt *layer;   /* n unit-layer numbers (1 = first weight layer's outputs; -1 possible when site >= 0) */
+  PetscInt *site;    /* n: the consuming layer whose input channels are lesioned (a branched network's weight graph), else -1 */
+  PetscInt *width;   /* n: units of the sub-cluster's group */
   PetscInt *group;   /* n graph groups */
   PetscInt *cluster; /* n cluster labels */
   PetscInt *offset;  /* n + 1 offsets into unit[] */
@@ -25,7 +27,10 @@ typedef struct {
 } MCSubclusters;
 
 /* mc_lesion_subclusters - The sub-clusters of `labels` (g->n_nodes labels, -1 = removed) on the hidden
-   layers of the graph: groups whose unit layer is neither the input (0) nor the last (n_unit_layers - 1).
+   layers of the graph: groups whose unit layer is neither the input (0) nor the last (n_unit_layers - 1);
+   in a branched network's weight graph (g->branched) the groups of role MC_GROUP_SOURCE (the input channels
+   of a weight layer in the graph; the channels entering a Dense layer outside it or leaving the network are
+   never lesioned), with site = that layer.
    A (layer, label) set is kept when min_size <= size <= max_prop * (valid units of the layer); removed
    units never count. Ordered by layer, then label. Not collective.
    Caller owns *out; release with mc_lesion_subclusters_destroy(). */
@@ -57,7 +62,7 @@ typedef struct {
 /* The lesion test of one network under one partition. Arrays are replicated on every rank. */
 typedef struct {
   PetscInt   n_sub, n_random, n_classes, n_test;
-  PetscInt  *layer, *cluster, *size; /* n_sub each */
+  PetscInt  *layer, *group, *cluster, *size; /* n_sub each: unit layer, graph group, label, units */
   PetscReal *class_acc;              /* n_sub x n_classes per-class accuracy with the sub-cluster lesioned */
   PetscReal *mean_acc, *range;       /* n_sub: statistics of the sub-cluster (range NaN when mean change is 0) */
   PetscReal *mean_acc_random;        /* n_sub x n_random */

@@ -20,8 +20,9 @@ typedef struct {
   PetscInt    n_groups;    /* node groups (layers), as in the graph */
   PetscInt   *group_size;  /* n_groups: kept units per group (at least 1; see mc_shuffle_base_create) */
   PetscInt   *group_layer; /* n_groups: unit layer of each group */
-  PetscInt    n_blocks;    /* n_groups - 1 */
-  PetscReal **block;       /* n_blocks row-major group_size[b] x group_size[b + 1] arrays; owned */
+  PetscInt    n_blocks;    /* as in the graph */
+  PetscInt   *block_pair;  /* 2 * n_blocks: the row and column group of each block, as in the graph; owned */
+  PetscReal **block;       /* n_blocks row-major group_size[row] x group_size[col] arrays; owned */
   PetscInt    n_kept;      /* kept nodes of the true graph */
   PetscInt   *kept;        /* n_kept ascending global node ids of the true graph; owned */
 } MCShuffleBase;
@@ -32,7 +33,7 @@ const char *mc_shuffle_kind_name(MCShuffleKind kind);
 
 /* mc_shuffle_base_create - The blocks of `g` without its degree-0 nodes (degree from the replicated
    blocks, so every rank gets the same answer without communication). A group left with no node keeps one
-   zero node, so the block chain stays intact; the clustering removes it again.
+   zero node, so every block keeps its pair of groups; the clustering removes it again.
    Errors: PETSC_ERR_USER_INPUT if g has no blocks (a graph that does not come from layer weights) or
    more than MC_SHUFFLE_MAX_BLOCKS of them. Not collective (comm for errors).
    Caller owns *out; release with mc_shuffle_base_destroy(). */
@@ -52,6 +53,9 @@ PetscErrorCode mc_shuffle_block(MCShuffleKind kind, PetscInt n, PetscReal v[], M
 PetscErrorCode mc_shuffle_blocks(const MCShuffleBase *base, MCShuffleKind kind, uint64_t seed, PetscInt index, PetscReal ***blocks);
 
 /* mc_shuffle_graph - The shuffled graph number `index` as an MCGraph on comm: every rank of comm
-   regenerates the shuffled blocks and inserts only its own rows (mc_graph_from_blocks).
+   regenerates the shuffled blocks and inserts only its own rows (mc_graph_from_pairs).
    Collective on comm. Caller owns *out; release with mc_graph_destroy(). */
 PetscErrorCode mc_shuffle_graph(MPI_Comm comm, const MCShuffleBase *base, MCShuffleKind kind, uint64_t seed, PetscInt index, MCGraph **out);
+
+/* mc_shuffle_block_size - Entries of block b of base (rows times columns). Not collective. */
+PetscInt mc_shuffle_block_size(const MCShuffleBase *base, PetscInt b);

@@ -2,7 +2,7 @@
    the owning ranks from dense inter-group blocks that every rank holds. */
 #include <math.h>
 #include <string.h>
-#include "mc/graph.h"
+#include "graph_impl.h"
 #include "mc/sys.h"
 
 /* Largest eigenvalue of the symmetric n x n matrix B (row-major, destroyed) by cyclic Jacobi rotations.
@@ -160,9 +160,53 @@ static PetscErrorCode split_csr_destroy(void *ctx)
   PetscFunctionReturn(0);
 }
 
+/* The blocks touching each group, by partner group ascending (so a row's columns come out ascending):
+   entries inc[inc_off[gi] .. inc_off[gi + 1]) are 2 * block + side, side 1 when gi is the block's row group
+   (its row u), 0 when it is the column group (its column u). Caller frees *inc_off and *inc (PetscFree2). */
+static PetscErrorCode incidence(const MCGraph *g, PetscInt **inc_off, PetscInt **inc)
+{
+  PetscInt *off, *e, *fill, G = g->n_groups;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscCalloc2(G + 1, &off, PetscMax(2 * g->n_blocks, 1), &e));
+  for (PetscInt b = 0; b < g->n_blocks; ++b) {
+    off[g->block_pair[2 * b] + 1]++;
+    off[g->block_pair[2 * b + 1] + 1]++;
+  }
+  for (PetscInt gi = 0; gi < G; ++gi) off[gi + 1] += off[gi];
+  PetscCall(PetscMalloc1(G, &fill));
+  for (PetscInt gi = 0; gi < G; ++gi) fill[gi] = off[gi];
+  for (PetscInt b = 0; b < g->n_blocks; ++b) {
+    e[fill[g->block_pair[2 * b]]++]     = 2 * b + 1;
+    e[fill[g->block_pair[2 * b + 1]]++] = 2 * b;
+  }
+  PetscCall(PetscFree(fill));
+  /* Insertion sort by partner group: a group has few blocks. */
+  for (PetscInt gi = 0; gi < G; ++gi)
+    for (PetscInt i = off[gi] + 1; i < off[gi + 1]; ++i) {
+      PetscInt v = e[i], pv = g->block_pair[2 * (v / 2) + (v % 2)], j = i;
+      while (j > off[gi] && g->block_pair[2 * (e[j - 1] / 2) + (e[j - 1] % 2)] > pv) {
+        e[j] = e[j - 1];
+        j--;
+      }
+      e[j] = v;
+    }
+  *inc_off = off;
+  *inc     = e;
+  PetscFunctionReturn(0);
+}
+
+void mc_graph_block_dims(const MCGraph *g, PetscInt b, PetscInt *n_row, PetscInt *n_col)
+{
+  PetscInt r = g->block_pair[2 * b], c = g->block_pair[2 * b + 1];
+
+  *n_row = g->group_offset[r + 1] - g->group_offset[r];
+  *n_col = g->group_offset[c + 1] - g->group_offset[c];
+}
+
 static PetscErrorCode graph_assemble(MPI_Comm comm, MCGraph *g)
 {
-  PetscInt  N = g->n_nodes, nloc = PETSC_DECIDE, rstart = 0, rend, grp = 0;
+  PetscInt  N = g->n_nodes, nloc = PETSC_DECIDE, rstart = 0, rend, grp = 0, *inc_off, *inc;
   SplitCSR *csr;
 
   PetscFunctionBeginUser;
@@ -170,10 +214,12 @@ static PetscErrorCode graph_assemble(MPI_Comm comm, MCGraph *g)
   PetscCall(PetscSplitOwnership(comm, &nloc, &N));
   PetscCall(mc_sys_ownership_start(comm, nloc, &rstart));
   rend = rstart + nloc;
+  PetscCall(incidence(g, &inc_off, &inc));
   /* Two passes over the owned rows: count, then fill this rank's rows as PETSc's "split" CSR arrays (the
      diagonal block with local column indices, the off-diagonal block with global ones), which the matrix
-     then uses in place: no per-entry insertion, no copy. Row u of group gi has column u of block gi-1
-     (edges to group gi-1) and row u of block gi (edges to group gi+1), already in ascending column order. */
+     then uses in place: no per-entry insertion, no copy. Row u of group gi takes row u of each block where
+     gi is the row group and column u of each block where it is the column group, partner groups in
+     ascending order, so the columns come out ascending. */
   PetscCall(PetscNew(&csr));
   PetscCall(PetscCalloc2(nloc + 1, &csr->di, nloc + 1, &csr->oi));
   for (int pass = 0; pass < 2; ++pass) {
@@ -182,17 +228,14 @@ static PetscErrorCode graph_assemble(MPI_Comm comm, MCGraph *g)
       PetscInt u, r = i - rstart, nd = 0, no = 0;
       while (i >= g->group_offset[grp + 1]) grp++;
       u = i - g->group_offset[grp];
-      for (int side = 0; side < 2; ++side) {
-        PetscInt         n, off, stride;
+      for (PetscInt q = inc_off[grp]; q < inc_off[grp + 1]; ++q) {
+        PetscInt         b = inc[q] / 2, n_row, n_col, n, off, stride;
         const PetscReal *B;
-        if (side == 0) { /* column u of block grp-1 */
-          if (grp == 0) continue;
-          n = g->group_offset[grp] - g->group_offset[grp - 1], off = g->group_offset[grp - 1];
-          stride = g->group_offset[grp + 1] - g->group_offset[grp], B = g->block[grp - 1] + u;
-        } else { /* row u of block grp */
-          if (grp + 1 >= g->n_groups) continue;
-          n = g->group_offset[grp + 2] - g->group_offset[grp + 1], off = g->group_offset[grp + 1];
-          stride = 1, B = g->block[grp] + u * n;
+        mc_graph_block_dims(g, b, &n_row, &n_col);
+        if (inc[q] % 2) { /* row u of block b; columns in the column group */
+          n = n_col, off = g->group_offset[g->block_pair[2 * b + 1]], stride = 1, B = g->block[b] + u * n_col;
+        } else { /* column u of block b; columns in the row group */
+          n = n_row, off = g->group_offset[g->block_pair[2 * b]], stride = n_col, B = g->block[b] + u;
         }
         for (PetscInt c = 0; c < n; ++c) {
           PetscReal v = B[c * stride];
@@ -223,6 +266,7 @@ static PetscErrorCode graph_assemble(MPI_Comm comm, MCGraph *g)
       PetscCall(PetscMalloc2(csr->oi[nloc], &csr->oj, csr->oi[nloc], &csr->oa));
     }
   }
+  PetscCall(PetscFree2(inc_off, inc));
   PetscCall(MatCreateMPIAIJWithSplitArrays(comm, nloc, nloc, N, N, csr->di, csr->dj, csr->da, csr->oi, csr->oj, csr->oa, &g->adj));
   /* The matrix borrows the arrays: they live in a container composed on it, freed with it. */
   {
@@ -248,40 +292,90 @@ MCGroups mc_graph_groups(const MCGraph *g)
   return gr;
 }
 
-PetscErrorCode mc_graph_from_blocks(MPI_Comm comm, PetscInt n_groups, const PetscInt group_size[], const PetscInt group_layer[],
-                                    PetscReal **block, MCGraph **out)
+static PetscErrorCode free_blocks(PetscInt n_blocks, PetscReal **block)
+{
+  PetscFunctionBeginUser;
+  if (!block) PetscFunctionReturn(0);
+  for (PetscInt b = 0; b < n_blocks; ++b) PetscCall(PetscFree(block[b]));
+  PetscCall(PetscFree(block));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_graph_from_pairs(MPI_Comm comm, PetscInt n_groups, const PetscInt group_size[], const PetscInt group_layer[], PetscInt n_blocks,
+                                   const PetscInt pair[], PetscReal **block, MCGraph **out)
 {
   MCGraph *g;
-  PetscInt bad = -1;
+  PetscInt bad = -1, bad_pair = -1, empty = -1;
 
   PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < n_groups && empty < 0; ++i)
+    if (group_size[i] <= 0) empty = i;
+  for (PetscInt b = 0; b < n_blocks && bad_pair < 0; ++b) {
+    if (!(0 <= pair[2 * b] && pair[2 * b] < pair[2 * b + 1] && pair[2 * b + 1] < n_groups)) bad_pair = b;
+    for (PetscInt c = 0; c < b && bad_pair < 0; ++c)
+      if (pair[2 * c] == pair[2 * b] && pair[2 * c + 1] == pair[2 * b + 1]) bad_pair = b;
+  }
+  if (n_groups < 1 || empty >= 0 || bad_pair >= 0) PetscCall(free_blocks(n_blocks, block));
   PetscCheck(n_groups >= 1, comm, PETSC_ERR_USER_INPUT, "A graph needs at least one node group, got %" PetscInt_FMT, n_groups);
+  PetscCheck(empty < 0, comm, PETSC_ERR_USER_INPUT, "Node group %" PetscInt_FMT " is empty", empty);
+  PetscCheck(bad_pair < 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "Graph block %" PetscInt_FMT " joins groups %" PetscInt_FMT " and %" PetscInt_FMT ": not two groups of %" PetscInt_FMT " in ascending order, or a pair given twice",
+             bad_pair, pair[2 * bad_pair], pair[2 * bad_pair + 1], n_groups);
   PetscCall(PetscNew(&g));
   g->n_groups = n_groups;
-  g->n_blocks = n_groups - 1;
+  g->n_blocks = n_blocks;
   g->block    = block;
   g->layered  = PETSC_TRUE;
+  PetscCall(PetscMalloc1(PetscMax(2 * n_blocks, 1), &g->block_pair));
+  for (PetscInt b = 0; b < n_blocks; ++b) {
+    g->block_pair[2 * b]     = pair[2 * b];
+    g->block_pair[2 * b + 1] = pair[2 * b + 1];
+    if (pair[2 * b + 1] != pair[2 * b] + 1) g->layered = PETSC_FALSE;
+  }
   PetscCall(PetscMalloc2(n_groups + 1, &g->group_offset, n_groups, &g->group_layer));
   g->group_offset[0] = 0;
   for (PetscInt i = 0; i < n_groups; ++i) {
-    PetscCheck(group_size[i] > 0, comm, PETSC_ERR_USER_INPUT, "Node group %" PetscInt_FMT " is empty", i);
     g->group_offset[i + 1] = g->group_offset[i] + group_size[i];
     g->group_layer[i]      = group_layer ? group_layer[i] : i;
   }
   g->n_nodes = g->group_offset[n_groups];
   /* Weights are replicated, so this check gives the same answer on every rank. */
   for (PetscInt b = 0; b < g->n_blocks && bad < 0; ++b) {
-    PetscInt n = group_size[b] * group_size[b + 1];
-    for (PetscInt e = 0; e < n; ++e)
+    PetscInt nr, nc;
+    mc_graph_block_dims(g, b, &nr, &nc);
+    for (PetscInt e = 0; e < nr * nc; ++e)
       if (!(block[b][e] >= 0) || PetscIsInfReal(block[b][e])) {
         bad = b;
         break;
       }
   }
+  if (bad >= 0) PetscCall(mc_graph_destroy(&g));
   PetscCheck(bad < 0, comm, PETSC_ERR_USER_INPUT, "Graph block %" PetscInt_FMT " has a negative, NaN or infinite edge weight", bad);
   PetscCall(graph_assemble(comm, g));
   *out = g;
   PetscFunctionReturn(0);
+}
+
+PetscErrorCode mc_graph_from_blocks(MPI_Comm comm, PetscInt n_groups, const PetscInt group_size[], const PetscInt group_layer[],
+                                    PetscReal **block, MCGraph **out)
+{
+  PetscInt *pair, nb = PetscMax(n_groups - 1, 0);
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(PetscMax(2 * nb, 1), &pair));
+  for (PetscInt b = 0; b < nb; ++b) {
+    pair[2 * b]     = b;
+    pair[2 * b + 1] = b + 1;
+  }
+  PetscCall(mc_graph_from_pairs(comm, n_groups, group_size, group_layer, nb, pair, block, out));
+  PetscCall(PetscFree(pair));
+  PetscFunctionReturn(0);
+}
+
+const char *mc_graph_group_name(const MCGraph *g, const MCModel *m, PetscInt grp, char buf[], size_t n)
+{
+  if (!g->group_site || mc_model_is_chain(m)) return mc_model_unit_layer_name(m, g->group_layer[grp]);
+  (void)PetscSNPrintf(buf, n, "%s of %s", g->group_role[grp] == MC_GROUP_OUTPUT ? "output" : "input", m->layers[g->group_site[grp]].name);
+  return buf;
 }
 
 void mc_graph_node_info(const MCGraph *g, PetscInt i, PetscInt *layer, PetscInt *unit)
@@ -302,11 +396,10 @@ PetscErrorCode mc_graph_destroy(MCGraph **g)
   PetscFunctionBeginUser;
   if (!g || !*g) PetscFunctionReturn(0);
   PetscCall(MatDestroy(&(*g)->adj));
-  if ((*g)->block) {
-    for (PetscInt b = 0; b < (*g)->n_blocks; ++b) PetscCall(PetscFree((*g)->block[b]));
-    PetscCall(PetscFree((*g)->block));
-  }
+  PetscCall(free_blocks((*g)->n_blocks, (*g)->block));
+  PetscCall(PetscFree((*g)->block_pair));
   PetscCall(PetscFree2((*g)->group_offset, (*g)->group_layer));
+  PetscCall(PetscFree2((*g)->group_site, (*g)->group_role));
   PetscCall(PetscFree((*g)->sample));
   PetscCall(PetscFree((*g)->activation));
   PetscCall(PetscFree(*g));
@@ -315,181 +408,35 @@ PetscErrorCode mc_graph_destroy(MCGraph **g)
 
 /* ---- From a model ---- */
 
-static PetscBool is_weight_layer(const MCLayer *L)
+const char *mc_graph_bn_negative_name(MCBNNegative mode)
 {
-  return (L->type == MC_LAYER_DENSE || L->type == MC_LAYER_CONV2D) ? PETSC_TRUE : PETSC_FALSE;
-}
+  static const char *const names[] = {"keep", "clip"};
 
-/* The block |W| of Dense layer L with its output columns scaled by s (n_in x n_out, row-major); caller
-   frees it. */
-static PetscErrorCode dense_block(const MCLayer *L, const PetscReal s[], PetscReal **B)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscMalloc1(L->n_in * L->n_out, B));
-  for (PetscInt a = 0; a < L->n_in; ++a)
-    for (PetscInt b = 0; b < L->n_out; ++b) (*B)[a * L->n_out + b] = PetscAbsReal((PetscReal)L->weight[a * L->n_out + b]) * s[b];
-  PetscFunctionReturn(0);
-}
-
-/* Per-output scale |s_j| of weight layer `li` from the BatchNormalization layers between it and the next
-   weight layer (1 when there is none or folding is off). */
-static PetscErrorCode bn_scale(MPI_Comm comm, const MCModel *m, PetscInt li, PetscBool fold, PetscReal s[])
-{
-  const MCLayer *W = &m->layers[li];
-
-  PetscFunctionBeginUser;
-  for (PetscInt j = 0; j < W->n_out; ++j) s[j] = 1;
-  if (!fold) PetscFunctionReturn(0);
-  for (PetscInt l = li + 1; l < m->n_layers && !is_weight_layer(&m->layers[l]); ++l) {
-    const MCLayer *B = &m->layers[l];
-    if (B->type != MC_LAYER_BATCHNORM) continue;
-    PetscCheck(B->n_out == W->n_out || B->n_out == 0, comm, PETSC_ERR_USER_INPUT,
-               "BatchNormalization layer '%s' has %" PetscInt_FMT " channels but follows '%s' with %" PetscInt_FMT " outputs", B->name,
-               B->n_out, W->name, W->n_out);
-    PetscCheck(B->moving_var, comm, PETSC_ERR_USER_INPUT, "BatchNormalization layer '%s' has no moving variance", B->name);
-    for (PetscInt j = 0; j < W->n_out; ++j) {
-      PetscReal gam = B->gamma ? (PetscReal)B->gamma[j] : 1.0;
-      PetscReal den = PetscSqrtReal((PetscReal)B->moving_var[j] + (PetscReal)B->eps);
-      PetscCheck(den > 0, comm, PETSC_ERR_USER_INPUT, "BatchNormalization layer '%s' channel %" PetscInt_FMT " has variance + eps <= 0", B->name, j);
-      s[j] *= PetscAbsReal(gam / den);
-    }
-  }
-  PetscFunctionReturn(0);
-}
-
-/* Block of edges between conv layer `prev` (its outputs are the rows) and conv layer `cur`: the norm of
-   each kernel slice K[:, :, i, j] of `cur`, times the BatchNorm scale of output channel j. Rows are split
-   over the ranks and gathered, so every rank ends with the same block and the work is shared. */
-static PetscErrorCode conv_block(MPI_Comm comm, const MCLayer *cur, MCConvNorm norm, const PetscReal s[], PetscReal **out)
-{
-  PetscInt   cin = cur->n_in, cout = cur->n_out, kh = cur->kh, kw = cur->kw, lo, hi, nloc = PETSC_DECIDE, n = cin;
-  PetscReal *B, *work;
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscSplitOwnership(comm, &nloc, &n));
-  PetscCall(mc_sys_ownership_start(comm, nloc, &lo));
-  hi = lo + nloc;
-  PetscCall(PetscMalloc1(cin * cout, &B));
-  PetscCall(PetscMalloc1(PetscMax(kh, kw) * PetscMax(kh, kw), &work));
-  for (PetscInt i = lo; i < hi; ++i)
-    for (PetscInt j = 0; j < cout; ++j) {
-      /* K[a][b][i][j] sits at ((a * kw + b) * cin + i) * cout + j. */
-      const float *S = cur->weight + i * cout + j;
-      B[i * cout + j] = mc_graph_conv_norm(norm, kh, kw, S, kw * cin * cout, cin * cout, work) * s[j];
-    }
-  PetscCall(PetscFree(work));
-  PetscCall(mc_sys_gatherv(comm, -1, MPI_IN_PLACE, nloc * cout, MPIU_REAL, B));
-  *out = B;
-  PetscFunctionReturn(0);
+  return (mode >= 0 && (size_t)mode < sizeof(names) / sizeof(names[0])) ? names[mode] : "unknown";
 }
 
 PetscErrorCode mc_graph_build(MPI_Comm comm, const MCGraphOpts *opts, const MCModel *model, MCGraph **out)
 {
-  PetscInt   n_w = 0, *widx, n_conv = 0, n_groups = 0, *gsize, *glayer, first_dense = -1;
-  PetscReal **blocks, *s;
-  PetscBool  cnn, head = opts->include_dense_head, fold = opts->fold_batchnorm;
-  MCConvNorm norm = opts->conv_norm;
+  MCGraphParts p;
+  MCGraph     *g;
 
   PetscFunctionBeginUser;
   PetscCheck(opts->kind != MC_GRAPH_ACTIVATIONS, comm, PETSC_ERR_ARG_WRONG, "activation graphs are built by mc_graph_build_activations");
   PetscCheck(opts->kind == MC_GRAPH_WEIGHTS, comm, PETSC_ERR_PLIB, "graph kind %d out of range", (int)opts->kind);
-  PetscCheck(norm >= MC_CONV_NORM_L1 && norm <= MC_CONV_NORM_FRO, comm, PETSC_ERR_PLIB, "graph conv norm %d out of range", (int)norm);
-  PetscCheck(mc_model_is_chain(model), comm, PETSC_ERR_SUP,
-             "The weight graph of '%s' cannot be built yet: it has branches, merges (Add, Concatenate, Multiply) or grouped convolutions, and the weight graph "
-             "handles sequential chains so far (graph.kind = activations works on any network)",
-             model->source);
-  PetscCall(PetscMalloc1(model->n_layers + 1, &widx));
-  for (PetscInt l = 0; l < model->n_layers; ++l) {
-    const MCLayer *L = &model->layers[l];
-    if (!is_weight_layer(L)) continue;
-    PetscCheck(L->weight && L->n_in > 0 && L->n_out > 0, comm, PETSC_ERR_USER_INPUT, "Layer '%s' of model '%s' has no weights", L->name,
-               model->source);
-    if (L->type == MC_LAYER_CONV2D) {
-      PetscCheck(first_dense < 0, comm, PETSC_ERR_SUP, "Conv2D layer '%s' follows a Dense layer in model '%s'; such graphs are not supported",
-                 L->name, model->source);
-      PetscCheck(L->kh > 0 && L->kw > 0, comm, PETSC_ERR_USER_INPUT, "Conv2D layer '%s' has an empty kernel", L->name);
-      n_conv++;
-    } else if (first_dense < 0) first_dense = n_w;
-    widx[n_w++] = l;
-  }
-  PetscCheck(n_w > 0, comm, PETSC_ERR_USER_INPUT, "Model '%s' has no Dense or Conv2D layer, so it has no weight graph", model->source);
-  cnn = n_conv > 0 ? PETSC_TRUE : PETSC_FALSE;
-  PetscCall(PetscMalloc2(n_w + 1, &gsize, n_w + 1, &glayer));
-  PetscCall(PetscMalloc1(n_w, &blocks)); /* ownership passes to the graph */
+  PetscCheck(opts->conv_norm >= MC_CONV_NORM_L1 && opts->conv_norm <= MC_CONV_NORM_FRO, comm, PETSC_ERR_PLIB, "graph conv norm %d out of range", (int)opts->conv_norm);
   {
-    PetscInt maxw = 0;
-    for (PetscInt w = 0; w < n_w; ++w) maxw = PetscMax(maxw, model->layers[widx[w]].n_out);
-    PetscCall(PetscMalloc1(maxw, &s));
+    PetscInt n_w = 0;
+    for (PetscInt l = 0; l < model->n_layers; ++l) n_w += model->layers[l].type == MC_LAYER_DENSE || model->layers[l].type == MC_LAYER_CONV2D;
+    PetscCheck(n_w > 0, comm, PETSC_ERR_USER_INPUT, "Model '%s' has no Dense or Conv2D layer, so it has no weight graph", model->source);
   }
-  if (!cnn) {
-    /* MLP: input features, then every Dense layer's outputs; block l is |W_l|. */
-    gsize[0]  = model->layers[widx[0]].n_in;
-    glayer[0] = 0;
-    n_groups  = 1;
-    for (PetscInt w = 0; w < n_w; ++w) {
-      const MCLayer *L = &model->layers[widx[w]];
-      PetscReal     *B;
-      PetscCheck(L->n_in == gsize[n_groups - 1], comm, PETSC_ERR_USER_INPUT,
-                 "Dense layer '%s' expects %" PetscInt_FMT " inputs but the previous layer has %" PetscInt_FMT " units", L->name, L->n_in,
-                 gsize[n_groups - 1]);
-      PetscCall(bn_scale(comm, model, widx[w], fold, s));
-      PetscCall(dense_block(L, s, &B));
-      blocks[n_groups - 1] = B;
-      gsize[n_groups]      = L->n_out;
-      glayer[n_groups]     = w + 1;
-      n_groups++;
-    }
-  } else {
-    /* CNN: output channels of every conv; the input image and (unless asked) the dense head are left out. */
-    PetscInt n_use = head ? n_w : n_conv;
-    PetscCheck(n_use >= 2, comm, PETSC_ERR_USER_INPUT,
-               "Model '%s' has only one Conv2D layer and no dense head in the graph, so the graph has no edges; set graph.include_dense_head = true",
-               model->source);
-    for (PetscInt w = 0; w < n_use; ++w) {
-      const MCLayer *L = &model->layers[widx[w]];
-      PetscCall(bn_scale(comm, model, widx[w], fold, s));
-      if (w > 0) {
-        PetscInt   prev = gsize[n_groups - 1];
-        PetscReal *B;
-        if (L->type == MC_LAYER_CONV2D) {
-          PetscCheck(L->n_in == prev, comm, PETSC_ERR_USER_INPUT,
-                     "Conv2D layer '%s' expects %" PetscInt_FMT " input channels but the previous conv has %" PetscInt_FMT, L->name, L->n_in, prev);
-          PetscCall(conv_block(comm, L, norm, s, &B));
-        } else if (w == n_conv) {
-          /* First Dense after the convs: the flattened input is H*W positions times C channels,
-             channels last, so row p*C + c belongs to channel c. */
-          PetscInt  P = L->n_in / prev;
-          PetscBool rss = (norm == MC_CONV_NORM_L2 || norm == MC_CONV_NORM_FRO) ? PETSC_TRUE : PETSC_FALSE;
-          PetscCheck(L->n_in % prev == 0, comm, PETSC_ERR_USER_INPUT,
-                     "Dense layer '%s' has %" PetscInt_FMT " inputs, not a multiple of the %" PetscInt_FMT " channels of the last conv", L->name, L->n_in,
-                     prev);
-          PetscCall(PetscCalloc1(prev * L->n_out, &B));
-          for (PetscInt p = 0; p < P; ++p)
-            for (PetscInt c = 0; c < prev; ++c) {
-              const float *row = L->weight + (p * prev + c) * L->n_out;
-              PetscReal   *Bc  = B + c * L->n_out;
-              if (rss)
-                for (PetscInt j = 0; j < L->n_out; ++j) Bc[j] += (PetscReal)row[j] * (PetscReal)row[j];
-              else
-                for (PetscInt j = 0; j < L->n_out; ++j) Bc[j] += PetscAbsReal((PetscReal)row[j]);
-            }
-          for (PetscInt c = 0; c < prev; ++c)
-            for (PetscInt j = 0; j < L->n_out; ++j) B[c * L->n_out + j] = (rss ? PetscSqrtReal(B[c * L->n_out + j]) : B[c * L->n_out + j]) * s[j];
-        } else {
-          PetscCheck(L->n_in == prev, comm, PETSC_ERR_USER_INPUT,
-                     "Dense layer '%s' expects %" PetscInt_FMT " inputs but the previous layer has %" PetscInt_FMT " units", L->name, L->n_in, prev);
-          PetscCall(dense_block(L, s, &B));
-        }
-        blocks[n_groups - 1] = B;
-      }
-      gsize[n_groups]  = L->n_out;
-      glayer[n_groups] = w + 1;
-      n_groups++;
-    }
-  }
-  PetscCall(mc_graph_from_blocks(comm, n_groups, gsize, glayer, blocks, out));
-  PetscCall(PetscFree(s));
-  PetscCall(PetscFree2(gsize, glayer));
-  PetscCall(PetscFree(widx));
+  PetscCall(mc__graph_walk(comm, opts, model, &p));
+  PetscCall(mc_graph_from_pairs(comm, p.n_groups, p.size, p.layer, p.n_blocks, p.pair, p.block, &g));
+  PetscCall(PetscMalloc2(p.n_groups, &g->group_site, p.n_groups, &g->group_role));
+  PetscCall(PetscArraycpy(g->group_site, p.site, p.n_groups));
+  PetscCall(PetscArraycpy(g->group_role, p.role, p.n_groups));
+  g->branched = mc_model_is_chain(model) ? PETSC_FALSE : PETSC_TRUE;
+  PetscCall(PetscFree(p.pair));
+  PetscCall(PetscFree4(p.size, p.layer, p.site, p.role));
+  *out = g;
   PetscFunctionReturn(0);
 }

@@ -27,12 +27,12 @@ PetscErrorCode mc_shuffle_base_create(MPI_Comm comm, const MCGraph *g, MCShuffle
   PetscCheck(g->n_blocks <= MC_SHUFFLE_MAX_BLOCKS, comm, PETSC_ERR_USER_INPUT,
              "The clusterability null supports at most %d weight blocks, the graph has %" PetscInt_FMT, MC_SHUFFLE_MAX_BLOCKS, g->n_blocks);
   PetscCall(PetscCalloc1(N, &alive));
-  /* Degree from the blocks: a unit is kept when its column in the block before or its row in the block
-     after holds a non-zero (weights are non-negative, so that is a non-zero degree). */
+  /* Degree from the blocks: a unit is kept when its row or column in some block holds a non-zero (weights
+     are non-negative, so that is a non-zero degree). */
   for (PetscInt bi = 0; bi < g->n_blocks; ++bi) {
-    PetscInt         o0 = g->group_offset[bi], o1 = g->group_offset[bi + 1];
-    PetscInt         n0 = o1 - o0, n1 = g->group_offset[bi + 2] - o1;
-    const PetscReal *B  = g->block[bi];
+    PetscInt         o0 = g->group_offset[g->block_pair[2 * bi]], o1 = g->group_offset[g->block_pair[2 * bi + 1]], n0, n1;
+    const PetscReal *B = g->block[bi];
+    mc_graph_block_dims(g, bi, &n0, &n1);
     for (PetscInt a = 0; a < n0; ++a)
       for (PetscInt c = 0; c < n1; ++c)
         if (B[a * n1 + c] != 0) {
@@ -57,20 +57,24 @@ PetscErrorCode mc_shuffle_base_create(MPI_Comm comm, const MCGraph *g, MCShuffle
     PetscCall(PetscMalloc1(PetscMax(n, 1), &keep[gi]));
     for (PetscInt u = 0; u < n; ++u)
       if (alive[o + u]) keep[gi][m++] = u;
-    /* A wholly dead layer keeps one (zero) unit so consecutive groups stay linked by blocks. */
+    /* A wholly dead layer keeps one (zero) unit so its blocks keep their pair of groups. */
     if (m == 0) keep[gi][m++] = 0;
     b->group_size[gi]  = m;
     b->group_layer[gi] = g->group_layer[gi];
   }
   PetscCall(PetscMalloc1(b->n_blocks, &b->block));
+  PetscCall(PetscMalloc1(2 * b->n_blocks, &b->block_pair));
   for (PetscInt bi = 0; bi < b->n_blocks; ++bi) {
-    PetscInt         n1 = g->group_offset[bi + 2] - g->group_offset[bi + 1], m0 = b->group_size[bi], m1 = b->group_size[bi + 1];
-    const PetscReal *B  = g->block[bi];
+    PetscInt         r = g->block_pair[2 * bi], q = g->block_pair[2 * bi + 1], n0, n1, m0 = b->group_size[r], m1 = b->group_size[q];
+    const PetscReal *B = g->block[bi];
     PetscReal       *R;
+    mc_graph_block_dims(g, bi, &n0, &n1);
     PetscCall(PetscMalloc1(m0 * m1, &R));
     for (PetscInt a = 0; a < m0; ++a)
-      for (PetscInt c = 0; c < m1; ++c) R[a * m1 + c] = B[keep[bi][a] * n1 + keep[bi + 1][c]];
-    b->block[bi] = R;
+      for (PetscInt c = 0; c < m1; ++c) R[a * m1 + c] = B[keep[r][a] * n1 + keep[q][c]];
+    b->block[bi]              = R;
+    b->block_pair[2 * bi]     = r;
+    b->block_pair[2 * bi + 1] = q;
   }
   for (PetscInt gi = 0; gi < g->n_groups; ++gi) PetscCall(PetscFree(keep[gi]));
   PetscCall(PetscFree(keep));
@@ -79,12 +83,18 @@ PetscErrorCode mc_shuffle_base_create(MPI_Comm comm, const MCGraph *g, MCShuffle
   PetscFunctionReturn(0);
 }
 
+PetscInt mc_shuffle_block_size(const MCShuffleBase *base, PetscInt b)
+{
+  return base->group_size[base->block_pair[2 * b]] * base->group_size[base->block_pair[2 * b + 1]];
+}
+
 PetscErrorCode mc_shuffle_base_destroy(MCShuffleBase **b)
 {
   PetscFunctionBeginUser;
   if (!b || !*b) PetscFunctionReturn(0);
   for (PetscInt bi = 0; bi < (*b)->n_blocks; ++bi) PetscCall(PetscFree((*b)->block[bi]));
   PetscCall(PetscFree((*b)->block));
+  PetscCall(PetscFree((*b)->block_pair));
   PetscCall(PetscFree2((*b)->group_size, (*b)->group_layer));
   PetscCall(PetscFree((*b)->kept));
   PetscCall(PetscFree(*b));
@@ -146,7 +156,7 @@ PetscErrorCode mc_shuffle_blocks(const MCShuffleBase *base, MCShuffleKind kind, 
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc1(base->n_blocks, &out));
   for (PetscInt bi = 0; bi < base->n_blocks; ++bi) {
-    PetscInt n = base->group_size[bi] * base->group_size[bi + 1];
+    PetscInt n = mc_shuffle_block_size(base, bi);
     MCRng    r;
     PetscCall(PetscMalloc1(n, &out[bi]));
     PetscCall(PetscArraycpy(out[bi], base->block[bi], n));
@@ -163,7 +173,7 @@ PetscErrorCode mc_shuffle_graph(MPI_Comm comm, const MCShuffleBase *base, MCShuf
 
   PetscFunctionBeginUser;
   PetscCall(mc_shuffle_blocks(base, kind, seed, index, &blocks));
-  /* mc_graph_from_blocks takes the blocks (and the pointer array) over. */
-  PetscCall(mc_graph_from_blocks(comm, base->n_groups, base->group_size, base->group_layer, blocks, out));
+  /* mc_graph_from_pairs takes the blocks (and the pointer array) over. */
+  PetscCall(mc_graph_from_pairs(comm, base->n_groups, base->group_size, base->group_layer, base->n_blocks, base->block_pair, blocks, out));
   PetscFunctionReturn(0);
 }

@@ -80,11 +80,23 @@ static PetscErrorCode count_correct(Ctx *c, MCForward *f, PetscInt n, const Pets
   PetscFunctionReturn(0);
 }
 
-/* Per-class correct counts of the whole test set with units[0..n_units) of unit layer u lesioned (n_units = 0:
-   no lesion). In cached mode every engine keeps the clean pass of its slice of the test set and a lesion
+/* Silence units[0..n) of sub-cluster s's group on engine f: its consumer's input slice (a branched network's
+   weight graph) or the units of its unit layer. */
+static PetscErrorCode lesion_set(Ctx *c, MCForward *f, PetscInt s, PetscInt n, const PetscInt units[])
+{
+  const MCSubclusters *sc = c->sc;
+
+  PetscFunctionBeginUser;
+  if (sc->site[s] >= 0) PetscCall(mc_forward_lesion_set_input(f, sc->site[s], sc->width[s], n, units, NULL));
+  else PetscCall(mc_forward_lesion_set(f, sc->layer[s], n, units, c->mode, NULL));
+  PetscFunctionReturn(0);
+}
+
+/* Per-class correct counts of the whole test set with units[0..n_units) of sub-cluster s's group lesioned
+   (n_units = 0: no lesion). In cached mode every engine keeps the clean pass of its slice of the test set and a lesion
    recomputes only from its restart layer (slices of about a thousand examples keep each layer's activations in
    cache between the GEMM and the element-wise kernels); otherwise every batch is a full (lesioned) pass. */
-static PetscErrorCode evaluate(Ctx *c, PetscInt u, PetscInt n_units, const PetscInt units[], PetscReal correct[])
+static PetscErrorCode evaluate(Ctx *c, PetscInt s, PetscInt n_units, const PetscInt units[], PetscReal correct[])
 {
   const MCDataset *d = c->data;
 
@@ -94,14 +106,14 @@ static PetscErrorCode evaluate(Ctx *c, PetscInt u, PetscInt n_units, const Petsc
     for (PetscInt e = 0; e < c->n_eng; ++e) {
       PetscInt b = e * c->batch, nb = PetscMin(c->batch, d->n - b);
       if (!c->clean_ready) PetscCall(mc_forward_run(c->f[e], nb, d->x + b * c->in_size, 0));
-      if (n_units) PetscCall(mc_forward_lesion_set(c->f[e], u, n_units, units, c->mode, NULL));
+      if (n_units) PetscCall(lesion_set(c, c->f[e], s, n_units, units));
       PetscCall(mc_forward_run(c->f[e], nb, NULL, MC_FORWARD_RESUME));
       PetscCall(count_correct(c, c->f[e], nb, d->y + b, correct));
       if (n_units) PetscCall(mc_forward_lesion_clear(c->f[e], NULL));
     }
     c->clean_ready = PETSC_TRUE;
   } else {
-    if (n_units) PetscCall(mc_forward_lesion_set(c->f[0], u, n_units, units, c->mode, NULL));
+    if (n_units) PetscCall(lesion_set(c, c->f[0], s, n_units, units));
     for (PetscInt b = 0; b < d->n; b += c->batch) {
       PetscInt nb = PetscMin(c->batch, d->n - b);
       PetscCall(mc_forward_run(c->f[0], nb, d->x + b * c->in_size, 0));
@@ -123,7 +135,7 @@ static PetscErrorCode lesion_task(void *ctx, MPI_Comm comm, PetscInt t, PetscRea
 
   PetscFunctionBeginUser;
   units = d < 0 ? sc->unit + sc->offset[s] : c->rand_unit + d * sc->offset[sc->n] + sc->offset[s];
-  PetscCall(evaluate(c, sc->layer[s], n, units, result));
+  PetscCall(evaluate(c, s, n, units, result));
   result[c->data->n_classes] = 1; /* done: a stopped farm leaves the slots of tasks it never ran at zero */
   PetscFunctionReturn(0);
 }
@@ -218,7 +230,7 @@ static PetscErrorCode result_alloc(PetscInt M, PetscInt R, PetscInt C, MCLesionR
   r->n_sub     = M;
   r->n_random  = R;
   r->n_classes = C;
-  PetscCall(PetscMalloc3(PetscMax(M, 1), &r->layer, PetscMax(M, 1), &r->cluster, PetscMax(M, 1), &r->size));
+  PetscCall(PetscMalloc4(PetscMax(M, 1), &r->layer, PetscMax(M, 1), &r->group, PetscMax(M, 1), &r->cluster, PetscMax(M, 1), &r->size));
   PetscCall(PetscMalloc5(PetscMax(M * C, 1), &r->class_acc, PetscMax(M, 1), &r->mean_acc, PetscMax(M, 1), &r->range, PetscMax(M * R, 1), &r->mean_acc_random,
                          PetscMax(M * R, 1), &r->range_random));
   PetscCall(PetscMalloc5(PetscMax(M, 1), &r->p_mean, PetscMax(M, 1), &r->p_range, PetscMax(M, 1), &r->effect_mean, PetscMax(M, 1), &r->effect_range, C,
@@ -231,7 +243,7 @@ PetscErrorCode mc_lesion_result_destroy(MCLesionResult **r)
 {
   PetscFunctionBeginUser;
   if (!*r) PetscFunctionReturn(0);
-  PetscCall(PetscFree3((*r)->layer, (*r)->cluster, (*r)->size));
+  PetscCall(PetscFree4((*r)->layer, (*r)->group, (*r)->cluster, (*r)->size));
   PetscCall(PetscFree5((*r)->class_acc, (*r)->mean_acc, (*r)->range, (*r)->mean_acc_random, (*r)->range_random));
   PetscCall(PetscFree5((*r)->p_mean, (*r)->p_range, (*r)->effect_mean, (*r)->effect_range, (*r)->baseline_class_acc));
   PetscCall(PetscFree(*r));
@@ -306,12 +318,16 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
   PetscCheck(C <= n_out, comm, PETSC_ERR_USER_INPUT, "[data] source %s has %" PetscInt_FMT " classes but the model %s has only %" PetscInt_FMT " outputs", data->source, C,
              model->source, n_out);
 
+  PetscCheck(!g->branched || opts->mode == MC_LESION_OUTGOING, comm, PETSC_ERR_SUP,
+             "[importance] lesion = incoming needs a sequential network; %s has branches or merges, whose weight-graph groups are lesioned in their consumer's input (lesion = outgoing)",
+             model->source);
   PetscCall(mc_lesion_subclusters(g, labels, n_units_layers, opts->min_size, opts->max_prop, &sc));
   PetscCall(result_alloc(sc->n, opts->n_random, C, &r));
   r->n_test = data->n;
   PetscCall(PetscStrncpy(r->model_path, model->source, sizeof(r->model_path)));
   for (PetscInt s = 0; s < sc->n; ++s) {
     r->layer[s]   = sc->layer[s];
+    r->group[s]   = sc->group[s];
     r->cluster[s] = sc->cluster[s];
     r->size[s]    = sc->offset[s + 1] - sc->offset[s];
   }
@@ -347,7 +363,7 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
                data->y[i], i);
     total[data->y[i]] += 1;
   }
-  PetscCall(evaluate(&c, 0, 0, NULL, r->baseline_class_acc));
+  PetscCall(evaluate(&c, -1, 0, NULL, r->baseline_class_acc));
   for (PetscInt k = 0; k < C; ++k) r->baseline_class_acc[k] = total[k] > 0 ? r->baseline_class_acc[k] / total[k] : (PetscReal)NAN;
   {
     PetscReal unused;
@@ -359,7 +375,7 @@ PetscErrorCode mc_lesion_test(MPI_Comm comm, const MCLesionOpts *opts, const MCM
   PetscCall(PetscCalloc2(PetscMax(n_tasks, 1), &cost, PetscMax(n_tasks * (C + 1), 1), &counts));
   r->gflop = 0;
   for (PetscInt s = 0; s < sc->n; ++s) {
-    PetscInt  from = restart_layer(model, widx, n_w, sc->layer[s], opts->mode);
+    PetscInt  from = sc->site[s] >= 0 ? sc->site[s] : restart_layer(model, widx, n_w, sc->layer[s], opts->mode);
     PetscReal fl   = 0;
     if (!c.cached) from = 0;
     for (PetscInt i = from; i < model->n_layers; ++i) fl += layer_flops(&model->layers[i]);

@@ -2,9 +2,12 @@
 #include "mc/lesion.h"
 #include "mc/sys.h"
 
-/* A group is a hidden layer when its units are neither the model input nor the network's outputs. */
+/* A group is a hidden layer when its units are neither the model input nor the network's outputs; in a
+   branched network's weight graph, when it is a weight layer's input channels (the paper's ImageNet rule: the
+   last group is never lesioned). */
 static PetscBool is_hidden(const MCGraph *g, PetscInt grp, PetscInt n_unit_layers)
 {
+  if (g->branched) return (g->group_role && g->group_role[grp] == MC_GROUP_SOURCE) ? PETSC_TRUE : PETSC_FALSE;
   return (g->group_layer[grp] >= 1 && g->group_layer[grp] < n_unit_layers - 1) ? PETSC_TRUE : PETSC_FALSE;
 }
 
@@ -36,7 +39,7 @@ PetscErrorCode mc_lesion_subclusters(const MCGraph *g, const PetscInt labels[], 
     }
   }
   s->n = n;
-  PetscCall(PetscMalloc5(n, &s->layer, n, &s->group, n, &s->cluster, n + 1, &s->offset, PetscMax(n_units, 1), &s->unit));
+  PetscCall(PetscMalloc7(n, &s->layer, n, &s->site, n, &s->width, n, &s->group, n, &s->cluster, n + 1, &s->offset, PetscMax(n_units, 1), &s->unit));
   /* Pass 2: members, ascending within each sub-cluster. */
   n           = 0;
   s->offset[0] = 0;
@@ -46,6 +49,8 @@ PetscErrorCode mc_lesion_subclusters(const MCGraph *g, const PetscInt labels[], 
       PetscInt o = s->offset[n];
       if (!count[grp * k + c]) continue;
       s->layer[n]   = g->group_layer[grp];
+      s->site[n]    = g->branched ? g->group_site[grp] : -1;
+      s->width[n]   = g->group_offset[grp + 1] - g->group_offset[grp];
       s->group[n]   = grp;
       s->cluster[n] = c;
       for (PetscInt i = g->group_offset[grp]; i < g->group_offset[grp + 1]; ++i)
@@ -62,7 +67,7 @@ PetscErrorCode mc_lesion_subclusters_destroy(MCSubclusters **s)
 {
   PetscFunctionBeginUser;
   if (!*s) PetscFunctionReturn(0);
-  PetscCall(PetscFree5((*s)->layer, (*s)->group, (*s)->cluster, (*s)->offset, (*s)->unit));
+  PetscCall(PetscFree7((*s)->layer, (*s)->site, (*s)->width, (*s)->group, (*s)->cluster, (*s)->offset, (*s)->unit));
   PetscCall(PetscFree(*s));
   PetscFunctionReturn(0);
 }

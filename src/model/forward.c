@@ -630,6 +630,27 @@ PetscErrorCode mc_forward_lesion_set(MCForward *f, PetscInt u, PetscInt n_units,
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode mc_forward_lesion_set_input(MCForward *f, PetscInt layer, PetscInt channels, PetscInt n_units, const PetscInt units[], PetscInt *restart)
+{
+  const MCModel *m = f->model;
+
+  PetscFunctionBeginUser;
+  PetscCheck(layer >= 0 && layer < m->n_layers && (m->layers[layer].type == MC_LAYER_DENSE || m->layers[layer].type == MC_LAYER_CONV2D), PETSC_COMM_SELF,
+             PETSC_ERR_USER_INPUT, "Input lesions apply to Dense and Conv2D layers; layer %" PetscInt_FMT " is not one.", layer);
+  PetscCheck(channels > 0 && f->in_size[layer] % channels == 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "Layer '%s' reads %" PetscInt_FMT " values, not a multiple of %" PetscInt_FMT " channels.", m->layers[layer].name, f->in_size[layer], channels);
+  PetscCheck(!f->n_in_mask[layer] || f->in_mask_c[layer] == channels, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "Layer '%s' already has an input lesion over %" PetscInt_FMT " channels, not %" PetscInt_FMT ".", m->layers[layer].name, f->in_mask_c[layer], channels);
+  for (PetscInt k = 0; k < n_units; ++k)
+    PetscCheck(units[k] >= 0 && units[k] < channels, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Lesion of input channel %" PetscInt_FMT " of layer '%s', which reads %" PetscInt_FMT " channels.",
+               units[k], m->layers[layer].name, channels);
+  f->in_mask_c[layer] = channels;
+  PetscCall(merge_units(&f->in_mask[layer], &f->n_in_mask[layer], n_units, units));
+  f->dirty = PetscMin(f->dirty, layer);
+  if (restart) *restart = layer;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode mc_forward_lesion_clear(MCForward *f, PetscInt *restart)
 {
   PetscInt first = f->n_layers;

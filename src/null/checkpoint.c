@@ -28,9 +28,11 @@ static PetscErrorCode checkpoint_hash(const MCNullOpts *o, const MCGraph *g, uin
 
   PetscFunctionBeginUser;
   for (PetscInt b = 0; b < g->n_blocks; ++b) {
-    PetscInt n = (g->group_offset[b + 1] - g->group_offset[b]) * (g->group_offset[b + 2] - g->group_offset[b + 1]);
+    PetscInt nr, nc;
 
-    h = mc_sys_hash(h, g->block[b], (size_t)n * sizeof(PetscReal));
+    mc_graph_block_dims(g, b, &nr, &nc);
+    h = mc_sys_hash(h, g->block_pair + 2 * b, 2 * sizeof(PetscInt));
+    h = mc_sys_hash(h, g->block[b], (size_t)(nr * nc) * sizeof(PetscReal));
   }
   /* "-name value -name ...": an option's name starts with a dash and a letter; a value may be negative. */
   PetscCall(PetscOptionsGetAll(NULL, &opts));

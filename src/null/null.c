@@ -76,7 +76,7 @@ static PetscInt choose_group_size(const MCNullOpts *opts, const MCShuffleBase *b
   PetscInt   gs;
 
   for (PetscInt b = 0; b < base->n_blocks; ++b) {
-    PetscInt n = base->group_size[b] * base->group_size[b + 1];
+    PetscInt n = mc_shuffle_block_size(base, b);
 
     for (PetscInt e = 0; e < n; ++e)
       if (base->block[b][e] != 0) nnz += 2;

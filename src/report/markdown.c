@@ -31,7 +31,7 @@ PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path)
   const MCGraph      *g = run->graph;
   PetscInt           *size, *by_group;
   FILE               *fp;
-  char                blas[256];
+  char                blas[256], name[192];
 
   PetscFunctionBeginUser;
   PetscCall(mc__report_cluster_sizes(run, &size, &by_group));
@@ -44,7 +44,7 @@ PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path)
   fprintf(fp, "\n");
   if (run->clustering_global) {
     fprintf(fp, "- clustering: local: each layer clustered on its own (a weight graph's layer with its neighbours), with the number of global clusters (k = %" PetscInt_FMT ", n-cut %.6g) in that layer:", run->clustering_global->k, (double)run->clustering_global->ncut);
-    for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, " %s %" PetscInt_FMT "%s", mc_model_unit_layer_name(run->model, g->group_layer[grp]), c->local_k[grp], grp + 1 < g->n_groups ? "," : "");
+    for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, " %s %" PetscInt_FMT "%s", mc_graph_group_name(g, run->model, grp, name, sizeof(name)), c->local_k[grp], grp + 1 < g->n_groups ? "," : "");
     fprintf(fp, "; %" PetscInt_FMT " clusters in all, seed %" PetscInt64_FMT "\n", c->k, run->seed);
   } else
     fprintf(fp, "- clustering: k = %" PetscInt_FMT ", seed %" PetscInt64_FMT ", %" PetscInt_FMT " k-means restarts (best: %" PetscInt_FMT ")\n", c->k, run->seed,
@@ -67,7 +67,7 @@ PetscErrorCode mc__report_write_markdown(const MCReport *run, const char *path)
   }
 
   fprintf(fp, "\n## Clusters by layer\n\nUnits of each cluster in each layer (clusters numbered by their first unit).\n\n| cluster | size |");
-  for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, " %s |", mc_model_unit_layer_name(run->model, g->group_layer[grp]));
+  for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, " %s |", mc_graph_group_name(g, run->model, grp, name, sizeof(name)));
   fprintf(fp, "\n|---:|---:|");
   for (PetscInt grp = 0; grp < g->n_groups; ++grp) fprintf(fp, "---:|");
   fprintf(fp, "\n");

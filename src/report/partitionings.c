@@ -19,6 +19,13 @@ static PetscInt64 node_key(const MCGraph *g, PetscInt i)
   return ((PetscInt64)layer << 32) + unit;
 }
 
+static PetscBool unit_keyed(const MCGraph *g)
+{
+  for (PetscInt grp = 0; grp < g->n_groups; ++grp)
+    if (g->group_layer[grp] < 0 || (grp > 0 && g->group_layer[grp] <= g->group_layer[grp - 1])) return PETSC_FALSE;
+  return PETSC_TRUE;
+}
+
 /* Agreement of partitionings a and b over the units both graphs have and both keep (label >= 0). */
 static PetscErrorCode agreement(const MCPartitioning *a, const MCPartitioning *b, PetscReal *ari, PetscReal *nmi, PetscInt *n_common)
 {
@@ -27,7 +34,9 @@ static PetscErrorCode agreement(const MCPartitioning *a, const MCPartitioning *b
 
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc2(PetscMin(ga->n_nodes, gb->n_nodes), &la, PetscMin(ga->n_nodes, gb->n_nodes), &lb));
-  for (PetscInt i = 0, j = 0; i < ga->n_nodes && j < gb->n_nodes;) {
+  /* Units are matched by (unit layer, unit): not possible when a graph's groups are not distinct unit layers
+     (a branched network's weight graph), which then agrees only with itself. */
+  for (PetscInt i = 0, j = 0; i < ga->n_nodes && j < gb->n_nodes && (ga == gb || (unit_keyed(ga) && unit_keyed(gb)));) {
     PetscInt64 ki = node_key(ga, i), kj = node_key(gb, j);
     if (ki < kj) ++i;
     else if (kj < ki) ++j;

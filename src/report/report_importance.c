@@ -26,6 +26,7 @@ static void summarize(PetscInt n, const PetscReal v[], PetscReal *mean, PetscRea
 static PetscErrorCode net_json(const MCReport *run, const MCLesionResult *r, PetscBool rows, cJSON *o)
 {
   cJSON *list;
+  char   name[192];
 
   PetscFunctionBeginUser;
   PetscCall(mc__report_json_add(o, "model_path", cJSON_CreateString(r->model_path)));
@@ -50,7 +51,7 @@ static PetscErrorCode net_json(const MCReport *run, const MCLesionResult *r, Pet
     summarize(r->n_random, r->mean_acc_random + s * r->n_random, &mr, &lo, &hi);
     summarize(r->n_random, r->range_random + s * r->n_random, &rr, &lo, &hi);
     PetscCall(mc__report_json_add(e, "layer", cJSON_CreateNumber(r->layer[s])));
-    PetscCall(mc__report_json_add(e, "layer_name", cJSON_CreateString(mc_model_unit_layer_name(run->model, r->layer[s]))));
+    PetscCall(mc__report_json_add(e, "layer_name", cJSON_CreateString(mc_graph_group_name(run->graph, run->model, r->group[s], name, sizeof(name)))));
     PetscCall(mc__report_json_add(e, "cluster", cJSON_CreateNumber(r->cluster[s])));
     PetscCall(mc__report_json_add(e, "size", cJSON_CreateNumber(r->size[s])));
     PetscCall(mc__report_json_add(e, "mean_acc", mc__report_json_real(r->mean_acc[s])));
@@ -130,7 +131,7 @@ PetscErrorCode mc__report_importance_markdown(const MCReport *run, FILE *fp)
 {
   const MCImportance   *imp = run->importance;
   const MCLesionResult *r;
-  char                  a[32], b[32];
+  char                  a[32], b[32], name[192];
 
   PetscFunctionBeginUser;
   if (!imp) PetscFunctionReturn(0);
@@ -171,7 +172,7 @@ PetscErrorCode mc__report_importance_markdown(const MCReport *run, FILE *fp)
     summarize(r->n_random, r->range_random + s * r->n_random, &rr, &l2, &h2);
     mc__report_fmt_p(a, sizeof(a), r->p_mean[s]);
     mc__report_fmt_p(b, sizeof(b), r->p_range[s]);
-    fprintf(fp, "| %s | %" PetscInt_FMT " | %" PetscInt_FMT " | %.4f | %.4f | %.4f [%.4f, %.4f] | %s | %.2f | %.3g | %.3g | %s | %.2f |\n", mc_model_unit_layer_name(run->model, r->layer[s]),
+    fprintf(fp, "| %s | %" PetscInt_FMT " | %" PetscInt_FMT " | %.4f | %.4f | %.4f [%.4f, %.4f] | %s | %.2f | %.3g | %.3g | %s | %.2f |\n", mc_graph_group_name(run->graph, run->model, r->group[s], name, sizeof(name)),
             r->cluster[s], r->size[s], (double)r->mean_acc[s], (double)(r->baseline_mean_acc - r->mean_acc[s]), (double)(r->baseline_mean_acc - mr),
             (double)(r->baseline_mean_acc - hi), (double)(r->baseline_mean_acc - lo), a, (double)(2 * r->effect_mean[s]), (double)r->range[s], (double)rr, b,
             (double)(2 * r->effect_range[s]));

@@ -1,5 +1,6 @@
 /* src/report/results.c: results.h5, the machine-readable record of a run (docs/formats.md), written
    through the io module's HDF5 writer. */
+#include <string.h>
 #include "mc/sys.h"
 #include "report_impl.h"
 
@@ -42,6 +43,21 @@ static PetscErrorCode write_graph(MCH5Writer *w, const MCReport *run, const MCSa
   PetscCall(mc_io_h5w_ints(w, "node_layer", g->n_nodes, 0, layer));
   PetscCall(mc_io_h5w_ints(w, "node_unit", g->n_nodes, 0, unit));
   PetscCall(mc_io_h5w_attr_string(w, "kind", mc_graph_kind_name(run->graph_kind)));
+  PetscCall(mc_io_h5w_ints(w, "group_offset", g->n_groups + 1, 0, g->group_offset));
+  if (g->group_site) {
+    /* The channel walker's groups: which layer's input (or output) channels each holds, by name. */
+    char     *names;
+    size_t    len = 1;
+    for (PetscInt grp = 0; grp < g->n_groups; ++grp) len += strlen(run->model->layers[g->group_site[grp]].name) + 1;
+    PetscCall(PetscCalloc1(len, &names));
+    for (PetscInt grp = 0; grp < g->n_groups; ++grp) {
+      PetscCall(PetscStrlcat(names, run->model->layers[g->group_site[grp]].name, len));
+      if (grp + 1 < g->n_groups) PetscCall(PetscStrlcat(names, "\n", len));
+    }
+    PetscCall(mc_io_h5w_ints(w, "group_role", g->n_groups, 0, g->group_role));
+    PetscCall(mc_io_h5w_attr_string(w, "group_sites", names));
+    PetscCall(PetscFree(names));
+  }
   if (run->graph_kind == MC_GRAPH_ACTIVATIONS) {
     PetscCall(mc_io_h5w_attr_int(w, "n_dead", g->n_dead));
     PetscCall(mc_io_h5w_attr_int(w, "n_samples", g->n_samples));

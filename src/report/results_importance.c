@@ -10,6 +10,7 @@ static PetscErrorCode write_net(MCH5Writer *w, const MCLesionResult *r)
 
   PetscFunctionBeginUser;
   PetscCall(mc_io_h5w_ints(w, "layer", M, 0, r->layer));
+  PetscCall(mc_io_h5w_ints(w, "group", M, 0, r->group));
   PetscCall(mc_io_h5w_ints(w, "cluster", M, 0, r->cluster));
   PetscCall(mc_io_h5w_ints(w, "size", M, 0, r->size));
   PetscCall(mc_io_h5w_reals(w, "mean_acc", M, 0, r->mean_acc));

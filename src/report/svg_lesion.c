@@ -13,6 +13,7 @@ PetscErrorCode mc__report_importance_svg(const MCReport *run, const char *path)
   const double          W = 960, H = 420, ml = 70, mr = 20, mt = 40, mb = 70;
   double                ymin = 0, ymax = 0, x, step, gap = 12;
   PetscInt              n_layers_seen = 0;
+  char                  buf[192];
 
   PetscFunctionBeginUser;
   if (!run->importance) PetscFunctionReturn(0);
@@ -25,7 +26,7 @@ PetscErrorCode mc__report_importance_svg(const MCReport *run, const char *path)
       double e = 100.0 * (double)(r->baseline_mean_acc - r->mean_acc_random[s * r->n_random + k]);
       if (isfinite(e)) ymax = PetscMax(ymax, e), ymin = PetscMin(ymin, e);
     }
-    if (s == 0 || r->layer[s] != r->layer[s - 1]) n_layers_seen++;
+    if (s == 0 || r->group[s] != r->group[s - 1]) n_layers_seen++;
   }
   if (ymax - ymin < 1e-9) ymax = ymin + 1;
   ymax += 0.05 * (ymax - ymin);
@@ -53,13 +54,13 @@ PetscErrorCode mc__report_importance_svg(const MCReport *run, const char *path)
   for (PetscInt s = 0; s < r->n_sub; ++s) {
     double    lo = INFINITY, hi = -INFINITY, sum = 0, cx, d;
     PetscInt  k = 0;
-    PetscBool first = (s == 0 || r->layer[s] != r->layer[s - 1]) ? PETSC_TRUE : PETSC_FALSE;
+    PetscBool first = (s == 0 || r->group[s] != r->group[s - 1]) ? PETSC_TRUE : PETSC_FALSE;
     if (first && s > 0) x += gap;
     if (first) {
       PetscInt e = s;
-      while (e < r->n_sub && r->layer[e] == r->layer[s]) ++e;
+      while (e < r->n_sub && r->group[e] == r->group[s]) ++e;
       {
-        const char *name = mc_model_unit_layer_name(run->model, r->layer[s]);
+        const char *name = mc_graph_group_name(run->graph, run->model, r->group[s], buf, sizeof(buf));
         fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x + step * (double)(e - s) / 2, H - mb + 36, name);
       }
       fprintf(fp, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n", x + 2, x + step * (double)(e - s) - 2, H - mb + 22, H - mb + 22);

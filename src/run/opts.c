@@ -25,6 +25,7 @@ PetscErrorCode mc_run_graph_opts(const MCConfig *cfg, MCGraphOpts *o)
   o->kind               = (MCGraphKind)cfg->graph_kind;
   o->conv_norm          = (MCConvNorm)cfg->graph_conv_norm;
   o->fold_batchnorm     = cfg->graph_fold_batchnorm;
+  o->bn_negative        = (MCBNNegative)cfg->graph_bn_negative;
   o->include_dense_head = cfg->graph_include_dense_head;
   o->act_samples        = (PetscInt)cfg->graph_act_samples;
   o->act_norm           = (MCSpatialNorm)cfg->graph_act_spatial_norm;

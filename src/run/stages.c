@@ -104,6 +104,17 @@ PetscErrorCode mc_run_load_model(MCRun *run)
   PetscCall(mc_sys_stage_push(run->comm, MC_STAGE_LOAD));
   PetscCall(mc_run_model_read_opts(run->cfg, run->cfg->model_path, &mo));
   PetscCall(mc_io_model_read(run->comm, &mo, &run->model));
+  /* What the weight graph of a branched network does not serve yet: say so before any work is done. */
+  if (!mc_model_is_chain(run->model))
+    for (PetscInt p = 0; p < run->n_parts; ++p) {
+      if (run->part[p].kind != MC_GRAPH_WEIGHTS) continue;
+      PetscCheck(run->part[p].scope == MC_SCOPE_GLOBAL, run->comm, PETSC_ERR_SUP,
+                 "Model '%s' has branches, merges or grouped convolutions: its weight graph can be partitioned globally, but the local weight partitioning (weights_local) needs a sequential network so far",
+                 run->model->source);
+      PetscCheck(!run->cfg->importance_enabled || (MCLesionMode)run->cfg->importance_lesion == MC_LESION_OUTGOING, run->comm, PETSC_ERR_SUP,
+                 "Model '%s' has branches, merges or grouped convolutions: its weight-graph groups are lesioned in their consumer's input ([importance] lesion = outgoing); lesion = incoming needs a sequential network",
+                 run->model->source);
+    }
   PetscCall(mc_sys_stage_pop());
   PetscFunctionReturn(0);
 }

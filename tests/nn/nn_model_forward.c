@@ -3,9 +3,12 @@
    turn, outputs[0] first) for an input file (n examples, channels-last float32). With DTOP and GOUT (n <= 500): the backward
    pass of DTOP (n x width of outputs[0]) written to GOUT: the input gradient, then per layer in order the gradients of a
    Dense/Conv2D weight and bias or a BatchNorm gamma and beta (those present).
-   Usage: nn_model_forward CONFIG.ini X N OUT [DTOP GOUT] */
+   With -lesion_site NAME -lesion_width C -lesion_units a,b,...: input channels a, b, ... (of C) of layer NAME
+   zeroed in that layer alone (mc_forward_lesion_set_input) before the forward pass.
+   Usage: nn_model_forward CONFIG.ini X N OUT [DTOP GOUT] [-lesion_site ...] */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "mc/forward.h"
 #include "mc/io.h"
 #include "mc/run.h"
@@ -23,6 +26,8 @@ int main(int argc, char **argv)
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(mc_sys_initialize());
+  for (int a = 1; a < argc; ++a)
+    if (argv[a][0] == '-') argc = a;
   PetscCheck(argc >= 5, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Usage: nn_model_forward CONFIG.ini X N OUT");
   PetscCall(mc_config_load(PETSC_COMM_WORLD, argv[1], 0, NULL, &cfg));
   PetscCall(mc_run_model_read_opts(cfg, cfg->model_path, &mo));
@@ -34,6 +39,21 @@ int main(int argc, char **argv)
   PetscCheck(fp && fread(x, sizeof(float), (size_t)(n * nin), fp) == (size_t)(n * nin), PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "Cannot read %" PetscInt_FMT " floats from %s.", n * nin, argv[2]);
   fclose(fp);
   PetscCall(mc_forward_create(m, PetscMin(n, 500), &f));
+  {
+    /* -lesion_site NAME -lesion_width C -lesion_units a,b,...: a consumer input-slice lesion. */
+    char      site[256];
+    PetscInt  units[1024], nu = 1024, width = 0;
+    PetscBool has_site = PETSC_FALSE;
+    PetscCall(PetscOptionsGetString(NULL, NULL, "-lesion_site", site, sizeof(site), &has_site));
+    if (has_site) {
+      PetscInt l = 0;
+      while (l < m->n_layers && strcmp(m->layers[l].name, site)) ++l;
+      PetscCheck(l < m->n_layers, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "No layer named %s", site);
+      PetscCall(PetscOptionsGetInt(NULL, NULL, "-lesion_width", &width, NULL));
+      PetscCall(PetscOptionsGetIntArray(NULL, NULL, "-lesion_units", units, &nu, NULL));
+      PetscCall(mc_forward_lesion_set_input(f, l, width, nu, units, NULL));
+    }
+  }
   fp = fopen(argv[4], "wb");
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot write %s.", argv[4]);
   for (PetscInt b = 0; b < n; b += 500) {
