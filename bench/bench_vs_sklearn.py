@@ -30,7 +30,20 @@ CASES = {
     "trained-mlp": (os.path.join(SRC, "inputs", "fashion_mlp.h5"), 16),
     "planted-9k": ("synth:-widths 784,2048,2048,2048,2048,10 -modules 16 -weak 0.05 -seed 1", 16),
     "resnet50-sized": ("synth:-widths " + ",".join(["512"] * 53) + " -modules 32 -weak 0.2 -seed 2", 32),
+    # The paper's ImageNet setting: torchvision's ResNet-50 (seeded random weights), the channel walker's graph.
+    "resnet50": ("torchvision:resnet50", 32),
 }
+
+
+def torchvision_onnx(arch, path):
+    """Export torchvision's `arch` (seeded random weights) to ONNX for a 224 x 224 input."""
+    code = f"""
+import torch, torchvision
+torch.manual_seed(0)
+m = getattr(torchvision.models, {arch!r})(weights=None).eval()
+torch.onnx.export(m, torch.rand(1, 3, 224, 224), {path!r}, opset_version=13, input_names=['x'], output_names=['y'], dynamic_axes={{'x': {{0: 'n'}}}})
+"""
+    subprocess.run(["/usr/bin/python3", "-c", code], check=True, capture_output=True)
 
 
 def ncut(A, labels):
@@ -88,7 +101,10 @@ def main():
         if a.only and name not in a.only:
             continue
         model = spec
-        if spec.startswith("synth:"):
+        if spec.startswith("torchvision:"):
+            model = os.path.join(work, name + ".onnx")
+            torchvision_onnx(spec.split(":", 1)[1], model)
+        elif spec.startswith("synth:"):
             model = os.path.join(work, name + ".h5")
             subprocess.run([os.path.join(a.build, "modclust-synth"), *spec[6:].split(), "-o", model], check=True,
                            capture_output=True)

@@ -33,8 +33,8 @@ static PetscErrorCode data_load(MPI_Comm comm, const MCTrainConfig *tc, TrainDat
     PetscCall(mc_train_poly_create(tc->n_train ? (PetscInt)tc->n_train : 60000, (uint64_t)tc->seed, 0, &d->tr, &d->tr_t));
     PetscCall(mc_train_poly_create(tc->n_test ? (PetscInt)tc->n_test : 10000, (uint64_t)tc->seed, 1, &d->te, &d->te_t));
   } else {
-    PetscCall(mc_io_dataset_read(comm, tc->data, "train", &base_tr));
-    PetscCall(mc_io_dataset_read(comm, tc->data, "test", &base_te));
+    PetscCall(mc_io_dataset_read(comm, tc->data, "train", NULL, &base_tr));
+    PetscCall(mc_io_dataset_read(comm, tc->data, "test", NULL, &base_te));
     PetscCall(mc_train_dataset_variant(base_tr, mc_train_variant_name(tc->variant), (PetscInt)tc->n_train, (uint64_t)tc->seed, 0, &d->tr));
     PetscCall(mc_train_dataset_variant(base_te, mc_train_variant_name(tc->variant), (PetscInt)tc->n_test, (uint64_t)tc->seed, 1, &d->te));
     PetscCall(mc_io_dataset_destroy(&base_tr));

@@ -14,7 +14,7 @@ NP=${NP:-2}
 # 1. Debian packages: the build, the runtime, the dataset, and the test oracles (Python via /usr/bin/python3).
 packages=(build-essential cmake pkg-config git petsc-dev slepc-dev libopenmpi-dev openmpi-bin
   libscalapack-openmpi-dev libhdf5-openmpi-dev hdf5-tools libcjson-dev librandom123-dev zlib1g-dev
-  libopenblas0-pthread libopenblas-dev libonnx-dev protobuf-c-compiler libprotobuf-c-dev dataset-fashion-mnist
+  libopenblas0-pthread libopenblas-dev libonnx-dev protobuf-c-compiler libprotobuf-c-dev libpng-dev libjpeg62-turbo-dev dataset-fashion-mnist
   python3-numpy python3-scipy python3-sklearn python3-h5py python3-torch python3-torchvision python3-onnx)
 # The tests also run jobs/ under a private single-node Slurm (tests/jobs/slurm_local.py); the daemons the
 # packages install are not used (on a machine with systemd they may start and fail for want of a config).

@@ -81,8 +81,8 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-reps", &reps, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-batch", &batch, NULL));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-train", &train, NULL));
-  PetscCall(mc_io_dataset_read(PETSC_COMM_SELF, data, "train", &tr));
-  PetscCall(mc_io_dataset_read(PETSC_COMM_SELF, data, "test", &te));
+  PetscCall(mc_io_dataset_read(PETSC_COMM_SELF, data, "train", NULL, &tr));
+  PetscCall(mc_io_dataset_read(PETSC_COMM_SELF, data, "test", NULL, &te));
   PetscCall(sgemm_peak(&peak));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "sgemm_1024_gflops=%.2f\n", peak));
   PetscCall(mc_train_config_parse(PETSC_COMM_SELF, "bench", "[train]\narch = mlp\nwidths = 256,256,256,256\n", 0, NULL, &tc, NULL));

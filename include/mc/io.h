@@ -58,14 +58,33 @@ PetscErrorCode mc_io_model_write_native(const MCModel *m, const char *path);
 
 /* MCDataset (examples and labels in memory) is declared in mc/model.h, beside the network that runs them. */
 
+/* How image files become a model's input ([data] preprocess): NONE pixel / 255; CAFFE BGR with the ImageNet
+   mean (103.939, 116.779, 123.68) subtracted on the 0..255 scale; TORCH (pixel / 255 - mean) / std with
+   ImageNet's mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225); TF pixel / 127.5 - 1. */
+typedef enum { MC_PREPROCESS_NONE, MC_PREPROCESS_CAFFE, MC_PREPROCESS_TORCH, MC_PREPROCESS_TF } MCPreprocess;
+
+/* What a directory of images needs to become examples: the model's input H x W x C, the preprocessing, and
+   the share of the resized image the centre crop keeps (shorter side scaled to min(H, W) / crop). */
+typedef struct {
+  PetscInt     shape[3];
+  MCPreprocess preprocess;
+  PetscReal    crop;
+} MCDatasetOpts;
+
+/* mc_io_preprocess_name - "none", "caffe", "torch", "tf"; "unknown" out of range. Not collective. */
+const char *mc_io_preprocess_name(MCPreprocess p);
+
 /* mc_io_dataset_read - Read split "train" or "test" of `source`: a directory with the MNIST-style IDX files
-   (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...), or an HDF5 file with
-   /<split>/images (uint8 N x H x W [x C], or float in [0, 1]) and /<split>/labels. uint8 is scaled by 1/255.
+   (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...), an HDF5 file with
+   /<split>/images (uint8 N x H x W [x C], or float in [0, 1]) and /<split>/labels (uint8 is scaled by
+   1/255), or a directory of JPEG/PNG images with a labels list <split>.txt or labels.txt ("path label"
+   lines, paths relative to the directory), decoded, resized and centre-cropped to opts->shape and
+   normalised by opts->preprocess (opts may be NULL for the other kinds; docs/formats.md).
    Rank 0 reads, every rank receives a copy. Errors name the file and what is wrong (missing, truncated,
    bad magic, count mismatch between images and labels); a missing source names the fix
    (apt-get install dataset-fashion-mnist, or data.source=).
    Collective on comm. Caller owns *out; release with mc_io_dataset_destroy(). */
-PetscErrorCode mc_io_dataset_read(MPI_Comm comm, const char *source, const char *split, MCDataset **out);
+PetscErrorCode mc_io_dataset_read(MPI_Comm comm, const char *source, const char *split, const MCDatasetOpts *opts, MCDataset **out);
 
 /* mc_io_dataset_destroy - Free *d; sets it to NULL; does nothing on NULL. */
 PetscErrorCode mc_io_dataset_destroy(MCDataset **d);

@@ -26,6 +26,9 @@ PetscErrorCode mc_run_cluster_opts(const MCConfig *cfg, MCClusterOpts *o);
    shuffles' n-cuts depend on ([model], [graph], [cluster], [layer.N], clusterability.shuffle). */
 PetscErrorCode mc_run_null_opts(const MCConfig *cfg, MCNullOpts *o);
 
+/* mc_run_dataset_opts - [data] for feeding `model` (image directories: its input shape). */
+PetscErrorCode mc_run_dataset_opts(const MCConfig *cfg, const MCModel *model, MCDatasetOpts *o);
+
 /* mc_run_lesion_opts - [importance] for network `replicate` (0 = the [model] network). */
 PetscErrorCode mc_run_lesion_opts(const MCConfig *cfg, PetscInt replicate, MCLesionOpts *o);
 

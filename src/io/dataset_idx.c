@@ -147,7 +147,7 @@ PetscErrorCode mc__io_dataset_read_idx(const char *dir, const char *split, doubl
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode read_on_rank0(const char *source, const char *split, double budget, MCDataset **out)
+static PetscErrorCode read_on_rank0(const char *source, const char *split, const MCDatasetOpts *opts, double budget, MCDataset **out)
 {
   struct stat st;
   PetscBool   is_h5 = PETSC_FALSE;
@@ -159,7 +159,11 @@ static PetscErrorCode read_on_rank0(const char *source, const char *split, doubl
   PetscCheck(stat(source, &st) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
              "dataset %s does not exist (data.source; for Fashion-MNIST: apt-get install dataset-fashion-mnist, then data.source=/usr/share/datasets/fashion-mnist)", source);
   if (S_ISDIR(st.st_mode)) {
-    PetscCall(mc__io_dataset_read_idx(source, split, budget, out));
+    char      list[PETSC_MAX_PATH_LEN];
+    PetscBool images;
+    PetscCall(mc__io_images_list(source, split, list, sizeof(list), &images));
+    if (images) PetscCall(mc__io_dataset_read_images(source, list, opts, budget, out));
+    else PetscCall(mc__io_dataset_read_idx(source, split, budget, out));
   } else {
     PetscCall(mc__io_h5_is_hdf5(source, &is_h5));
     PetscCheck(is_h5, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "dataset %s is neither a directory of IDX files nor an HDF5 file (data.source)", source);
@@ -169,7 +173,7 @@ static PetscErrorCode read_on_rank0(const char *source, const char *split, doubl
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode mc_io_dataset_read(MPI_Comm comm, const char *source, const char *split, MCDataset **out)
+PetscErrorCode mc_io_dataset_read(MPI_Comm comm, const char *source, const char *split, const MCDatasetOpts *opts, MCDataset **out)
 {
   PetscMPIInt    rank;
   PetscErrorCode ierr = 0;
@@ -184,7 +188,7 @@ PetscErrorCode mc_io_dataset_read(MPI_Comm comm, const char *source, const char 
     MCIOGuard guard;
 
     PetscCall(mc__io_guard_push(source, &guard));
-    ierr = read_on_rank0(source, split, budget, &d);
+    ierr = read_on_rank0(source, split, opts, budget, &d);
     PetscCall(mc__io_guard_pop(&guard));
   }
   if (ierr) mc__io_h5_close_path(source);

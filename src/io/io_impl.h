@@ -119,3 +119,11 @@ float mc__io_half_to_float(uint16_t h);
 /* ---- Dataset readers, run by one rank. ---- */
 PetscErrorCode mc__io_dataset_read_idx(const char *dir, const char *split, double budget, MCDataset **out);
 PetscErrorCode mc__io_dataset_read_h5(const char *path, const char *split, double budget, MCDataset **out);
+
+/* mc__io_images_list - The labels list of `split` in dir (<split>.txt, else labels.txt) into path;
+   *found = PETSC_FALSE when neither exists. Not collective. */
+PetscErrorCode mc__io_images_list(const char *dir, const char *split, char path[], size_t n, PetscBool *found);
+
+/* mc__io_dataset_read_images - Every image `list` names (relative to dir), decoded and prepared as opts says
+   (src/io/dataset_images.c). Errors name the list's line or the image. Rank 0 only. */
+PetscErrorCode mc__io_dataset_read_images(const char *dir, const char *list, const MCDatasetOpts *opts, double budget, MCDataset **out);

@@ -113,6 +113,7 @@ PetscErrorCode mc_run_importance(MCRun *run)
   MPI_Comm        comm = run->comm;
   MCDataset      *test = NULL;
   MCLesionOpts    lo;
+  MCDatasetOpts   dopts;
   PetscInt        n_rep = 0;
   char           *paths;
 
@@ -122,7 +123,8 @@ PetscErrorCode mc_run_importance(MCRun *run)
   PetscCall(replicate_paths(comm, cfg, &n_rep, &paths));
   PetscCheck(n_rep + 1 <= MC_IRWIN_HALL_MAX_R, comm, PETSC_ERR_USER_INPUT, "[importance] replicates lists %" PetscInt_FMT " networks; at most %d are supported", n_rep,
              MC_IRWIN_HALL_MAX_R - 1);
-  PetscCall(mc_io_dataset_read(comm, cfg->data_source, "test", &test));
+  PetscCall(mc_run_dataset_opts(cfg, run->model, &dopts));
+  PetscCall(mc_io_dataset_read(comm, cfg->data_source, "test", &dopts, &test));
   PetscCall(mc_run_lesion_opts(cfg, 0, &lo));
   for (PetscInt p = 0; p < run->n_parts; ++p) {
     PetscCall(mc_importance_create(1 + n_rep, cfg->importance_fdr_q, lo.mode, &run->part[p].importance));

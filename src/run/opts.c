@@ -38,6 +38,16 @@ PetscErrorCode mc_run_graph_opts(const MCConfig *cfg, MCGraphOpts *o)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode mc_run_dataset_opts(const MCConfig *cfg, const MCModel *model, MCDatasetOpts *o)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(o, sizeof(*o)));
+  PetscCall(PetscArraycpy(o->shape, model->input_shape, 3));
+  o->preprocess = (MCPreprocess)cfg->data_preprocess;
+  o->crop       = cfg->data_crop_fraction;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode mc_run_cluster_opts(const MCConfig *cfg, MCClusterOpts *o)
 {
   PetscFunctionBeginUser;

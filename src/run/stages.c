@@ -127,9 +127,11 @@ PetscErrorCode mc__run_graph_build(MPI_Comm comm, const MCConfig *cfg, MCGraphKi
   PetscCall(mc_run_graph_opts(cfg, &go));
   go.kind = kind;
   if (kind == MC_GRAPH_ACTIVATIONS) {
-    MCDataset *train = NULL;
+    MCDataset    *train = NULL;
+    MCDatasetOpts dopts;
 
-    PetscCall(mc_io_dataset_read(comm, cfg->data_source, "train", &train));
+    PetscCall(mc_run_dataset_opts(cfg, model, &dopts));
+    PetscCall(mc_io_dataset_read(comm, cfg->data_source, "train", &dopts, &train));
     PetscCall(mc_graph_build_activations(comm, &go, model, train, out));
     PetscCall(mc_io_dataset_destroy(&train));
   } else PetscCall(mc_graph_build(comm, &go, model, out));

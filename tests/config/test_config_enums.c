@@ -36,6 +36,10 @@ typedef struct {
   P("graph", "conv_norm", "induced_l1", MC_CONV_NORM_INDUCED_L1, mc_graph_conv_norm_name(MC_CONV_NORM_INDUCED_L1)), \
   P("graph", "conv_norm", "l2", MC_CONV_NORM_L2, mc_graph_conv_norm_name(MC_CONV_NORM_L2)), \
   P("graph", "conv_norm", "fro", MC_CONV_NORM_FRO, mc_graph_conv_norm_name(MC_CONV_NORM_FRO)), \
+  P("data", "preprocess", "none", MC_PREPROCESS_NONE, mc_io_preprocess_name(MC_PREPROCESS_NONE)), \
+  P("data", "preprocess", "caffe", MC_PREPROCESS_CAFFE, mc_io_preprocess_name(MC_PREPROCESS_CAFFE)), \
+  P("data", "preprocess", "torch", MC_PREPROCESS_TORCH, mc_io_preprocess_name(MC_PREPROCESS_TORCH)), \
+  P("data", "preprocess", "tf", MC_PREPROCESS_TF, mc_io_preprocess_name(MC_PREPROCESS_TF)), \
   P("graph", "bn_negative", "keep", MC_BN_NEGATIVE_KEEP, mc_graph_bn_negative_name(MC_BN_NEGATIVE_KEEP)), \
   P("graph", "bn_negative", "clip", MC_BN_NEGATIVE_CLIP, mc_graph_bn_negative_name(MC_BN_NEGATIVE_CLIP)), \
   P("graph", "act_spatial_norm", "l1", MC_SPATIAL_L1, mc_graph_spatial_norm_name(MC_SPATIAL_L1)), \

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #else
   if (!(path = mc_fuzz_file("data.h5", data, size))) return 0;
 #endif
-  if (!mc_io_dataset_read(PETSC_COMM_SELF, path, "train", &d)) {
+  if (!mc_io_dataset_read(PETSC_COMM_SELF, path, "train", NULL, &d)) {
     mc_fuzz_outcome(1);
     mc_io_dataset_destroy(&d);
   } else mc_fuzz_outcome(0);

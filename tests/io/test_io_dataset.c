@@ -3,6 +3,8 @@
      summary n=N shape=HxWxC classes=K y0=first label sumx=sum of all pixels sumy=sum of labels x0=first
      pixel values checksum
    Every rank checks that its copy equals rank 0's.
+   Image directories: -image_shape H,W,C [-preprocess none|caffe|torch|tf] [-crop F]; -dump FILE writes the
+   examples (float32) then the labels (int64) for an exact comparison.
    test_io_dataset -source PATH -split train|test */
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +20,33 @@ static PetscErrorCode run(MPI_Comm comm)
   PetscFunctionBeginUser;
   PetscCall(PetscOptionsGetString(NULL, NULL, "-source", source, sizeof(source), NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-split", split, sizeof(split), NULL));
-  PetscCall(mc_io_dataset_read(comm, source, split, &d));
+  {
+    MCDatasetOpts o = {{0, 0, 0}, MC_PREPROCESS_NONE, 0.875};
+    PetscInt      n = 3, pp = 0;
+    char          dump[PETSC_MAX_PATH_LEN] = "";
+    const char   *names[] = {"none", "caffe", "torch", "tf"};
+    PetscBool     set;
+    PetscCall(PetscOptionsGetIntArray(NULL, NULL, "-image_shape", o.shape, &n, NULL));
+    PetscCall(PetscOptionsGetEList(NULL, NULL, "-preprocess", names, 4, &pp, &set));
+    o.preprocess = (MCPreprocess)pp;
+    PetscCall(PetscOptionsGetReal(NULL, NULL, "-crop", &o.crop, NULL));
+    PetscCall(mc_io_dataset_read(comm, source, split, &o, &d));
+    PetscCall(PetscOptionsGetString(NULL, NULL, "-dump", dump, sizeof(dump), &set));
+    if (set) {
+      PetscMPIInt rank;
+      PetscCallMPI(MPI_Comm_rank(comm, &rank));
+      if (!rank) {
+        FILE *fp = fopen(dump, "wb");
+        PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", dump);
+        fwrite(d->x, sizeof(float), (size_t)d->n * (size_t)(d->shape[0] * d->shape[1] * d->shape[2]), fp);
+        for (PetscInt i = 0; i < d->n; ++i) {
+          long long v = d->y[i];
+          fwrite(&v, sizeof(v), 1, fp);
+        }
+        fclose(fp);
+      }
+    }
+  }
   nx = (size_t)d->n * (size_t)(d->shape[0] * d->shape[1] * d->shape[2]);
   for (size_t i = 0; i < nx; ++i) {
     sx += d->x[i];

@@ -131,6 +131,27 @@ def e2e(mc, d):
               f"(roles {role.tolist()}), none in stop/output groups")
         if not ok:
             fails.append(f"e2e np{np_}: sub-clusters {groups.tolist()}, roles {role.tolist()}")
+    # The same network on a directory of PNG images (the image reader end to end, with tf preprocessing).
+    from PIL import Image
+    img_dir = os.path.join(d, "images")
+    os.makedirs(img_dir)
+    rng = np.random.default_rng(2)
+    with open(os.path.join(img_dir, "labels.txt"), "w") as f:
+        for i in range(60):
+            Image.fromarray(rng.integers(0, 256, (30, 34), dtype=np.uint8), "L").save(os.path.join(img_dir, f"{i}.png"))
+            f.write(f"{i}.png {i % 10}\n")
+    ini = os.path.join(d, "img.ini")
+    open(ini, "w").write(f"[model]\npath = {p}\n[data]\nsource = {img_dir}\npreprocess = tf\ncrop_fraction = 1\n[cluster]\nk = 4\nseed = 5\n"
+                         f"[importance]\nenabled = true\nn_random = 2\n[output]\ndir = {os.path.join(d, 'out_img')}\n")
+    r = run([mc, ini], 2)
+    n_test = None
+    if r.returncode == 0:
+        with h5py.File(os.path.join(d, "out_img", "results.h5")) as f:
+            n_test = int(f["importance"].attrs["n_test"])
+    ok = r.returncode == 0 and n_test == 60
+    print(f"{'ok  ' if ok else 'FAIL'} e2e on an image directory (60 PNG files, preprocess tf): exit {r.returncode}, {n_test} test images")
+    if not ok:
+        fails.append(f"e2e images: {r.stderr[-1500:]}")
     if len(res) == 2:
         diff = [k for k in res[1] if not np.array_equal(res[1][k], res[2][k], equal_nan=True)]
         print(f"{'FAIL' if diff else 'ok  '} e2e: 1 and 2 ranks give the same results.h5 ({', '.join(diff) or 'all equal'})")
