@@ -351,6 +351,7 @@ PetscErrorCode mc_graph_from_pairs(MPI_Comm comm, PetscInt n_groups, const Petsc
   if (bad >= 0) PetscCall(mc_graph_destroy(&g));
   PetscCheck(bad < 0, comm, PETSC_ERR_USER_INPUT, "Graph block %" PetscInt_FMT " has a negative, NaN or infinite edge weight", bad);
   PetscCall(graph_assemble(comm, g));
+  PetscCall(mc__graph_block_operator(g));
   *out = g;
   PetscFunctionReturn(0);
 }

@@ -30,3 +30,8 @@ typedef struct {
    Reshape that changes the channel count on a walk, a graph without edges. Collective on comm. The caller
    owns out's arrays (mc_graph_from_pairs takes pair copies and the blocks; PetscFree4 the group arrays). */
 PetscErrorCode mc__graph_walk(MPI_Comm comm, const MCGraphOpts *opts, const MCModel *m, MCGraphParts *out);
+
+/* mc__graph_block_operator - For a graph with blocks that is not layered: a MATSHELL computing A x from the
+   replicated blocks (src/graph/blockop.c), composed on g->adj as "mc_graph_mult" for the eigensolver
+   (-mc_block_mult false: none). It borrows g, which owns g->adj. Collective on g->adj's communicator. */
+PetscErrorCode mc__graph_block_operator(const MCGraph *g);

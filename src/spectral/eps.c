@@ -111,6 +111,12 @@ PetscErrorCode mc_spectral_embed(Mat adj, const MCGroups *groups, PetscInt n_kep
   /* Degrees in the kept layout and the shell operator. */
   PetscCall(PetscMemzero(&ctx, sizeof(ctx)));
   ctx.A = adj;
+  {
+    /* A faster product the graph may provide (the replicated blocks of a branched network's graph). */
+    PetscObject op = NULL;
+    PetscCall(PetscObjectQuery((PetscObject)adj, "mc_graph_mult", &op));
+    if (op) ctx.A = (Mat)op;
+  }
   PetscCall(MatCreateVecs(adj, NULL, &d));
   PetscCall(MatGetRowSum(adj, d));
   PetscCall(VecCreateMPI(comm, nk, n_kept, &ctx.s));
