@@ -11,6 +11,9 @@
 #include <png.h>
 #include "io/io_impl.h"
 
+/* Largest image decoded (pixels): a corrupt header cannot ask for more memory than a 16k x 16k photo. */
+#define MC_IMAGE_MAX_PIXELS (268435456.0)
+
 const char *mc_io_preprocess_name(MCPreprocess p)
 {
   static const char *const names[] = {"none", "caffe", "torch", "tf"};
@@ -83,6 +86,10 @@ static PetscErrorCode decode_jpeg(FILE *fp, const char *path, unsigned char **pi
   jpeg_create_decompress(&cinfo);
   jpeg_stdio_src(&cinfo, fp);
   jpeg_read_header(&cinfo, TRUE);
+  if ((double)cinfo.image_width * (double)cinfo.image_height > MC_IMAGE_MAX_PIXELS) {
+    (void)PetscSNPrintf(err.msg, sizeof(err.msg), "%u x %u pixels, more than the %g this reader accepts", cinfo.image_width, cinfo.image_height, (double)MC_IMAGE_MAX_PIXELS);
+    longjmp(err.jump, 1);
+  }
   cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_start_decompress(&cinfo);
   *h = cinfo.output_height, *w = cinfo.output_width, *c = cinfo.output_components;
@@ -111,6 +118,9 @@ static PetscErrorCode decode_png(const char *path, unsigned char **pix, PetscInt
   memset(&img, 0, sizeof(img));
   img.version = PNG_IMAGE_VERSION;
   PetscCheck(png_image_begin_read_from_file(&img, path), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "image %s is not a readable PNG file: %s", path, img.message);
+  if ((double)img.width * (double)img.height > MC_IMAGE_MAX_PIXELS) png_image_free(&img);
+  PetscCheck((double)img.width * (double)img.height <= MC_IMAGE_MAX_PIXELS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "image %s has %u x %u pixels, more than the %g this reader accepts", path, img.width, img.height, (double)MC_IMAGE_MAX_PIXELS);
   /* Colour or grey as stored; transparency composited on black. */
   img.format = (img.format & PNG_FORMAT_FLAG_COLOR) ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
   *h = img.height, *w = img.width, *c = (img.format & PNG_FORMAT_FLAG_COLOR) ? 3 : 1;

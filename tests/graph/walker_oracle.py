@@ -13,7 +13,7 @@ written here over the ONNX graph, on networks exported with torch.onnx.export:
 - Node counts of the paper: VGG16 4224 nodes, ResNet-50 24,576 nodes in 53 groups (torchvision architectures).
 
 Usage: walker_oracle.py GRAPH_WALK_DUMP NN_TEST_DIR"""
-import importlib.util, os, re, shlex, struct, subprocess, sys, tempfile, warnings
+import os, re, shlex, struct, subprocess, sys, tempfile, warnings
 import numpy as np
 import onnx
 from onnx import numpy_helper, shape_inference
@@ -275,17 +275,12 @@ def perturb(m, gen):
                 mod.weight.copy_(torch.rand(mod.num_features, generator=gen) * 2 - 0.7)  # some negative
 
 
-def export(m, x1, path):
-    n_out = 2 if type(m).__name__ == "TfLike" else 1
-    torch.onnx.export(m.eval(), x1, path, opset_version=13, input_names=["x"], output_names=["y", "seg"][:n_out],
-                      dynamic_axes={"x": {0: "n"}})
 
 
 def main():
     dump, nn_dir = sys.argv[1], sys.argv[2]
-    spec = importlib.util.spec_from_file_location("onnx_torch", os.path.join(nn_dir, "test_onnx_torch.py"))
-    ot = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ot)
+    sys.path.insert(0, nn_dir)
+    import test_onnx_torch as ot  # TfLike, perturb_bn, export
     gen = torch.Generator().manual_seed(7)
     torch.manual_seed(7)
     fails = []
@@ -297,7 +292,7 @@ def main():
         for name, m, x1 in nets:
             perturb(m, gen)
             p = os.path.join(d, name + ".onnx")
-            export(m, x1, p)
+            ot.export(m.eval(), x1, p, 13)
             variants = [dict()]
             if name in ("tf_like", "preact"):
                 variants += [dict(include_dense_head="true", conv_norm="fro"), dict(bn_negative="clip"), dict(fold_batchnorm="false")]
@@ -324,7 +319,7 @@ def main():
         vgg.avgpool, vgg.classifier = nn.Identity(), nn.Linear(512 * 7 * 7, 10)
         for name, m, want in (("vgg16", vgg, (4224, 13)), ("resnet50", torchvision.models.resnet50(weights=None), (24576, 53))):
             p = os.path.join(d, name + ".onnx")
-            export(m, torch.rand(1, 3, 224, 224), p)
+            ot.export(m.eval(), torch.rand(1, 3, 224, 224), p, 13)
             ini = os.path.join(d, "n.ini")
             open(ini, "w").write(f"[model]\npath = {p}\n")
             r = run([dump, ini, os.path.join(d, "n.bin")], 2)

@@ -111,7 +111,12 @@ def main():
         open(os.path.join(d, "trunc.jpg"), "wb").write(good[: len(good) // 3])
         open(os.path.join(d, "cut.jpg"), "wb").write(good[: 2 * len(good) // 3])
         open(os.path.join(d, "text.png"), "w").write("not an image\n")
-        cases = [("trunc.jpg 1\n", "trunc.jpg"), ("cut.jpg 1\n", "cut.jpg"), ("text.png 1\n", "text.png"), ("missing.png 0\n", "missing.png"),
+        # A PNG header claiming 70000 x 70000 pixels (refused before any allocation).
+        import struct, zlib
+        ihdr = struct.pack(">IIBBBBB", 70000, 70000, 8, 2, 0, 0, 0)
+        chunk = lambda t, b: struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b) & 0xffffffff)
+        open(os.path.join(d, "huge.png"), "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+        cases = [("huge.png 0\n", "more than the"), ("trunc.jpg 1\n", "trunc.jpg"), ("cut.jpg 1\n", "cut.jpg"), ("text.png 1\n", "text.png"), ("missing.png 0\n", "missing.png"),
                  (f"{files[0][0]} cat\n", "test.txt:1"), (f"{files[0][0]}\n", "test.txt:1")]
         for body, key in cases:
             open(os.path.join(d, "test.txt"), "w").write(body)

@@ -13,7 +13,7 @@ paper's ImageNet lesion, docs/importance.md).
   (labels, n-cuts, every lesion accuracy and p-value).
 
 Usage: test_dag_lesion.py NN_MODEL_FORWARD MODCLUST_MPI"""
-import importlib.util, os, shlex, subprocess, sys, tempfile, warnings
+import os, shlex, subprocess, sys, tempfile, warnings
 import h5py
 import numpy as np
 import torch
@@ -26,15 +26,14 @@ MPIEXEC = os.environ.get("MC_MPIEXEC", "mpiexec")
 MPI_FLAGS = shlex.split(os.environ.get("MC_MPI_FLAGS", "--oversubscribe"))
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import test_onnx_torch as ot  # noqa: E402 (TfLike, perturb_bn, export)
 
 
 def run(cmd, np_=1):
     return subprocess.run([MPIEXEC, "-n", str(np_), *MPI_FLAGS, *cmd], capture_output=True, text=True, env=ENV, timeout=600)
 
 
-def export(m, x1, path, n_out=1):
-    torch.onnx.export(m.eval(), x1, path, opset_version=13, input_names=["x"], output_names=["y", "seg"][:n_out],
-                      dynamic_axes={"x": {0: "n"}})
 
 
 def torch_lesioned(m, x, module, units, positions=1):
@@ -108,7 +107,7 @@ class SmallRes(nn.Module):
 def e2e(mc, d):
     torch.manual_seed(3)
     p = os.path.join(d, "small_res.onnx")
-    export(SmallRes(), torch.rand(1, 1, 28, 28), p)
+    ot.export(SmallRes().eval(), torch.rand(1, 1, 28, 28), p, 13)
     fails, res = [], {}
     for np_ in (1, 2):
         out = os.path.join(d, f"out{np_}")
@@ -162,9 +161,6 @@ def e2e(mc, d):
 
 def main():
     fwd, mc = sys.argv[1], sys.argv[2]
-    spec = importlib.util.spec_from_file_location("onnx_torch", os.path.join(HERE, "test_onnx_torch.py"))
-    ot = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ot)
     gen = torch.Generator().manual_seed(11)
     torch.manual_seed(11)
     fails = []
@@ -173,7 +169,7 @@ def main():
         ot.perturb_bn(r18, gen)
         x = torch.rand(8, 3, 64, 64, generator=gen)
         p = os.path.join(d, "r18.onnx")
-        export(r18, x[:1], p)
+        ot.export(r18, x[:1], p, 13)
         ds = r18.layer2[0].downsample[0]
         units = [0, 5, 17, 63]
         fails += lesion_case(fwd, d, "resnet18 downsample input", p, x.permute(0, 2, 3, 1).numpy(), "/layer2/layer2.0/downsample/downsample.0/Conv", 64,
@@ -185,7 +181,7 @@ def main():
         ot.perturb_bn(tf, gen)
         xt = torch.rand(8, 16, 16, 3, generator=gen)
         p = os.path.join(d, "tf.onnx")
-        export(tf, xt[:1], p, n_out=2)
+        ot.export(tf, xt[:1], p, 13)
         fails += lesion_case(fwd, d, "tf_like grouped conv input", p, xt.numpy(), "/g/Conv", 16, [0, 3, 9, 15], torch_lesioned(tf, xt, tf.g, [0, 3, 9, 15]))
         fails += lesion_case(fwd, d, "tf_like Gemm input (all positions)", p, xt.numpy(), "/fc/Gemm", 14, [2, 13],
                              torch_lesioned(tf, xt, tf.fc, [2, 13], positions=16))
