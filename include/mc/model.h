@@ -148,6 +148,10 @@ PetscErrorCode mc_model_bcast(MPI_Comm comm, MCModel **m);
    (idx must have room for n_layers entries). Not collective. */
 PetscInt mc_model_weight_layers(const MCModel *m, PetscInt idx[]);
 
+/* mc_model_is_depthwise - Whether L is a Conv2D with one input channel per group (groups = c_in > 1, any
+   channel multiplier). Not collective. */
+PetscBool mc_model_is_depthwise(const MCLayer *L);
+
 /* mc_model_hash - 64-bit FNV-1a of everything a forward pass depends on (the layer types, shapes,
    activations, geometry and every tensor, not the names), continuing from h. Not collective. */
 uint64_t mc_model_hash(const MCModel *m, uint64_t h);

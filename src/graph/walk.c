@@ -49,11 +49,6 @@ static PetscBool is_weight(const MCLayer *L)
   return (L->type == MC_LAYER_DENSE || L->type == MC_LAYER_CONV2D) ? PETSC_TRUE : PETSC_FALSE;
 }
 
-static PetscBool is_depthwise(const MCLayer *L)
-{
-  return (L->type == MC_LAYER_CONV2D && L->groups > 1 && L->groups == L->n_in) ? PETSC_TRUE : PETSC_FALSE;
-}
-
 static PetscInt ch_of(const Walk *w, PetscInt i)
 {
   return i < 0 ? w->m->input_shape[2] : w->ch[i];
@@ -100,7 +95,7 @@ static PetscErrorCode walk_setup(MPI_Comm comm, const MCGraphOpts *opts, const M
     w->producer[l] = (n_in_of(m, l) == 1) ? (i0 < 0 ? 0 : w->producer[i0]) : -1;
     if (is_weight(L)) w->producer[l] = ++units;
     w->node[l] = PETSC_FALSE;
-    if (L->type == MC_LAYER_CONV2D && !is_depthwise(L)) w->node[l] = PETSC_TRUE;
+    if (L->type == MC_LAYER_CONV2D && !mc_model_is_depthwise(L)) w->node[l] = PETSC_TRUE;
     if (L->type == MC_LAYER_DENSE && (!w->has_conv || opts->include_dense_head || reaches_conv[l])) w->node[l] = PETSC_TRUE;
     if (is_weight(L)) {
       PetscCheck(L->weight && L->n_in > 0 && L->n_out > 0, comm, PETSC_ERR_USER_INPUT, "Layer '%s' of model '%s' has no weights", L->name, m->source);
@@ -353,70 +348,68 @@ PetscErrorCode mc__graph_walk(MPI_Comm comm, const MCGraphOpts *opts, const MCMo
   PetscCall(PetscCalloc1(n, &M));
   PetscCall(PetscMalloc1(2 * cap, &pair));
   PetscCall(PetscMalloc1(cap, &blocks));
-  for (int pass = 0; pass < 2; ++pass) {
-    /* Pass 0 finds the target sites (stopping Dense layers and network outputs) and their sizes; pass 1,
-       with every group numbered, builds the blocks. */
-    for (PetscInt x = 0; x < n; ++x) {
-      PetscInt   rows = input_group_size(&w, x);
-      PetscReal *K    = NULL;
-      Targets    T;
+  /* One walk per weight layer with an input group; the targets it reaches (the next weight layers' inputs,
+     stopping Dense layers, network outputs) become sites as they are found. Blocks are recorded by site
+     and renumbered by group once every site is known. */
+  for (PetscInt x = 0; x < n; ++x) {
+    PetscInt   rows = input_group_size(&w, x);
+    PetscReal *K    = NULL;
+    Targets    T;
 
-      if (!rows) continue;
-      T.n = 0;
-      if (pass) PetscCall(layer_block(comm, opts, &m->layers[x], rows, &K));
-      PetscCall(map_identity(m->layers[x].n_out, &M[x]));
-      for (PetscInt l = x; l < n; ++l) {
-        const MCLayer *L = &m->layers[l];
-        PetscInt       site = -1;
-        if (l > x) {
-          PetscBool reached = PETSC_FALSE;
-          for (PetscInt q = 0; q < n_in_of(m, l); ++q)
-            if (in_of(m, l, q) >= 0 && M[in_of(m, l, q)].t) reached = PETSC_TRUE;
-          if (!reached) continue;
-          if (w.node[l] || L->type == MC_LAYER_DENSE) site = 2 * l; /* the walk ends at the next weight layer's input */
-          PetscCheck(site >= 0 || L->type != MC_LAYER_RESHAPE || w.ch[l] >= 0, comm, PETSC_ERR_SUP,
-                     "The channel graph of '%s' cannot follow Reshape layer '%s': it changes the channel count from %" PetscInt_FMT " to %" PetscInt_FMT, m->source,
-                     L->name, ch_of(&w, in_of(m, l, 0)), L->out_shape[2]);
-          PetscCall(map_merge(&w, l, M, &M[l]));
-          if (site < 0 && L->type == MC_LAYER_BATCHNORM) PetscCall(map_batchnorm(comm, opts, L, w.ch[l], &M[l]));
-          if (site < 0 && is_depthwise(L)) PetscCall(map_depthwise(opts, L, &M[l]));
-          if (site >= 0 && !pass && !w.site_size[site]) w.site_size[site] = ch_of(&w, in_of(m, l, 0));
-        }
-        if (site < 0 && w.is_out[l]) {
-          site = 2 * l + 1;
-          if (!pass) w.site_size[site] = w.ch[l];
-        }
-        if (site >= 0 && pass) PetscCall(add_to_site(comm, &w, K, rows, m->layers[x].n_out, site, &M[l], &T));
-        if (site == 2 * l) PetscCall(map_free(&M[l])); /* no further */
+    if (!rows) continue;
+    T.n = 0;
+    PetscCall(layer_block(comm, opts, &m->layers[x], rows, &K));
+    PetscCall(map_identity(m->layers[x].n_out, &M[x]));
+    for (PetscInt l = x; l < n; ++l) {
+      const MCLayer *L = &m->layers[l];
+      PetscInt       site = -1;
+      if (l > x) {
+        PetscBool reached = PETSC_FALSE;
+        for (PetscInt q = 0; q < n_in_of(m, l); ++q)
+          if (in_of(m, l, q) >= 0 && M[in_of(m, l, q)].t) reached = PETSC_TRUE;
+        if (!reached) continue;
+        if (w.node[l] || L->type == MC_LAYER_DENSE) site = 2 * l; /* the walk ends at the next weight layer's input */
+        PetscCheck(site >= 0 || L->type != MC_LAYER_RESHAPE || w.ch[l] >= 0, comm, PETSC_ERR_SUP,
+                   "The channel graph of '%s' cannot follow Reshape layer '%s': it changes the channel count from %" PetscInt_FMT " to %" PetscInt_FMT, m->source,
+                   L->name, ch_of(&w, in_of(m, l, 0)), L->out_shape[2]);
+        PetscCall(map_merge(&w, l, M, &M[l]));
+        if (site < 0 && L->type == MC_LAYER_BATCHNORM) PetscCall(map_batchnorm(comm, opts, L, w.ch[l], &M[l]));
+        if (site < 0 && mc_model_is_depthwise(L)) PetscCall(map_depthwise(opts, L, &M[l]));
+        if (site >= 0 && !w.site_size[site]) w.site_size[site] = ch_of(&w, in_of(m, l, 0));
       }
-      for (PetscInt l = x; l < n; ++l) PetscCall(map_free(&M[l]));
-      PetscCall(PetscFree(K));
-      if (!pass) continue;
-      /* The targets in site order, as blocks (group of x, group of target). */
-      for (PetscInt a = 0; a < T.n; ++a)
-        for (PetscInt b = a + 1; b < T.n; ++b)
-          if (T.site[b] < T.site[a]) {
-            PetscInt   s  = T.site[a];
-            PetscReal *Bp = T.B[a];
-            T.site[a] = T.site[b], T.B[a] = T.B[b];
-            T.site[b] = s, T.B[b] = Bp;
-          }
-      for (PetscInt q = 0; q < T.n; ++q) {
-        if (n_blocks == cap) {
-          cap *= 2;
-          PetscCall(PetscRealloc(2 * cap * sizeof(*pair), &pair));
-          PetscCall(PetscRealloc(cap * sizeof(*blocks), &blocks));
-        }
-        pair[2 * n_blocks]     = w.site_group[2 * x];
-        pair[2 * n_blocks + 1] = w.site_group[T.site[q]];
-        blocks[n_blocks++]     = T.B[q];
+      if (site < 0 && w.is_out[l]) {
+        site                = 2 * l + 1;
+        w.site_size[site] = w.ch[l];
       }
+      if (site >= 0) PetscCall(add_to_site(comm, &w, K, rows, m->layers[x].n_out, site, &M[l], &T));
+      if (site == 2 * l) PetscCall(map_free(&M[l])); /* no further */
     }
-    if (!pass) {
-      for (PetscInt s = 0; s < 2 * n; ++s)
-        if (w.site_size[s]) w.site_group[s] = n_groups++;
+    for (PetscInt l = x; l < n; ++l) PetscCall(map_free(&M[l]));
+    PetscCall(PetscFree(K));
+    /* The targets in site order, as blocks (site of x, site of target). */
+    for (PetscInt a = 0; a < T.n; ++a)
+      for (PetscInt b = a + 1; b < T.n; ++b)
+        if (T.site[b] < T.site[a]) {
+          PetscInt   s  = T.site[a];
+          PetscReal *Bp = T.B[a];
+          T.site[a] = T.site[b], T.B[a] = T.B[b];
+          T.site[b] = s, T.B[b] = Bp;
+        }
+    for (PetscInt q = 0; q < T.n; ++q) {
+      if (n_blocks == cap) {
+        cap *= 2;
+        PetscCall(PetscRealloc(2 * cap * sizeof(*pair), &pair));
+        PetscCall(PetscRealloc(cap * sizeof(*blocks), &blocks));
+      }
+      pair[2 * n_blocks]     = 2 * x;
+      pair[2 * n_blocks + 1] = T.site[q];
+      blocks[n_blocks++]     = T.B[q];
     }
   }
+  /* Groups in site order; sites are numbered increasingly, so every pair stays in ascending order. */
+  for (PetscInt s = 0; s < 2 * n; ++s)
+    if (w.site_size[s]) w.site_group[s] = n_groups++;
+  for (PetscInt e = 0; e < 2 * n_blocks; ++e) pair[e] = w.site_group[pair[e]];
   PetscCall(PetscFree(M));
   /* A graph without edges cannot be clustered: say why. */
   if (!n_blocks) {

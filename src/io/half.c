@@ -1,4 +1,5 @@
-/* src/io/half.c: IEEE 754 half precision to single (safetensors F16, ONNX FLOAT16 weights). */
+/* src/io/half.c: IEEE 754 half precision and bfloat16 to single (safetensors F16/BF16, ONNX FLOAT16/BFLOAT16
+   weights). */
 #include <string.h>
 #include "io/io_impl.h"
 
@@ -19,6 +20,15 @@ float mc__io_half_to_float(uint16_t h)
     }
   } else if (exp == 0x1f) bits = sign | 0x7f800000u | (man << 13);
   else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+float mc__io_bf16_to_float(uint16_t b)
+{
+  uint32_t bits = (uint32_t)b << 16;
+  float    f;
+
   memcpy(&f, &bits, sizeof(f));
   return f;
 }

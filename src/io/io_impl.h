@@ -116,6 +116,9 @@ PetscErrorCode mc__io_model_read_onnx(const char *path, double budget, MCModel *
 /* mc__io_half_to_float - IEEE 754 binary16 (bits h) as a float, subnormals, Inf and NaN included. */
 float mc__io_half_to_float(uint16_t h);
 
+/* mc__io_bf16_to_float - bfloat16 (bits b: the upper half of a float) as a float. */
+float mc__io_bf16_to_float(uint16_t b);
+
 /* ---- Dataset readers, run by one rank. ---- */
 PetscErrorCode mc__io_dataset_read_idx(const char *dir, const char *split, double budget, MCDataset **out);
 PetscErrorCode mc__io_dataset_read_h5(const char *path, const char *split, double budget, MCDataset **out);

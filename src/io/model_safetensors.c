@@ -220,10 +220,9 @@ static PetscErrorCode st_read(const STFile *st, const STTensor *t, const char *k
     case ST_F16:
       v[i] = mc__io_half_to_float((uint16_t)(raw[2 * i] | (raw[2 * i + 1] << 8)));
       break;
-    case ST_BF16: {
-      uint32_t bits = ((uint32_t)raw[2 * i] | ((uint32_t)raw[2 * i + 1] << 8)) << 16;
-      memcpy(&v[i], &bits, 4);
-    } break;
+    case ST_BF16:
+      v[i] = mc__io_bf16_to_float((uint16_t)(raw[2 * i] | (raw[2 * i + 1] << 8)));
+      break;
     default:
       break;
     }

@@ -131,12 +131,8 @@ static double raw_float(int32_t type, const uint8_t *p, size_t j)
   }
   case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
     return mc__io_half_to_float((uint16_t)(p[2 * j] | (p[2 * j + 1] << 8)));
-  default: { /* BFLOAT16 */
-    uint32_t bits = ((uint32_t)p[2 * j] | ((uint32_t)p[2 * j + 1] << 8)) << 16;
-    float    f;
-    memcpy(&f, &bits, 4);
-    return f;
-  }
+  default: /* BFLOAT16 */
+    return mc__io_bf16_to_float((uint16_t)(p[2 * j] | (p[2 * j + 1] << 8)));
   }
 }
 
@@ -273,10 +269,9 @@ PetscErrorCode mc__onnx_tensor(MCOnnxValues *vs, const Onnx__TensorProto *t, con
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
       out->f[j] = mc__io_half_to_float((uint16_t)t->int32_data[j]);
       break;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: {
-      uint32_t bits = (uint32_t)t->int32_data[j] << 16;
-      memcpy(&out->f[j], &bits, 4);
-    } break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16:
+      out->f[j] = mc__io_bf16_to_float((uint16_t)t->int32_data[j]);
+      break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
       out->i[j] = t->int64_data[j];
       break;

@@ -197,7 +197,7 @@ static PetscErrorCode weight_layer_backward(MCForward *f, PetscInt i, float *dy,
     PetscFunctionReturn(0);
   }
   if (dx_wanted) dx = grad_of_input(f, i, 0, &set, PETSC_TRUE);
-  if (mc__nn_is_depthwise(L)) { /* channel multiplier mult */
+  if (mc_model_is_depthwise(L)) { /* channel multiplier mult */
     const MCWinGeom *gm = &f->geom[i];
     const PetscInt   H = L->in_shape[0], W = L->in_shape[1], mult = co / C;
     if (g) PetscCall(PetscArrayzero(g->dweight[i], mc_model_weight_count(L)));

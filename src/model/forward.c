@@ -168,7 +168,7 @@ PetscErrorCode mc_forward_create(const MCModel *model, PetscInt max_batch, MCFor
         PetscInt need = rows * k * PetscMin(max_batch, PetscMax(1, MC_NN_COL_BUDGET / (rows * k)));
 
         PetscCheck(L->weight && L->groups >= 1 && L->dil_h >= 1 && L->dil_w >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "Conv2D layer %" PetscInt_FMT " '%s' has no kernel or is not finalized.", i, L->name);
-        if (!mc__nn_is_depthwise(L)) col_need = PetscMax(col_need, need);
+        if (!mc_model_is_depthwise(L)) col_need = PetscMax(col_need, need);
       }
       break;
     case MC_LAYER_BATCHNORM:
@@ -344,7 +344,7 @@ static PetscErrorCode run_layer(MCForward *f, PetscInt i, PetscInt n)
     }
     if (L->type == MC_LAYER_DENSE) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)co, (int)ni, 1.0f, in, (int)ni, L->weight, (int)co, 1.0f, z, (int)co);
-    } else if (mc__nn_is_depthwise(L)) {
+    } else if (mc_model_is_depthwise(L)) {
       depthwise_forward(L, &f->geom[i], n, in, z);
     } else {
       const MCWinGeom *g     = &f->geom[i];

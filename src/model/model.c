@@ -480,6 +480,11 @@ PetscErrorCode mc_model_bcast(MPI_Comm comm, MCModel **m)
   PetscFunctionReturn(0);
 }
 
+PetscBool mc_model_is_depthwise(const MCLayer *L)
+{
+  return (L->type == MC_LAYER_CONV2D && L->groups > 1 && L->groups == L->n_in) ? PETSC_TRUE : PETSC_FALSE;
+}
+
 PetscInt mc_model_weight_layers(const MCModel *m, PetscInt idx[])
 {
   PetscInt n = 0;

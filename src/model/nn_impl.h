@@ -54,8 +54,3 @@ void     mc__nn_im2col(const MCLayer *L, const MCWinGeom *g, PetscInt grp, Petsc
 void     mc__nn_col2im(const MCLayer *L, const MCWinGeom *g, PetscInt grp, PetscInt n_ex, const float *col, float *dx);
 const float *mc__nn_input(const MCForward *f, PetscInt i, PetscInt j);
 
-/* A convolution with one input channel per group (depthwise, any channel multiplier): run by direct loops. */
-static inline PetscBool mc__nn_is_depthwise(const MCLayer *L)
-{
-  return (L->groups > 1 && L->groups == L->in_shape[2]) ? PETSC_TRUE : PETSC_FALSE;
-}

@@ -31,12 +31,13 @@ static PetscErrorCode agreement(const MCPartitioning *a, const MCPartitioning *b
 {
   const MCGraph *ga = a->graph, *gb = b->graph;
   PetscInt      *la, *lb, n = 0;
+  PetscBool      comparable = (ga == gb || (unit_keyed(ga) && unit_keyed(gb))) ? PETSC_TRUE : PETSC_FALSE;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc2(PetscMin(ga->n_nodes, gb->n_nodes), &la, PetscMin(ga->n_nodes, gb->n_nodes), &lb));
   /* Units are matched by (unit layer, unit): not possible when a graph's groups are not distinct unit layers
      (a branched network's weight graph), which then agrees only with itself. */
-  for (PetscInt i = 0, j = 0; i < ga->n_nodes && j < gb->n_nodes && (ga == gb || (unit_keyed(ga) && unit_keyed(gb)));) {
+  for (PetscInt i = 0, j = 0; comparable && i < ga->n_nodes && j < gb->n_nodes;) {
     PetscInt64 ki = node_key(ga, i), kj = node_key(gb, j);
     if (ki < kj) ++i;
     else if (kj < ki) ++j;
